@@ -1,0 +1,1 @@
+"""Folder of the xlwings UDF module: add it to xlwings' PYTHONPATH (see README)."""
