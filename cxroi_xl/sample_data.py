@@ -1,0 +1,142 @@
+"""Seeded, realistic fictional clients: the templates' example data, the
+bundled sample batch and the benchmarks all come from here.
+
+Every number is drawn from a ``numpy.random.Generator`` seeded by the
+caller, so the same seed always gives the same client.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .tracker import KPI_COLUMNS
+
+__all__ = ["SampleClient", "synthetic_client", "SAMPLE_PROFILES"]
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    contacts: tuple[int, int]  # monthly contacts, range
+    handle_minutes: tuple[float, float]
+    hourly_cost: tuple[float, float]
+    customers: tuple[int, int]
+    revenue_per_customer: tuple[float, float]
+    licence: tuple[float, float]  # monthly automation cost
+    implementation: tuple[float, float]  # one-off
+
+
+SAMPLE_PROFILES = {
+    "bakery": Profile("bakery", (300, 700), (4, 7), (17, 21), (900, 2_000), (18, 30), (60, 150), (800, 2_500)),
+    "ecommerce": Profile("ecommerce", (2_000, 9_000), (5, 9), (19, 26), (6_000, 30_000), (35, 80), (400, 1_500), (3_000, 12_000)),
+    "saas": Profile("saas", (1_200, 4_000), (9, 16), (28, 45), (400, 2_500), (90, 400), (500, 2_000), (5_000, 20_000)),
+    "clinic": Profile("clinic", (800, 2_500), (6, 10), (22, 30), (2_000, 6_000), (40, 90), (250, 800), (2_000, 8_000)),
+    "agency": Profile("agency", (300, 1_200), (10, 18), (35, 60), (60, 300), (800, 3_000), (150, 600), (1_500, 6_000)),
+    "hospitality": Profile("hospitality", (1_000, 5_000), (5, 8), (18, 24), (3_000, 15_000), (60, 150), (300, 1_200), (2_500, 9_000)),
+}
+
+
+@dataclass(frozen=True)
+class SampleClient:
+    """One fictional client's data in the batch input layout."""
+
+    client_id: str
+    client_name: str
+    go_live: pd.Timestamp
+    currency: str
+    kpis: pd.DataFrame  # month (YYYY-MM) + KPI_COLUMNS
+    costs: pd.DataFrame  # date, category, amount
+    surveys: pd.DataFrame  # date, nps, csat, ces (blanks as NaN)
+
+
+def _uniform(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
+    return float(rng.uniform(*bounds))
+
+
+def synthetic_client(
+    seed: int,
+    profile: str = "ecommerce",
+    client_id: str = "example",
+    client_name: str = "Example Client Ltd",
+    first_month: str = "2024-01",
+    baseline_months: int = 12,
+    post_months: int = 12,
+    currency: str = "USD",
+    surveys_per_month: int = 40,
+) -> SampleClient:
+    """A fictional client whose automation goes live after ``baseline_months``.
+
+    Contacts follow a seasonal pattern with noise; after go-live the share
+    handled by automation ramps up to 30-60 %, agent hours fall with it, and
+    satisfaction drifts a little (up for most clients, down for some).
+    """
+    rng = np.random.default_rng(seed)
+    spec = SAMPLE_PROFILES[profile]
+    n = baseline_months + post_months
+    months = pd.period_range(first_month, periods=n, freq="M")
+    season = 1 + 0.15 * np.sin(2 * np.pi * (months.month.to_numpy() - 3) / 12)
+    contacts = np.round(_uniform(rng, spec.contacts) * season * rng.normal(1, 0.05, n)).astype(int)
+    contacts = np.maximum(contacts, 50)
+    ramp = np.clip((np.arange(n) - baseline_months + 1) / 4, 0, 1)
+    automation_share = _uniform(rng, (0.30, 0.60)) * ramp
+    automated = np.round(contacts * automation_share).astype(int)
+    minutes = _uniform(rng, spec.handle_minutes)
+    agent_hours = np.round((contacts - automated) * minutes / 60 * rng.normal(1, 0.03, n), 1)
+    hourly_cost = np.round(_uniform(rng, spec.hourly_cost) * (1 + 0.002 * np.arange(n)), 2)
+    fcr_rate = np.clip(_uniform(rng, (0.62, 0.78)) + 0.06 * ramp * rng.choice([1, 1, 1, -0.5]) + rng.normal(0, 0.015, n), 0.3, 0.97)
+    fcr = np.round(contacts * fcr_rate).astype(int)
+    active0 = _uniform(rng, spec.customers)
+    churn = np.clip(_uniform(rng, (0.015, 0.05)) - 0.006 * ramp + rng.normal(0, 0.002, n), 0.002, 0.2)
+    growth = _uniform(rng, (0.0, 0.02))
+    active = np.round(active0 * (1 + growth) ** np.arange(n)).astype(int)
+    churned = np.round(active * churn).astype(int)
+    new = np.maximum(np.round(active * (churn + growth) + rng.normal(0, 3, n)), 0).astype(int)
+    revenue = np.round(active * _uniform(rng, spec.revenue_per_customer) * season, 2)
+    licence = round(_uniform(rng, spec.licence), -1)
+    automation_cost = np.where(np.arange(n) >= baseline_months, licence, 0.0)
+
+    kpis = pd.DataFrame(
+        {
+            "month": months.strftime("%Y-%m"),
+            "contacts": contacts,
+            "automated_contacts": automated,
+            "agent_hours": agent_hours,
+            "hourly_cost": hourly_cost,
+            "first_contact_resolutions": fcr,
+            "active_customers": active,
+            "new_customers": new,
+            "churned_customers": churned,
+            "revenue": revenue,
+            "automation_cost": automation_cost,
+        }
+    )[["month", *KPI_COLUMNS]]
+
+    go_live = months[baseline_months].to_timestamp()
+    implementation = round(_uniform(rng, spec.implementation), -1)
+    costs = pd.DataFrame(
+        {
+            "date": [go_live - pd.Timedelta(days=45), go_live - pd.Timedelta(days=10), go_live + pd.Timedelta(days=14), go_live + pd.DateOffset(months=6)],
+            "category": ["implementation", "integration", "training", "other"],
+            "amount": [implementation, round(implementation * 0.4, -1), round(implementation * 0.15, -1), round(implementation * 0.1, -1)],
+        }
+    )
+    costs["date"] = costs["date"].dt.strftime("%Y-%m-%d")
+
+    drift = rng.choice([0.6, 0.4, 0.25, -0.3])
+    rows = []
+    for i, month in enumerate(months):
+        lift = drift * ramp[i]
+        count = int(rng.poisson(surveys_per_month))
+        days = rng.integers(0, month.days_in_month, count)
+        nps = np.clip(np.round(rng.normal(7.2 + lift, 2.0, count)), 0, 10)
+        csat = np.clip(np.round(rng.normal(3.8 + lift / 2, 0.9, count)), 1, 5)
+        ces = np.clip(np.round(rng.normal(3.4 - lift / 2, 1.2, count)), 1, 7)
+        # Not every respondent answers every question.
+        csat[rng.random(count) < 0.2] = np.nan
+        ces[rng.random(count) < 0.35] = np.nan
+        dates = month.to_timestamp() + pd.to_timedelta(days, unit="D")
+        rows.append(pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "nps": nps, "csat": csat, "ces": ces}))
+    surveys = pd.concat(rows, ignore_index=True).sort_values("date", kind="stable").reset_index(drop=True)
+    return SampleClient(client_id, client_name, go_live, currency, kpis, costs, surveys)

@@ -1,0 +1,521 @@
+"""The main tracker, ``cx_automation_roi.xlsx``: baseline and post-automation
+months, one-off costs, survey answers -> ROI and CX metrics.
+
+The sheets compute the ROI model of :mod:`cxroi_xl.tracker` with native Excel
+formulas over Excel Tables (calculated columns extend when a user adds rows)
+and call the add-in functions (``CXTEI``, ``CXROI``, ``CXNPS``, ...) for the
+figures Excel cannot compute itself. ``build`` writes the workbook for any
+client's data; with no data it writes the shipped template with an example
+client.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.styles import Alignment, Font
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.formula import ArrayFormula
+from openpyxl.worksheet.worksheet import Worksheet
+
+from ..sample_data import synthetic_client
+from ..tracker import KPI_COLUMNS, TrackerInput
+from .common import (
+    BOX,
+    CALC_FILL,
+    FORMATS,
+    HEADER_FILL,
+    HEADER_FONT,
+    INPUT_FILL,
+    LABEL_FONT,
+    NOTE_FONT,
+    TableSpec,
+    currency_format,
+    define_name,
+    page_setup,
+    put_text,
+    set_widths,
+    title,
+)
+
+TEMPLATE_NAME = "cx_automation_roi"
+COST_CATEGORIES = ("license", "implementation", "training", "integration", "other")
+CURRENCIES = ("USD", "EUR", "GBP", "CAD", "AUD", "CHF", "JPY", "INR", "SEK", "NOK", "DKK", "NZD", "ZAR", "SGD", "BRL", "MXN", "PLN")
+
+SHEET_PURPOSES = [
+    ("Start here", "this page."),
+    ("Inputs", "the client, the go-live month, the currency, the discount rate and the risk adjustments."),
+    ("Baseline", "monthly service figures before automation."),
+    ("Post-automation", "monthly figures from go-live on, with the month's benefit, cost and net benefit calculated."),
+    ("Costs", "one-off costs of the automation."),
+    ("Surveys", "customer survey answers (NPS, CSAT, CES)."),
+    ("ROI", "the return: PV of benefits and costs, NPV, ROI, payback, IRR, month by month and in charts."),
+    ("CX metrics", "baseline against post-automation for NPS, CSAT, CES, first-contact resolution, churn, cost per contact and automation rate, with confidence intervals and a verdict."),
+]
+
+_ROW = "{T}[[#This Row],[%s]]"
+
+
+def _this(column: str) -> str:
+    return _ROW % column
+
+
+def _ratio(numerator: str, denominator: str) -> str:
+    return f'IF({_this(denominator)}>0,{_this(numerator)}/{_this(denominator)},"")'
+
+
+def _month_start(expr: str) -> str:
+    return f"DATE(YEAR({expr}),MONTH({expr}),1)"
+
+
+def _kpi_columns(currency: str) -> list[tuple[str, str, str | None]]:
+    money0, money2 = currency_format(currency), currency_format(currency, 2)
+    formats = {
+        "contacts": FORMATS["int"],
+        "automated_contacts": FORMATS["int"],
+        "agent_hours": FORMATS["dec1"],
+        "hourly_cost": money2,
+        "first_contact_resolutions": FORMATS["int"],
+        "active_customers": FORMATS["int"],
+        "new_customers": FORMATS["int"],
+        "churned_customers": FORMATS["int"],
+        "revenue": money0,
+        "automation_cost": money0,
+    }
+    columns: list[tuple[str, str, str | None]] = [("month", FORMATS["month"], None)]
+    columns += [(name, formats[name], None) for name in KPI_COLUMNS]
+    columns += [
+        ("automation_rate", FORMATS["pct"], _ratio("automated_contacts", "contacts")),
+        ("fcr_rate", FORMATS["pct"], _ratio("first_contact_resolutions", "contacts")),
+        ("churn_rate", FORMATS["pct2"], _ratio("churned_customers", "active_customers")),
+        ("cost_per_contact", money2, f'IF({_this("contacts")}>0,{_this("agent_hours")}*{_this("hourly_cost")}/{_this("contacts")},"")'),
+    ]
+    return columns
+
+
+def _post_columns(currency: str) -> list[tuple[str, str, str | None]]:
+    money0 = currency_format(currency)
+    month = _month_start(_this("month"))
+    one_offs_in_month = f'SUMIFS(OneOffCosts[amount],OneOffCosts[date],">="&{month},OneOffCosts[date],"<"&EDATE({month},1))'
+    one_offs_before = 'SUMIFS(OneOffCosts[amount],OneOffCosts[date],"<"&GoLiveMonth)'
+    return _kpi_columns(currency) + [
+        ("period", FORMATS["int"], f'(YEAR({_this("month")})-YEAR(GoLive))*12+MONTH({_this("month")})-MONTH(GoLive)'),
+        ("benefit", money0, f'{_this("contacts")}*BaselineCostPerContact-{_this("agent_hours")}*{_this("hourly_cost")}'),
+        ("cost", money0, f'{_this("automation_cost")}+{one_offs_in_month}+IF({_this("period")}=0,{one_offs_before},0)'),
+        ("net", money0, f'{_this("benefit")}*(1-BenefitRisk)-{_this("cost")}*(1+CostRisk)'),
+        ("discounted_net", money0, f'{_this("net")}/(1+MonthlyRate)^{_this("period")}'),
+        ("cumulative_net", money0, f'SUMIFS({{T}}[discounted_net],{{T}}[period],"<="&{_this("period")})'),
+    ]
+
+
+BASELINE = "Baseline"
+POST = "PostAutomation"
+COSTS = "OneOffCosts"
+SURVEYS = "Surveys"
+HEADER_ROW = 4
+
+
+def _survey_columns() -> list[tuple[str, str, str | None]]:
+    phase = (f'IF({_this("date")}="","",IF({_this("date")}<GoLiveMonth,"baseline","post"))')
+    columns: list[tuple[str, str, str | None]] = [
+        ("date", FORMATS["date"], None),
+        ("nps", FORMATS["general"], None),
+        ("csat", FORMATS["general"], None),
+        ("ces", FORMATS["general"], None),
+        ("phase", FORMATS["general"], phase),
+    ]
+    for question in ("nps", "csat", "ces"):
+        for which in ("baseline", "post"):
+            columns.append(
+                (f"{question}_{which}", FORMATS["general"], f'IF(AND({_this("phase")}="{which}",ISNUMBER({_this(question)})),{_this(question)},"")')
+            )
+    return columns
+
+
+def example_input() -> TrackerInput:
+    """The example client the shipped template is prefilled with."""
+    sample = synthetic_client(seed=2024, profile="ecommerce", client_id="example", client_name="Example Client Ltd")
+    return TrackerInput(
+        client_id=sample.client_id,
+        client_name=sample.client_name,
+        go_live=sample.go_live,
+        kpis=sample.kpis,
+        costs=sample.costs,
+        surveys=sample.surveys,
+        currency=sample.currency,
+    )
+
+
+def start_here_markdown(client_name: str | None = None) -> str:
+    """The 'Start here' text, shared with the README."""
+    env = jinja2.Environment(loader=jinja2.PackageLoader("cxroi_xl", "workbooks"), autoescape=False, keep_trailing_newline=True)
+    return env.get_template("start_here.md.j2").render(client_name=client_name, sheets=SHEET_PURPOSES)
+
+
+def _write_start_here(ws: Worksheet, client_name: str) -> None:
+    title(ws, "CX automation ROI tracker", f"Prepared for {client_name}" if client_name else "")
+    if client_name:
+        put_text(ws["A2"], f"Prepared for {client_name}")
+    row = 4
+    for line in start_here_markdown(client_name).splitlines():
+        text = line.replace("**", "").replace("`", "")
+        if not text.strip():
+            row += 1 if row > 4 else 0
+            continue
+        cell = ws.cell(row, 1)
+        if text.startswith("## "):
+            row += 0
+            cell.value = text[3:]
+            cell.font = Font(size=13, bold=True, color="1F3A5F")
+        else:
+            put_text(cell, text)
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            # rough line count so wrapped paragraphs are not cut off
+            ws.row_dimensions[row].height = 15 * max(1, -(-len(text) // 110))
+        row += 1
+    set_widths(ws, {"A": 120})
+    page_setup(ws)
+
+
+@dataclass(frozen=True)
+class _InputRow:
+    name: str
+    label: str
+    help: str
+    number_format: str
+
+
+def _write_inputs(ws: Worksheet, data: TrackerInput) -> None:
+    title(ws, "Inputs", "Yellow cells are yours to change; grey cells are calculated.")
+    rows = [
+        (_InputRow("ClientName", "Client name", "As it should appear on reports.", FORMATS["text"]), data.client_name),
+        (_InputRow("GoLive", "Go-live month", "Months from this one on count as post-automation.", FORMATS["month"]), data.go_live.to_pydatetime()),
+        (_InputRow("Currency", "Currency", "ISO code of the amounts (USD, EUR, GBP...).", FORMATS["text"]), data.currency),
+        (_InputRow("DiscountRate", "Annual discount rate", "Cost of capital used to discount future amounts; 10% is common.", FORMATS["pct"]), data.discount_rate),
+        (_InputRow("BenefitRisk", "Benefit risk", "Share by which benefits are reduced for uncertainty.", FORMATS["pct"]), data.benefit_risk),
+        (_InputRow("CostRisk", "Cost risk", "Share by which costs are raised for uncertainty.", FORMATS["pct"]), data.cost_risk),
+    ]
+    for i, (spec, value) in enumerate(rows):
+        r = 4 + i
+        ws.cell(r, 1, spec.label).font = LABEL_FONT
+        cell = ws.cell(r, 2)
+        if spec.name in ("ClientName", "Currency"):
+            put_text(cell, value)
+        else:
+            cell.value = value
+        cell.number_format = spec.number_format
+        cell.fill = INPUT_FILL
+        cell.border = BOX
+        ws.cell(r, 3, spec.help).font = NOTE_FONT
+        define_name(ws.parent, spec.name, ws.title, f"B{r}")
+
+    derived = [
+        ("GoLiveMonth", "First day of the go-live month", "=DATE(YEAR(GoLive),MONTH(GoLive),1)", FORMATS["date"], "Period 0 starts here."),
+        ("MonthlyRate", "Monthly discount rate", "=(1+DiscountRate)^(1/12)-1", "0.000%", "(1 + annual rate)^(1/12) - 1."),
+        (
+            "BaselineCostPerContact",
+            "Baseline cost per contact",
+            f"=SUMPRODUCT({BASELINE}[agent_hours],{BASELINE}[hourly_cost])/SUM({BASELINE}[contacts])",
+            currency_format(data.currency, 2),
+            "Agent cost per contact before automation.",
+        ),
+    ]
+    ws.cell(11, 1, "Calculated").font = Font(bold=True, color="1F3A5F", size=12)
+    for i, (name, label, formula, fmt, help_text) in enumerate(derived):
+        r = 12 + i
+        ws.cell(r, 1, label).font = LABEL_FONT
+        cell = ws.cell(r, 2, formula)
+        cell.number_format = fmt
+        cell.fill = CALC_FILL
+        cell.border = BOX
+        ws.cell(r, 3, help_text).font = NOTE_FONT
+        define_name(ws.parent, name, ws.title, f"B{r}")
+
+    ws.add_data_validation(_validation("list", formula1='"' + ",".join(CURRENCIES) + '"', cells="B6", prompt="ISO currency code", allow_blank=False))
+    ws.add_data_validation(_validation("date", operator="greaterThan", formula1="36526", cells="B5", prompt="Any day of the go-live month"))
+    ws.add_data_validation(_validation("decimal", operator="between", formula1="0", formula2="1", cells="B7 B8", prompt="A percentage between 0% and 100%"))
+    ws.add_data_validation(_validation("decimal", operator="between", formula1="0", formula2="5", cells="B9", prompt="A percentage, 0% or more"))
+    set_widths(ws, {"A": 30, "B": 22, "C": 70})
+    ws.freeze_panes = "A4"
+    page_setup(ws)
+
+
+def _validation(kind: str, cells: str, prompt: str, allow_blank: bool = True, **kwargs) -> DataValidation:
+    validation = DataValidation(type=kind, allow_blank=allow_blank, showErrorMessage=True, showInputMessage=True, **kwargs)
+    validation.promptTitle = "cxroi-xl"
+    validation.prompt = prompt
+    validation.errorTitle = "Not accepted"
+    validation.error = prompt
+    for cell_range in cells.split():
+        validation.add(cell_range)
+    return validation
+
+
+def _kpi_rows(frame: pd.DataFrame) -> list[list]:
+    months = pd.to_datetime(frame["month"]).dt.to_period("M").dt.to_timestamp()
+    rows = []
+    values = frame[list(KPI_COLUMNS)].to_numpy(dtype=float)
+    for month, row in zip(months, values):
+        rows.append([month.to_pydatetime()] + [_number(v) for v in row])
+    return rows
+
+
+def _number(value: float):
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def _write_kpi_sheet(ws: Worksheet, table: TableSpec, frame: pd.DataFrame, heading: str, note: str) -> int:
+    title(ws, heading, note)
+    n = table.write(ws, _kpi_rows(frame))
+    ws.add_data_validation(_validation("whole", operator="greaterThanOrEqual", formula1="0", cells=" ".join(table.data_range(c, n) for c in ("contacts", "automated_contacts", "first_contact_resolutions", "active_customers", "new_customers", "churned_customers")), prompt="A whole number, 0 or more"))
+    ws.add_data_validation(_validation("decimal", operator="greaterThanOrEqual", formula1="0", cells=" ".join(table.data_range(c, n) for c in ("agent_hours", "hourly_cost", "revenue", "automation_cost")), prompt="A number, 0 or more"))
+    widths = {table.col_letter("month"): 11}
+    for name, _, _ in table.columns[1:]:
+        widths[table.col_letter(name)] = max(12, min(len(name) * 0.95 + 2, 16))
+    set_widths(ws, widths)
+    for cell in ws[HEADER_ROW]:
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    ws.row_dimensions[HEADER_ROW].height = 32
+    ws.freeze_panes = ws.cell(HEADER_ROW + 1, 2)
+    page_setup(ws)
+    return n
+
+
+def _write_costs(ws: Worksheet, table: TableSpec, costs: pd.DataFrame) -> None:
+    title(ws, "One-off costs", "Licence, implementation, training, integration... Costs dated before go-live count in the go-live month.")
+    dates = pd.to_datetime(costs["date"]) if len(costs) else pd.Series([], dtype="datetime64[ns]")
+    rows = [[d.to_pydatetime(), c, _number(float(a))] for d, c, a in zip(dates, costs.get("category", []), costs.get("amount", []))]
+    n = table.write(ws, rows, text_columns=("category",))
+    ws.add_data_validation(_validation("list", formula1='"' + ",".join(COST_CATEGORIES) + '"', cells=table.data_range("category", n + 20), prompt="One of: " + ", ".join(COST_CATEGORIES)))
+    ws.add_data_validation(_validation("date", operator="greaterThan", formula1="36526", cells=table.data_range("date", n + 20), prompt="The date of the cost"))
+    set_widths(ws, {"A": 14, "B": 18, "C": 16})
+    ws.freeze_panes = ws.cell(HEADER_ROW + 1, 1)
+    page_setup(ws)
+
+
+def _write_surveys(ws: Worksheet, table: TableSpec, surveys: pd.DataFrame) -> None:
+    title(ws, "Survey answers", "One row per answer; leave a blank where a question was not answered. Grey columns are calculated.")
+    dates = pd.to_datetime(surveys["date"]) if len(surveys) else pd.Series([], dtype="datetime64[ns]")
+    rows = [[d.to_pydatetime(), _number(n), _number(c), _number(e)] for d, n, c, e in zip(dates, surveys.get("nps", []), surveys.get("csat", []), surveys.get("ces", []))]
+    n = table.write(ws, rows)
+    for column, low, high in (("nps", 0, 10), ("csat", 1, 5), ("ces", 1, 7)):
+        ws.add_data_validation(_validation("whole", operator="between", formula1=str(low), formula2=str(high), cells=table.data_range(column, n + 200), prompt=f"A whole number from {low} to {high}, or blank"))
+    widths = {table.col_letter(name): 13 for name, _, _ in table.columns}
+    widths[table.col_letter("date")] = 12
+    set_widths(ws, widths)
+    ws.freeze_panes = ws.cell(HEADER_ROW + 1, 1)
+    page_setup(ws)
+
+
+def _header(ws: Worksheet, row: int, col: int, labels: list[str]) -> None:
+    for j, label in enumerate(labels):
+        cell = ws.cell(row, col + j, label)
+        cell.font = HEADER_FONT
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+
+def _array(ws: Worksheet, ref: str, formula: str) -> None:
+    """A formula that fills a block (legacy array formula, which every Excel
+    and LibreOffice shows whole; xlwings fills it from the returned table)."""
+    first = ref.split(":")[0]
+    ws[first] = ArrayFormula(ref, formula)
+
+
+def _write_roi(ws: Worksheet, post_rows: int, currency: str) -> None:
+    money0 = currency_format(currency)
+    title(ws, "Return on investment", "Risk-adjusted and discounted monthly from the go-live month (period 0). See 'Start here' for the model.")
+    ws.cell(4, 2, "Headline (CXTEI)").font = Font(bold=True, size=12, color="1F3A5F")
+    benefits, costs = f"{POST}[benefit]", f"{POST}[cost]"
+    _array(ws, "B5:C10", f'=IFERROR(CXTEI({benefits},{costs},MonthlyRate,BenefitRisk,CostRisk),"not reached")')
+    for r, fmt in zip(range(6, 11), [money0, money0, money0, FORMATS["pct"], FORMATS["periods"]]):
+        ws.cell(r, 3).number_format = fmt
+        ws.cell(r, 3).font = Font(bold=True, size=12)
+        ws.cell(r, 2).font = LABEL_FONT
+    for c in (2, 3):
+        ws.cell(5, c).font = HEADER_FONT
+        ws.cell(5, c).fill = HEADER_FILL
+
+    ws.cell(12, 2, "The same figures, one function each").font = Font(bold=True, size=12, color="1F3A5F")
+    singles = [
+        ("ROI (CXROI)", f"=CXROI({benefits},{costs},MonthlyRate,BenefitRisk,CostRisk)", FORMATS["pct"]),
+        ("NPV of the risk-adjusted net (CXNPV)", f"=CXNPV(MonthlyRate,{POST}[net])", money0),
+        ("Payback in months (CXPAYBACK)", f'=IFERROR(CXPAYBACK({POST}[net],MonthlyRate),"not reached")', FORMATS["periods"]),
+        ("IRR per month (CXIRR)", f'=IFERROR(CXIRR({POST}[net]),"n/a")', FORMATS["pct2"]),
+        ("IRR per year", '=IF(ISNUMBER(C16),(1+C16)^12-1,"n/a")', FORMATS["pct"]),
+        ("Check: NPV from native formulas", f"=SUM({POST}[discounted_net])", money0),
+    ]
+    for i, (label, formula, fmt) in enumerate(singles):
+        r = 13 + i
+        ws.cell(r, 2, label).font = LABEL_FONT
+        cell = ws.cell(r, 3, formula)
+        cell.number_format = fmt
+    ws.cell(19, 2, "The check equals NPV above when the add-in and the sheet's own formulas agree.").font = NOTE_FONT
+
+    first = 22
+    ws.cell(first - 1, 2, "Month by month").font = Font(bold=True, size=12, color="1F3A5F")
+    labels = ["Month", "Period", "Benefit", "Cost", "Risk-adjusted net", "Cumulative discounted net"]
+    columns = ["month", "period", "benefit", "cost", "net", "cumulative_net"]
+    formats = [FORMATS["month"], FORMATS["int"], money0, money0, money0, money0]
+    _header(ws, first, 2, labels)
+    for i in range(post_rows):
+        for j, (column, fmt) in enumerate(zip(columns, formats)):
+            cell = ws.cell(first + 1 + i, 2 + j, f"=INDEX({POST}[{column}],{i + 1})")
+            cell.number_format = fmt
+    last = first + max(post_rows, 1)
+
+    bars = BarChart()
+    bars.type = "col"
+    bars.grouping = "clustered"
+    bars.title = "Monthly benefit and cost"
+    bars.y_axis.title = currency
+    bars.y_axis.numFmt = "#,##0"
+    bars.add_data(Reference(ws, min_col=4, max_col=5, min_row=first, max_row=last), titles_from_data=True)
+    bars.set_categories(Reference(ws, min_col=2, min_row=first + 1, max_row=last))
+    bars.x_axis.number_format = "mmm yy"
+    bars.height, bars.width = 8, 17
+    ws.add_chart(bars, "E4")
+
+    line = LineChart()
+    line.title = "Cumulative discounted net benefit (payback where it crosses zero)"
+    line.y_axis.title = currency
+    line.y_axis.numFmt = "#,##0"
+    line.add_data(Reference(ws, min_col=7, min_row=first, max_row=last), titles_from_data=True)
+    line.set_categories(Reference(ws, min_col=2, min_row=first + 1, max_row=last))
+    line.x_axis.number_format = "mmm yy"
+    line.height, line.width = 8, 17
+    ws.add_chart(line, "E" + str(last + 3))
+
+    set_widths(ws, {"A": 2, "B": 38, "C": 18, "D": 16, "E": 16, "F": 18, "G": 24})
+    ws.freeze_panes = "A4"
+    page_setup(ws)
+
+
+# Each CX metric row: label, better when, formulas for baseline, post and the
+# interval of the change, and how the interval is computed.
+def _write_cx_metrics(ws: Worksheet) -> None:
+    title(ws, "CX metrics: before and after automation", "95% confidence intervals of the change; 'improved' or 'worse' only when the whole interval lies on one side of zero.")
+    labels = ["Metric", "Better when", "Baseline", "Post-automation", "Change", "CI lower", "CI upper", "Verdict", "How the interval is computed"]
+    _header(ws, 4, 1, labels)
+    _header(ws, 4, 11, ["Baseline rate / NPS low", "Baseline low / NPS high", "Baseline high", "Post rate / NPS low", "Post low / NPS high", "Post high"])
+    ws.cell(3, 11, "Working: intervals behind the table").font = NOTE_FONT
+
+    def rate_args(successes: str, trials: str) -> str:
+        return f"SUM({successes}),SUM({trials})"
+
+    rows = []
+    # NPS: difference of two independent multinomial estimates, z-interval.
+    r = 5
+    rows.append(("NPS (points)", "higher", f"=CXNPS({SURVEYS}[nps_baseline])", f"=CXNPS({SURVEYS}[nps_post])", None, None, "Normal approximation of each NPS (CXNPSCI), half-widths combined in quadrature", "points"))
+    _array(ws, f"K{r}:L{r}", f"=CXNPSCI({SURVEYS}[nps_baseline])")
+    _array(ws, f"N{r}:O{r}", f"=CXNPSCI({SURVEYS}[nps_post])")
+    nps_half = f"SQRT(((L{r}-K{r})/2)^2+((O{r}-N{r})/2)^2)"
+    nps_ci = (f"=E{r}-{nps_half}", f"=E{r}+{nps_half}")
+
+    # Shares with Wilson intervals, the difference by Newcombe's hybrid score
+    # method (Newcombe 1998, method 10).
+    def newcombe(row: int) -> tuple[str, str]:
+        return (f"=E{row}-SQRT((N{row}-O{row})^2+(M{row}-K{row})^2)", f"=E{row}+SQRT((P{row}-N{row})^2+(K{row}-L{row})^2)")
+
+    share_rows = [
+        (6, "CSAT (share 4-5 of 5)", "higher", f'COUNTIF({SURVEYS}[csat_baseline],">=4"),COUNT({SURVEYS}[csat_baseline])', f'COUNTIF({SURVEYS}[csat_post],">=4"),COUNT({SURVEYS}[csat_post])', f"=CXCSAT({SURVEYS}[csat_baseline],5)", f"=CXCSAT({SURVEYS}[csat_post],5)"),
+        (8, "First-contact resolution", "higher", rate_args(f"{BASELINE}[first_contact_resolutions]", f"{BASELINE}[contacts]"), rate_args(f"{POST}[first_contact_resolutions]", f"{POST}[contacts]"), "=K8", "=N8"),
+        (9, "Churn rate (monthly)", "lower", rate_args(f"{BASELINE}[churned_customers]", f"{BASELINE}[active_customers]"), rate_args(f"{POST}[churned_customers]", f"{POST}[active_customers]"), "=K9", "=N9"),
+        (11, "Automation rate", "higher", rate_args(f"{BASELINE}[automated_contacts]", f"{BASELINE}[contacts]"), rate_args(f"{POST}[automated_contacts]", f"{POST}[contacts]"), "=K11", "=N11"),
+    ]
+    share_method = "Wilson interval of each share (CXRATE), Newcombe's score interval of the difference"
+    cells: dict[int, tuple] = {5: rows[0][:4] + nps_ci + (rows[0][6], "points")}
+    for row, label, better, base_args, post_args, base_formula, post_formula in share_rows:
+        _array(ws, f"K{row}:M{row}", f"=CXRATE({base_args})")
+        _array(ws, f"N{row}:P{row}", f"=CXRATE({post_args})")
+        cells[row] = (label, better, base_formula, post_formula) + newcombe(row) + (share_method, "share")
+
+    # Means: Welch's interval of the difference (CXUPLIFT).
+    def uplift(row: int, label: str, better: str, baseline: str, post: str, kind: str, base_formula: str | None = None, post_formula: str | None = None):
+        call = f"CXUPLIFT({baseline},{post})"
+        cells[row] = (
+            label,
+            better,
+            base_formula or f"=INDEX({call},2,2)",
+            post_formula or f"=INDEX({call},3,2)",
+            f"=INDEX({call},6,2)",
+            f"=INDEX({call},7,2)",
+            "Welch's t interval of the difference of means (CXUPLIFT)",
+            kind,
+        )
+
+    uplift(7, "CES (mean effort, 1-7)", "lower", f"{SURVEYS}[ces_baseline]", f"{SURVEYS}[ces_post]", "score", f"=CXCES({SURVEYS}[ces_baseline])", f"=CXCES({SURVEYS}[ces_post])")
+    uplift(10, "Cost per contact (monthly)", "lower", f"{BASELINE}[cost_per_contact]", f"{POST}[cost_per_contact]", "money")
+
+    for row in sorted(cells):
+        label, better, base, post, lower, upper, method, kind = cells[row]
+        ws.cell(row, 1, label).font = LABEL_FONT
+        ws.cell(row, 2, better)
+        ws.cell(row, 3, f'=IFERROR({base[1:]},"n/a")')
+        ws.cell(row, 4, f'=IFERROR({post[1:]},"n/a")')
+        ws.cell(row, 5, f'=IFERROR(D{row}-C{row},"n/a")')
+        ws.cell(row, 6, f'=IFERROR({lower[1:]},"n/a")')
+        ws.cell(row, 7, f'=IFERROR({upper[1:]},"n/a")')
+        ws.cell(row, 8, f'=IF(OR(NOT(ISNUMBER(F{row})),NOT(ISNUMBER(G{row}))),"not enough data",IF(F{row}>0,IF(B{row}="higher","improved","worse"),IF(G{row}<0,IF(B{row}="higher","worse","improved"),"no clear change")))')
+        ws.cell(row, 9, method).font = NOTE_FONT
+        fmt = {"points": FORMATS["points"], "share": FORMATS["pct"], "score": FORMATS["dec2"], "money": FORMATS["dec2"]}[kind]
+        for col in range(3, 8):
+            ws.cell(row, col).number_format = fmt
+        for col in range(11, 17):
+            ws.cell(row, col).number_format = FORMATS["points"] if kind == "points" else FORMATS["pct"]
+        ws.cell(row, 8).font = Font(bold=True)
+
+    chart = BarChart()
+    chart.type = "bar"
+    chart.grouping = "clustered"
+    chart.title = "Shares before and after automation"
+    chart.x_axis.title = None
+    chart.y_axis.numFmt = "0%"
+    # Baseline and post of the share metrics (rows 6, 8, 9, 11) from the
+    # working columns, one series each.
+    chart_first = 14
+    ws.cell(chart_first, 1, "Share metrics for the chart").font = NOTE_FONT
+    _header(ws, chart_first + 1, 1, ["Metric", "Baseline", "Post-automation"])
+    for i, row in enumerate((6, 8, 9, 11)):
+        r = chart_first + 2 + i
+        ws.cell(r, 1, f"=A{row}")
+        ws.cell(r, 2, f"=C{row}").number_format = FORMATS["pct"]
+        ws.cell(r, 3, f"=D{row}").number_format = FORMATS["pct"]
+    chart.add_data(Reference(ws, min_col=2, max_col=3, min_row=chart_first + 1, max_row=chart_first + 5), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=chart_first + 2, max_row=chart_first + 5))
+    chart.height, chart.width = 8, 16
+    ws.add_chart(chart, f"D{chart_first}")
+
+    set_widths(ws, {"A": 28, "B": 12, "C": 14, "D": 15, "E": 12, "F": 12, "G": 12, "H": 17, "I": 60, "J": 3, "K": 13, "L": 13, "M": 13, "N": 13, "O": 13, "P": 13})
+    ws.freeze_panes = "B5"
+    page_setup(ws)
+
+
+def build(data: TrackerInput | None = None) -> Workbook:
+    """The live workbook (add-in formulas in the cells) for ``data``, or the
+    shipped template with the example client when ``data`` is None."""
+    data = data or example_input()
+    from ..tracker import split_phases
+
+    baseline, post = split_phases(data.kpis, data.go_live)
+    wb = Workbook()
+    start = wb.active
+    start.title = "Start here"
+    sheets = {name: wb.create_sheet(name) for name, _ in SHEET_PURPOSES[1:]}
+    _write_start_here(start, data.client_name)
+    _write_inputs(sheets["Inputs"], data)
+    _write_kpi_sheet(sheets["Baseline"], TableSpec(BASELINE, _kpi_columns(data.currency), HEADER_ROW), baseline, "Baseline: before automation", "One row per month before go-live.")
+    post_rows = _write_kpi_sheet(sheets["Post-automation"], TableSpec(POST, _post_columns(data.currency), HEADER_ROW), post, "Post-automation: from go-live on", "One row per month from the go-live month on, in order. Grey columns are calculated.")
+    _write_costs(sheets["Costs"], TableSpec(COSTS, [("date", FORMATS["date"], None), ("category", FORMATS["text"], None), ("amount", currency_format(data.currency), None)], HEADER_ROW), data.costs)
+    _write_surveys(sheets["Surveys"], TableSpec(SURVEYS, _survey_columns(), HEADER_ROW), data.surveys)
+    _write_roi(sheets["ROI"], post_rows, data.currency)
+    _write_cx_metrics(sheets["CX metrics"])
+    wb.active = sheets["ROI"]
+    return wb
