@@ -119,6 +119,104 @@ def udfs_path() -> None:
     typer.echo(str(udf_module.UDF_DIR))
 
 
+templates_app = typer.Typer(help="The template workbooks.", no_args_is_help=True)
+app.add_typer(templates_app, name="templates")
+
+
+@templates_app.command("build")
+def templates_build(
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder to write to (default: the shipped workbook_templates/)."),
+    mode: str = typer.Option("live", "--mode", help="live: add-in formulas in cells; values: their computed values (formulas kept in notes)."),
+) -> None:
+    """Rebuild the template workbooks from code (byte-identical run to run)."""
+    from .workbooks.build import TEMPLATE_DIR, build_templates
+
+    if mode not in ("live", "values"):
+        _fail("--mode must be live or values")
+    for path in build_templates(out or TEMPLATE_DIR, mode):
+        console.print(f"wrote {path}")
+
+
+def _run_generate(data_dir: Path, out: Path, template: str, mode: str, jobs: Optional[int], force: bool, dry_run: bool) -> int:
+    import sys
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .batch import generate
+    from .batch_input import InputError, read_batch
+
+    started = time.perf_counter()
+    try:
+        batch = read_batch(data_dir)
+    except InputError as exc:
+        _fail(str(exc))
+    for problem in batch.problems:
+        where = f"{problem.file}" + (f" row {problem.row}" if problem.row else "") + (f", column {problem.column}" if problem.column else "")
+        err_console.print(f"[yellow]skipping[/yellow] {problem.client_id}: {where}: {problem.message}", highlight=False, markup=True)
+    total = len(batch.valid_client_ids())
+    if dry_run:
+        console.print(f"dry run: {total} clients valid, {len(batch.failed)} with problems; nothing written")
+        return 1 if batch.failed else 0
+    show_bar = sys.stderr.isatty()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err_console, disable=not show_bar, transient=True) as progress:
+        task = progress.add_task("workbooks", total=total)
+
+        def advance(client_id: str, status: str) -> None:
+            progress.advance(task)
+
+        try:
+            result = generate(data_dir, out, template=template, mode=mode, jobs=jobs, force=force, on_progress=advance, batch=batch)
+        except ValueError as exc:
+            _fail(str(exc))
+    for problem in result.problems[len(batch.problems):]:
+        err_console.print(f"[red]failed[/red] {problem.client_id}: {problem.message}", highlight=False)
+    elapsed = time.perf_counter() - started
+    console.print(
+        f"{len(result.built)} built, {len(result.skipped)} up to date, {len(result.failed)} failed "
+        f"in {elapsed:.1f} s -> {out}" + (f" (see {out / 'errors.csv'})" if result.failed else ""),
+        highlight=False,
+    )
+    return result.exit_code
+
+
+@app.command("generate")
+def generate_command(
+    data_dir: Path = typer.Argument(..., help="Folder with clients, kpis and optionally costs, surveys (.csv or .xlsx)."),
+    out: Path = typer.Option(..., "--out", help="Folder for the client workbooks, summary.csv, portfolio.xlsx, errors.csv."),
+    template: str = typer.Option("cx_automation_roi", "--template", help="Template to fill."),
+    mode: str = typer.Option("values", "--mode", help="values: open anywhere; live: add-in formulas for Excel with cxroi-xl."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", help="Worker processes (default: number of cores)."),
+    force: bool = typer.Option(False, "--force", help="Rebuild every workbook, even those newer than their input."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Validate the input and report; write nothing."),
+) -> None:
+    """Generate one workbook per client plus a summary and a portfolio.
+
+    Exit code 0: all clients built; 1: some failed (the others are written,
+    see errors.csv); 2: unusable input (missing file or column).
+    """
+    raise typer.Exit(_run_generate(data_dir, out, template, mode, jobs, force, dry_run))
+
+
+@app.command("demo")
+def demo_command(
+    out: Path = typer.Option(Path("demo_output"), "--out", help="Folder for everything the demo writes."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", help="Worker processes (default: number of cores)."),
+) -> None:
+    """Build the templates and a batch of client workbooks from the bundled sample data."""
+    from .sample_data import write_sample_batch
+    from .workbooks.build import build_templates
+
+    bundled = Path(__file__).resolve().parent.parent / "examples" / "sample_clients"
+    data_dir = bundled if (bundled / "clients.csv").exists() else write_sample_batch(out / "sample_clients")
+    for mode in ("live", "values"):
+        for path in build_templates(out / "templates" / mode, mode):
+            console.print(f"template ({mode}): {path}")
+    code = _run_generate(data_dir, out / "clients", "cx_automation_roi", "values", jobs, force=True, dry_run=False)
+    console.print(f"open {out / 'clients' / 'portfolio.xlsx'} for the overview")
+    raise typer.Exit(code)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

@@ -88,6 +88,8 @@ def _grid(raw: Any) -> list[list[Any]]:
     if isinstance(raw, (list, tuple)):
         if not raw:
             return [[]]
+        if all(isinstance(row, list) for row in raw):
+            return raw  # already 2-D (what xlwings sends); not copied, the arguments are only read
         if all(isinstance(row, (list, tuple)) for row in raw):
             return [list(row) for row in raw]
         if any(isinstance(row, (list, tuple)) for row in raw):
@@ -215,10 +217,12 @@ def coerce(arg: Arg, raw: Any) -> Any:
     declared default for an omitted optional argument.
     """
     grid = _grid(raw)
-    if _is_blank_grid(grid) and len(grid) == 1 and len(grid[0]) <= 1:
+    if len(grid) == 1 and len(grid[0]) <= 1 and _is_blank_grid(grid):
         if arg.optional:
             return arg.default
-        raise InvalidInputError(f"{arg.name} is required")
+        if arg.kind in ("number", "integer", "text") or not grid[0]:
+            raise InvalidInputError(f"{arg.name} is required")
+        # a single blank cell given for a range: a range of one blank
     kind = arg.kind
     if kind in ("number", "integer", "text"):
         cells = [cell for row in grid for cell in row]

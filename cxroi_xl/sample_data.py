@@ -7,13 +7,14 @@ caller, so the same seed always gives the same client.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .tracker import KPI_COLUMNS
 
-__all__ = ["SampleClient", "synthetic_client", "SAMPLE_PROFILES"]
+__all__ = ["SampleClient", "synthetic_client", "SAMPLE_PROFILES", "SAMPLE_CLIENTS", "write_sample_batch"]
 
 
 @dataclass(frozen=True)
@@ -140,3 +141,67 @@ def synthetic_client(
         rows.append(pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "nps": nps, "csat": csat, "ces": ces}))
     surveys = pd.concat(rows, ignore_index=True).sort_values("date", kind="stable").reset_index(drop=True)
     return SampleClient(client_id, client_name, go_live, currency, kpis, costs, surveys)
+
+
+# The bundled sample batch: fictional small businesses, one profile each.
+SAMPLE_CLIENTS = [
+    ("rose-bakery", "Rose & Crumb Bakery", "bakery", "GBP"),
+    ("northwind-shop", "Northwind Outdoor Shop", "ecommerce", "USD"),
+    ("ledgerly", "Ledgerly (SaaS bookkeeping)", "saas", "USD"),
+    ("smile-dental", "Smile Street Dental", "clinic", "USD"),
+    ("pixel-agency", "Pixel & Pine Agency", "agency", "EUR"),
+    ("harbor-hotel", "Harbor View Hotel", "hospitality", "USD"),
+    ("bean-there", "Bean There Coffee Roasters", "ecommerce", "USD"),
+    ("petpal", "PetPal Supplies", "ecommerce", "CAD"),
+    ("fitfuel", "FitFuel Nutrition", "ecommerce", "AUD"),
+    ("cloudnest", "CloudNest Hosting", "saas", "EUR"),
+    ("tinytots", "Tiny Tots Toys", "ecommerce", "GBP"),
+    ("greenleaf-vet", "Greenleaf Veterinary", "clinic", "GBP"),
+    ("urban-bikes", "Urban Bikes Repair", "bakery", "EUR"),
+    ("shiftly", "Shiftly Rostering", "saas", "USD"),
+    ("casa-tapas", "Casa Tapas Restaurant", "hospitality", "EUR"),
+    ("brightpath", "BrightPath Tutoring", "agency", "USD"),
+    ("velvet-boutique", "Velvet Boutique", "ecommerce", "USD"),
+    ("medcare-physio", "MedCare Physio", "clinic", "AUD"),
+    ("quickfix-it", "QuickFix IT Support", "agency", "USD"),
+    ("sunny-stays", "Sunny Stays B&B", "hospitality", "GBP"),
+    ("formflow", "FormFlow Forms", "saas", "USD"),
+    ("artisan-cheese", "Artisan Cheese Co.", "bakery", "CHF"),
+    ("gearhub", "GearHub Electronics", "ecommerce", "EUR"),
+    ("homely-hvac", "Homely Heating & Air", "agency", "USD"),
+    ("bookworm", "Bookworm Corner", "bakery", "USD"),
+]
+
+
+def write_sample_batch(out_dir: Path) -> Path:
+    """Write the bundled sample batch (clients, kpis, costs, surveys CSVs)."""
+    out_dir = Path(out_dir)
+    clients, kpis, costs, surveys = [], [], [], []
+    for i, (client_id, name, profile, currency) in enumerate(SAMPLE_CLIENTS):
+        client = synthetic_client(seed=1000 + i, profile=profile, client_id=client_id, client_name=name, currency=currency, first_month="2023-07" if i % 3 == 0 else "2024-01", surveys_per_month=25 + (i % 5) * 10)
+        clients.append({
+            "client_id": client_id,
+            "client_name": name,
+            "go_live": client.go_live.strftime("%Y-%m-%d"),
+            "currency": currency,
+            "discount_rate": [0.08, 0.10, 0.12][i % 3],
+            "benefit_risk": [0.10, 0.15, 0.05][i % 3],
+            "cost_risk": 0.05,
+        })
+        kpis.append(client.kpis.assign(client_id=client_id))
+        costs.append(client.costs.assign(client_id=client_id))
+        surveys.append(client.surveys.assign(client_id=client_id))
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    def first(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[["client_id"] + [c for c in frame.columns if c != "client_id"]]
+
+    pd.DataFrame(clients).to_csv(out_dir / "clients.csv", index=False)
+    first(pd.concat(kpis)).to_csv(out_dir / "kpis.csv", index=False)
+    first(pd.concat(costs)).to_csv(out_dir / "costs.csv", index=False)
+    # Whole-number answers written without a decimal point; blanks stay blank.
+    answers = first(pd.concat(surveys))
+    for column in ("nps", "csat", "ces"):
+        answers[column] = answers[column].astype("Int64")
+    answers.to_csv(out_dir / "surveys.csv", index=False)
+    return out_dir

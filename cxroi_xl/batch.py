@@ -1,0 +1,259 @@
+"""Batch generation: one finished workbook per client, a summary, a portfolio.
+
+``generate`` validates the data folder (:mod:`cxroi_xl.batch_input`), then
+builds each valid client's workbook in a pool of worker processes, writing
+every file atomically (temporary file in the same folder, then rename), so
+an interrupted run never leaves a partial workbook and a rerun picks up
+where it stopped. One client's failure never costs the others.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+
+from . import survey
+from .batch_input import BatchInput, Problem, read_batch
+from .errors import CXError
+from .tracker import TrackerInput, split_phases
+
+__all__ = ["SUMMARY_COLUMNS", "ERROR_COLUMNS", "BatchResult", "generate", "summary_row"]
+
+SUMMARY_COLUMNS = (
+    "client_id",
+    "client_name",
+    "pv_benefits",
+    "pv_costs",
+    "npv",
+    "roi",
+    "payback_months",
+    "nps_baseline",
+    "nps_post",
+    "csat_baseline",
+    "csat_post",
+    "churn_baseline",
+    "churn_post",
+)
+ERROR_COLUMNS = ("client_id", "file", "row", "column", "message")
+TEMPLATES = ("cx_automation_roi",)
+_TMP_MARK = ".tmp"
+
+
+@dataclass
+class BatchResult:
+    built: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # up to date, not rebuilt
+    failed: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+
+def _share(numerator: float, denominator: float) -> float | None:
+    return None if denominator == 0 else float(numerator) / float(denominator)
+
+
+def _survey_metric(metric: Callable, scores: np.ndarray, *args) -> float | None:
+    scores = scores[~np.isnan(scores)]
+    if scores.size == 0:
+        return None
+    try:
+        return float(metric(scores, *args))
+    except CXError:
+        return None
+
+
+def summary_row(data: TrackerInput) -> dict:
+    """The client's line of ``summary.csv`` (and of the portfolio).
+
+    Churn is sum(churned) / sum(active) over the baseline or post months; NPS
+    and CSAT (share of 4-5 on the 5-point scale) split the survey answers at
+    the go-live month.
+    """
+    model = data.model()
+    baseline, post = split_phases(data.kpis, data.go_live)
+    go_live_month = pd.Timestamp(data.go_live).to_period("M").to_timestamp()
+    answered_on = pd.to_datetime(data.surveys["date"]) if len(data.surveys) else pd.Series([], dtype="datetime64[ns]")
+    before = (answered_on < go_live_month).to_numpy()
+    nps = data.surveys["nps"].to_numpy(float) if len(data.surveys) else np.array([])
+    csat = data.surveys["csat"].to_numpy(float) if len(data.surveys) else np.array([])
+    return {
+        "client_id": data.client_id,
+        "client_name": data.client_name,
+        "pv_benefits": model.tei.pv_benefits,
+        "pv_costs": model.tei.pv_costs,
+        "npv": model.tei.npv,
+        "roi": model.tei.roi,
+        "payback_months": model.tei.payback,
+        "nps_baseline": _survey_metric(survey.nps, nps[before]),
+        "nps_post": _survey_metric(survey.nps, nps[~before]),
+        "csat_baseline": _survey_metric(survey.csat, csat[before], 5),
+        "csat_post": _survey_metric(survey.csat, csat[~before], 5),
+        "churn_baseline": _share(baseline["churned_customers"].sum(), baseline["active_customers"].sum()),
+        "churn_post": _share(post["churned_customers"].sum(), post["active_customers"].sum()),
+    }
+
+
+def _build_client(data: TrackerInput, template: str, mode: str, out_path: Path) -> dict:
+    """Worker: build, save atomically, return the summary row."""
+    from .workbooks.build import build_client_workbook
+
+    row = summary_row(data)
+    build_client_workbook(data, template, mode, out_path)
+    return row
+
+
+def _csv_text(value) -> str:
+    """A cell for a CSV that spreadsheets will open: text that would start a
+    formula is prefixed with an apostrophe (OWASP's CSV-injection advice)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    if isinstance(value, str):
+        return value
+    return repr(float(value)) if isinstance(value, float) else str(value)
+
+
+def write_csv(path: Path, columns: Iterable[str], rows: Iterable[dict]) -> Path:
+    from .workbooks.common import write_atomic
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    columns = list(columns)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_csv_text(row.get(c)) for c in columns])
+    return write_atomic(path, buffer.getvalue().encode("utf-8"))
+
+
+def _remove_stale_temporaries(out_dir: Path) -> None:
+    """Temporary files left by a run that was killed mid-write."""
+    for leftover in out_dir.glob(f".*{_TMP_MARK}"):
+        leftover.unlink(missing_ok=True)
+
+
+def generate(
+    data_dir: Path,
+    out_dir: Path,
+    template: str = "cx_automation_roi",
+    mode: str = "values",
+    jobs: int | None = None,
+    force: bool = False,
+    dry_run: bool = False,
+    on_progress: Callable[[str, str], None] | None = None,
+    batch: BatchInput | None = None,
+) -> BatchResult:
+    """Generate every valid client's workbook plus summary, errors, portfolio.
+
+    Raises :class:`cxroi_xl.batch_input.InputError` for whole-input
+    problems before anything is written.
+    """
+    started = time.perf_counter()
+    if template not in TEMPLATES:
+        raise ValueError(f"unknown template {template!r}; choose from {', '.join(TEMPLATES)}")
+    if mode not in ("values", "live"):
+        raise ValueError("mode must be 'values' or 'live'")
+    batch = batch or read_batch(Path(data_dir))
+    result = BatchResult(problems=list(batch.problems))
+    result.failed = sorted(batch.failed)
+    out_dir = Path(out_dir)
+    client_ids = batch.valid_client_ids()
+    if dry_run:
+        result.skipped = client_ids
+        result.seconds = time.perf_counter() - started
+        return result
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(out_dir)
+    input_mtime = batch.input_mtime()
+
+    rows: dict[str, dict] = {}
+    todo: list[str] = []
+    for client_id in client_ids:
+        path = out_dir / f"{client_id}.xlsx"
+        if not force and path.exists() and path.stat().st_mtime > input_mtime:
+            try:
+                rows[client_id] = summary_row(batch.tracker_input(client_id))
+                result.skipped.append(client_id)
+                if on_progress:
+                    on_progress(client_id, "skipped")
+                continue
+            except CXError:
+                pass  # let the build report it
+        todo.append(client_id)
+
+    def record_failure(client_id: str, exc: BaseException) -> None:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        result.problems.append(Problem(client_id, batch.files["kpis"].name, batch.client_rows.get(client_id), "", message))
+        result.failed.append(client_id)
+
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    if jobs == 1 or len(todo) <= 1:
+        for client_id in todo:
+            try:
+                rows[client_id] = _build_client(batch.tracker_input(client_id), template, mode, out_dir / f"{client_id}.xlsx")
+                result.built.append(client_id)
+                status = "built"
+            except Exception as exc:  # one client's failure never costs the others
+                record_failure(client_id, exc)
+                status = "failed"
+            if on_progress:
+                on_progress(client_id, status)
+    else:
+        # Keep a bounded number of clients in flight so memory stays flat
+        # however many clients the batch has.
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            pending: dict[Future, str] = {}
+            queue = iter(todo)
+
+            def submit_next() -> bool:
+                client_id = next(queue, None)
+                if client_id is None:
+                    return False
+                future = pool.submit(_build_client, batch.tracker_input(client_id), template, mode, out_dir / f"{client_id}.xlsx")
+                pending[future] = client_id
+                return True
+
+            for _ in range(jobs * 4):
+                if not submit_next():
+                    break
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    client_id = pending.pop(future)
+                    try:
+                        rows[client_id] = future.result()
+                        result.built.append(client_id)
+                        status = "built"
+                    except Exception as exc:
+                        record_failure(client_id, exc)
+                        status = "failed"
+                    if on_progress:
+                        on_progress(client_id, status)
+                    submit_next()
+
+    ordered = [rows[cid] for cid in client_ids if cid in rows]
+    write_csv(out_dir / "summary.csv", SUMMARY_COLUMNS, ordered)
+    errors_path = out_dir / "errors.csv"
+    if result.problems:
+        write_csv(errors_path, ERROR_COLUMNS, (p.as_row() for p in result.problems))
+    else:
+        errors_path.unlink(missing_ok=True)
+    from .workbooks.portfolio import write_portfolio
+
+    write_portfolio(ordered, out_dir / "portfolio.xlsx")
+    result.failed = sorted(set(result.failed))
+    result.seconds = time.perf_counter() - started
+    return result
