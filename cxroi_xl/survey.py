@@ -1,0 +1,352 @@
+"""Survey metrics: NPS, CSAT, CES and success rates such as FCR, with
+confidence intervals.
+
+Conventions shared by every function here:
+
+* Answers come as any array-like or a pandas Series. Missing answers (NaN,
+  ``None``, ``pd.NA``) are ignored, as Excel's AVERAGE ignores blank cells;
+  all remaining answers are pooled whatever the input's shape.
+* Every answer must be a whole number on the stated scale; anything else
+  raises :class:`~cxroi_xl.errors.InvalidInputError`. No answers at all
+  raise :class:`~cxroi_xl.errors.ZeroDenominatorError`.
+* Shares are fractions (0.8 = 80 %); NPS is in points from -100 to 100.
+* ``confidence`` is the two-sided coverage, strictly between 0 and 1
+  (0.95 for a 95 % interval); anything else raises
+  :class:`~cxroi_xl.errors.OutOfDomainError`.
+
+:func:`fcr` is :func:`rate` under the name CX teams use for first-contact
+resolution; deflection and conversion rates are computed the same way.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from .errors import InvalidInputError, OutOfDomainError, ZeroDenominatorError
+
+__all__ = [
+    "Interval",
+    "answered",
+    "check_confidence",
+    "nps",
+    "nps_interval",
+    "csat",
+    "ces",
+    "rate",
+    "fcr",
+    "NPS_SCALE",
+    "CES_SCALE",
+]
+
+NPS_SCALE = (0, 10)  # "How likely are you to recommend us?" 0..10
+PROMOTER_MIN = 9  # 9-10 promote
+DETRACTOR_MAX = 6  # 0-6 detract, 7-8 are passive
+CES_SCALE = (1, 7)  # Gartner's CES 2.0 agreement scale; a 1..5 scale fits inside it
+
+
+@dataclass(frozen=True)
+class Interval:
+    """An estimate with its two-sided confidence interval.
+
+    ``n`` is the number of answers (or trials) behind the estimate and
+    ``confidence`` the interval's coverage (0.95 = 95 %).
+    """
+
+    estimate: float
+    lower: float
+    upper: float
+    n: int
+    confidence: float
+
+
+def answered(values, what: str = "scores") -> np.ndarray:
+    """The non-missing values of ``values`` as a flat float array.
+
+    ``what`` names the input in error messages.
+
+    Examples
+    --------
+    >>> answered([9, None, 7.0, float("nan")]).tolist()
+    [9.0, 7.0]
+    """
+    try:
+        if hasattr(values, "to_numpy"):  # pandas, including nullable dtypes with pd.NA
+            array = values.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            array = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"{what} must be numbers") from exc
+    array = array.ravel()
+    array = array[~np.isnan(array)]
+    if np.isinf(array).any():
+        raise InvalidInputError(f"{what} must be finite numbers")
+    return array
+
+
+def check_confidence(confidence: float) -> float:
+    """``confidence`` as a float, refused unless strictly between 0 and 1.
+
+    >>> check_confidence(0.9)
+    0.9
+    """
+    confidence = float(confidence)
+    if not 0.0 < confidence < 1.0:
+        raise OutOfDomainError(f"confidence must lie strictly between 0 and 1, got {confidence:g}")
+    return confidence
+
+
+def _normal_quantile(confidence: float) -> float:
+    """z with P(-z < Z < z) = confidence for a standard normal Z."""
+    return float(stats.norm.ppf(0.5 + check_confidence(confidence) / 2.0))
+
+
+def _scored(scores, low: float, high: float, what: str = "scores") -> np.ndarray:
+    """The answered scores, checked to be whole numbers in ``low..high``."""
+    values = answered(scores, what)
+    if values.size == 0:
+        raise ZeroDenominatorError(f"no {what} to count")
+    off_scale = (values < low) | (values > high) | (values != np.floor(values))
+    if off_scale.any():
+        bad = values[off_scale][0]
+        raise InvalidInputError(f"{what} must be whole numbers from {low:g} to {high:g}; got {bad:g}")
+    return values
+
+
+def _promoter_detractor_shares(scores) -> tuple[float, float, int]:
+    values = _scored(scores, *NPS_SCALE)
+    n = values.size
+    return float(np.count_nonzero(values >= PROMOTER_MIN) / n), float(np.count_nonzero(values <= DETRACTOR_MAX) / n), n
+
+
+def nps(scores) -> float:
+    r"""Net Promoter Score in points, -100..100.
+
+    .. math:: NPS = 100\,(p_P - p_D)
+
+    with :math:`p_P` the share of promoters (9-10) and :math:`p_D` the share
+    of detractors (0-6) among the answers; passives (7-8) count only in the
+    denominator.
+
+    Parameters
+    ----------
+    scores : array_like or pandas.Series
+        Answers to "how likely are you to recommend us?", whole numbers
+        0..10; missing answers are ignored.
+
+    Raises
+    ------
+    InvalidInputError
+        An answer outside 0..10 or not a whole number.
+    ZeroDenominatorError
+        No answers.
+
+    References
+    ----------
+    Reichheld, F. F. (2003). The one number you need to grow. Harvard
+    Business Review, 81(12), 46-54.
+
+    Examples
+    --------
+    4 promoters, 3 passives and 3 detractors among 10 answers: 40 % - 30 %.
+
+    >>> round(nps([10, 9, 9, 10, 8, 7, 7, 6, 0, 3]), 12)
+    10.0
+    """
+    promoters, detractors, _ = _promoter_detractor_shares(scores)
+    return 100.0 * (promoters - detractors)
+
+
+def nps_interval(scores, confidence: float = 0.95) -> Interval:
+    r"""NPS with a normal-approximation (Wald) confidence interval, in points.
+
+    Each answer is a draw of :math:`X \in \{+1, 0, -1\}` (promoter, passive,
+    detractor) from a multinomial, so NPS/100 is the mean of X with variance
+    :math:`p_P + p_D - (p_P - p_D)^2`. The interval is
+
+    .. math:: 100\left[(p_P - p_D) \pm z \sqrt{\frac{p_P + p_D - (p_P - p_D)^2}{n}}\right]
+
+    with :math:`z` the standard normal quantile for ``confidence``. Like every
+    Wald interval it is unreliable for small ``n`` or when nearly all answers
+    fall in one group (it collapses to a point when all do), and it is not
+    clipped to -100..100.
+
+    Parameters
+    ----------
+    scores : array_like or pandas.Series
+        Whole numbers 0..10; missing answers are ignored.
+    confidence : float, default 0.95
+        Two-sided coverage, strictly between 0 and 1.
+
+    References
+    ----------
+    Rocks, B. (2016). Interval estimation for the "Net Promoter Score". The
+    American Statistician, 70(4), 365-372 (the Wald interval, section 2).
+
+    Examples
+    --------
+    >>> ci = nps_interval([10, 9, 9, 10, 8, 7, 7, 6, 0, 3])
+    >>> round(ci.estimate, 6), round(ci.lower, 2), round(ci.upper, 2), ci.n
+    (10.0, -41.48, 61.48, 10)
+    """
+    z = _normal_quantile(confidence)
+    promoters, detractors, n = _promoter_detractor_shares(scores)
+    score = promoters - detractors
+    # max(0, .) guards against a rounding-level negative variance when one group holds every answer
+    standard_error = float(np.sqrt(max(promoters + detractors - score**2, 0.0) / n))
+    return Interval(100.0 * score, 100.0 * (score - z * standard_error), 100.0 * (score + z * standard_error), n, confidence)
+
+
+def csat(scores, scale: int = 5, threshold: float | None = None) -> float:
+    r"""Customer satisfaction: the share of answers at or above ``threshold``.
+
+    .. math:: CSAT = \frac{\#\{s_i \ge threshold\}}{n}
+
+    With the defaults this is the "top-2-box" share of a 1..5 scale (4 or 5).
+
+    Parameters
+    ----------
+    scores : array_like or pandas.Series
+        Whole numbers 1..``scale``; missing answers are ignored.
+    scale : int, default 5
+        Highest point of the scale (5 for 1..5, 10 for 1..10); at least 2.
+    threshold : float, optional
+        Lowest satisfied answer, 1..``scale``; default ``scale - 1``.
+
+    Returns
+    -------
+    float
+        A fraction 0..1 (0.8 = 80 % satisfied).
+
+    Raises
+    ------
+    InvalidInputError
+        An answer off the 1..scale scale.
+    OutOfDomainError
+        ``scale`` below 2 or not whole, or ``threshold`` outside 1..scale.
+    ZeroDenominatorError
+        No answers.
+
+    References
+    ----------
+    American Customer Satisfaction Index; "top-2-box" scoring as in Farris
+    et al., Marketing Metrics, 2nd ed. (2010), section 2.7.
+
+    Examples
+    --------
+    >>> csat([5, 4, 4, 3, 1])
+    0.6
+    >>> csat([10, 8, 7, 9], scale=10, threshold=8)
+    0.75
+    """
+    if scale != int(scale) or scale < 2:
+        raise OutOfDomainError(f"scale must be a whole number of at least 2, got {scale:g}")
+    threshold = scale - 1 if threshold is None else threshold
+    if not 1 <= threshold <= scale:
+        raise OutOfDomainError(f"threshold must lie between 1 and the scale's top {scale:g}, got {threshold:g}")
+    values = _scored(scores, 1, scale)
+    return float(np.count_nonzero(values >= threshold) / values.size)
+
+
+def ces(scores, scale: int = CES_SCALE[1]) -> float:
+    r"""Customer Effort Score: the mean answer.
+
+    .. math:: CES = \frac{1}{n}\sum_i s_i
+
+    On Gartner's CES 2.0 scale (1 = strongly disagree .. 7 = strongly agree
+    that "the company made it easy to handle my issue") higher is better;
+    on the older 1..5 effort scale lower is better, so say which one a report
+    uses.
+
+    Parameters
+    ----------
+    scores : array_like or pandas.Series
+        Whole numbers 1..``scale``; missing answers are ignored.
+    scale : int, default 7
+        Highest point of the scale; 1..5 answers also fit the default.
+
+    Raises
+    ------
+    InvalidInputError
+        An answer off the scale.
+    ZeroDenominatorError
+        No answers.
+
+    References
+    ----------
+    Dixon, M., Freeman, K. and Toman, N. (2010). Stop trying to delight your
+    customers. Harvard Business Review, 88(7/8), 116-122.
+
+    Examples
+    --------
+    >>> ces([7, 6, None, 5, 2])
+    5.0
+    """
+    return float(np.mean(_scored(scores, 1, scale)))
+
+
+def rate(successes, trials, confidence: float = 0.95) -> Interval:
+    r"""A success rate with its Wilson score interval.
+
+    For first-contact resolution (resolved on first contact / contacts),
+    deflection (handled by automation / contacts) or conversion. With
+    :math:`\hat p = s/n` and :math:`z` the normal quantile:
+
+    .. math::
+
+        \frac{\hat p + \frac{z^2}{2n}}{1 + \frac{z^2}{n}} \pm
+        \frac{z}{1 + \frac{z^2}{n}}\sqrt{\frac{\hat p(1-\hat p)}{n} + \frac{z^2}{4n^2}}
+
+    Unlike the textbook Wald interval it stays inside 0..1 and keeps its
+    coverage near 0 % or 100 % and for small ``n``.
+
+    Parameters
+    ----------
+    successes : int
+        Count of successes, 0..``trials``.
+    trials : int
+        Count of trials (contacts, sessions), > 0.
+    confidence : float, default 0.95
+        Two-sided coverage, strictly between 0 and 1.
+
+    Raises
+    ------
+    InvalidInputError
+        Counts that are negative, not whole, or successes above trials.
+    ZeroDenominatorError
+        No trials.
+
+    References
+    ----------
+    Wilson, E. B. (1927). Probable inference, the law of succession, and
+    statistical inference. JASA, 22(158), 209-212. Newcombe, R. G. (1998).
+    Two-sided confidence intervals for the single proportion: comparison of
+    seven methods. Statistics in Medicine, 17(8), 857-872 (method 3).
+
+    Examples
+    --------
+    Newcombe's example: 81 of 263, 95 % interval 0.2553 to 0.3662.
+
+    >>> r = rate(81, 263)
+    >>> round(r.estimate, 4), round(r.lower, 4), round(r.upper, 4)
+    (0.308, 0.2553, 0.3662)
+    """
+    z = _normal_quantile(confidence)
+    s, n = float(successes), float(trials)
+    if not (math.isfinite(s) and math.isfinite(n)) or not (s.is_integer() and n.is_integer()) or s < 0 or n < 0:
+        raise InvalidInputError("successes and trials must be whole numbers of at least 0")
+    if s > n:
+        raise InvalidInputError(f"successes ({s:g}) cannot exceed trials ({n:g})")
+    if n == 0:
+        raise ZeroDenominatorError("no trials")
+    p = s / n
+    shrink = 1.0 + z * z / n
+    centre = (p + z * z / (2.0 * n)) / shrink
+    half_width = z / shrink * math.sqrt(p * (1.0 - p) / n + z * z / (4.0 * n * n))
+    # the clip only removes rounding error at p = 0 or 1, where the interval touches the bound
+    return Interval(p, max(centre - half_width, 0.0), min(centre + half_width, 1.0), int(n), confidence)
+
+
+fcr = rate  # first-contact resolution: resolved on first contact out of contacts
