@@ -23,8 +23,8 @@ app = typer.Typer(
 udfs_app = typer.Typer(help="The xlwings module that puts the functions into Excel.", no_args_is_help=True)
 app.add_typer(udfs_app, name="udfs")
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str, code: int = 2) -> None:

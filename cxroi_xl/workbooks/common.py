@@ -7,6 +7,7 @@ import io
 import os
 import tempfile
 import zipfile
+from copy import copy
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -153,27 +154,36 @@ class TableSpec:
             cell.fill = HEADER_FILL
             cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         n = 0
-        input_names = [c[0] for c in self.columns if c[2] is None]
+        formulas = ["=" + formula.replace("{T}", self.name) if formula is not None else None for _, _, formula in self.columns]
+        # Style the first data row cell by cell, then copy its style arrays:
+        # setting formats per cell costs more than writing the values.
+        prototypes = []
+        for j, (name, fmt, formula) in enumerate(self.columns):
+            proto = ws.cell(self.header_row + 1, self.first_col + j)
+            proto.number_format = fmt
+            if formula is not None:
+                proto.fill = CALC_FILL
+            prototypes.append(proto._style)
+        text_positions = {j for j, (name, _, _) in enumerate(self.columns) if name in text_columns}
+        input_positions = [j for j, (_, _, formula) in enumerate(self.columns) if formula is None]
         for n, values in enumerate(rows, start=1):
             r = self.header_row + n
-            values = dict(zip(input_names, values))
-            for j, (name, fmt, formula) in enumerate(self.columns):
+            for j, value in zip(input_positions, values):
                 cell = ws.cell(r, self.first_col + j)
-                if formula is not None:
-                    cell.value = "=" + formula.replace("{T}", self.name)
-                    cell.fill = CALC_FILL
-                elif name in text_columns:
-                    put_text(cell, values.get(name))
+                if j in text_positions:
+                    put_text(cell, value)
                 else:
-                    cell.value = values.get(name)
-                cell.number_format = fmt
+                    cell.value = value
+                cell._style = copy(prototypes[j])
+            for j, formula in enumerate(formulas):
+                if formula is not None:
+                    cell = ws.cell(r, self.first_col + j, formula)
+                    cell._style = copy(prototypes[j])
         n_rows = max(n, 1)
         if n == 0:  # an empty table still needs one (blank) data row
-            for j, (name, fmt, formula) in enumerate(self.columns):
-                cell = ws.cell(self.header_row + 1, self.first_col + j)
-                cell.number_format = fmt
+            for j, formula in enumerate(formulas):
                 if formula is not None:
-                    cell.value = "=" + formula.replace("{T}", self.name)
+                    ws.cell(self.header_row + 1, self.first_col + j, formula)
         last_col = get_column_letter(self.first_col + len(self.columns) - 1)
         ref = f"{get_column_letter(self.first_col)}{self.header_row}:{last_col}{self.header_row + n_rows}"
         table = Table(displayName=self.name, ref=ref)
