@@ -44,7 +44,6 @@ SUMMARY_COLUMNS = (
     "churn_post",
 )
 ERROR_COLUMNS = ("client_id", "file", "row", "column", "message")
-TEMPLATES = ("cx_automation_roi",)
 _TMP_MARK = ".tmp"
 
 
@@ -162,8 +161,10 @@ def generate(
     problems before anything is written.
     """
     started = time.perf_counter()
-    if template not in TEMPLATES:
-        raise ValueError(f"unknown template {template!r}; choose from {', '.join(TEMPLATES)}")
+    from .workbooks.build import BUILDERS
+
+    if template not in BUILDERS:
+        raise ValueError(f"unknown template {template!r}; choose from {', '.join(BUILDERS)}")
     if mode not in ("values", "live"):
         raise ValueError("mode must be 'values' or 'live'")
     batch = batch or read_batch(Path(data_dir))

@@ -116,6 +116,8 @@ TABLES: dict[str, dict[str, Rule]] = {
     "kpis": {"month": Rule("month"), **_KPI_RULES},
     "costs": {"date": Rule("date"), "category": Rule("category", choices=COST_CATEGORIES), "amount": Rule("float", low=0)},
     "surveys": {"date": Rule("date"), "nps": Rule("int", False, 0, 10), "csat": Rule("int", False, 1, 5), "ces": Rule("int", False, 1, 7)},
+    "transactions": {"customer_id": Rule("text"), "date": Rule("date"), "amount": Rule("float", low=0)},
+    "journeys": {"path": Rule("text"), "conversions": Rule("float", low=0), "value": Rule("float", False, low=0), "nulls": Rule("float", False, low=0)},
 }
 REQUIRED_FILES = ("clients", "kpis")
 OPTIONAL_FILES = ("costs", "surveys", "journeys", "transactions")
@@ -236,6 +238,8 @@ class BatchInput:
             discount_rate=record.discount_rate,
             benefit_risk=record.benefit_risk,
             cost_risk=record.cost_risk,
+            transactions=self.tables.get("transactions", {}).get(client_id),
+            journeys=self.tables.get("journeys", {}).get(client_id),
         )
 
     def input_mtime(self) -> float:
@@ -353,7 +357,7 @@ def read_batch(data_dir: Path) -> BatchInput:
         if path is not None:
             batch.files[name] = path
     _read_clients(batch.files["clients"], batch)
-    for name in ("kpis", "costs", "surveys"):
+    for name in ("kpis", "costs", "surveys", "transactions", "journeys"):
         if name in batch.files:
             _read_client_table(name, batch.files[name], batch)
     _check_months(batch, batch.files["kpis"].name)
@@ -365,7 +369,9 @@ def read_batch(data_dir: Path) -> BatchInput:
                 frame[list(KPI_COLUMNS)] = frame[list(KPI_COLUMNS)].astype(float)
             elif name == "surveys":
                 frame[["nps", "csat", "ces"]] = frame[["nps", "csat", "ces"]].astype(float)
-            elif name == "costs":
+            elif name in ("costs", "transactions"):
                 frame["amount"] = frame["amount"].astype(float)
+            elif name == "journeys":
+                frame[["conversions", "value", "nulls"]] = frame[["conversions", "value", "nulls"]].astype(float)
             by_client[client_id] = frame.reset_index(drop=True)
     return batch

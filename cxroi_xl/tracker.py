@@ -171,6 +171,10 @@ class TrackerInput:
     discount_rate: float = 0.10
     benefit_risk: float = 0.10
     cost_risk: float = 0.05
+    # For the customer-value and attribution templates: ``customer_id, date,
+    # amount`` orders and ``path, conversions, value, nulls`` journeys.
+    transactions: pd.DataFrame | None = None
+    journeys: pd.DataFrame | None = None
 
     def model(self) -> ROIModel:
         return monthly_roi(self.kpis, self.go_live, self.costs, self.discount_rate, self.benefit_risk, self.cost_risk)
