@@ -35,19 +35,16 @@ def _fail(message: str, code: int = 2) -> None:
 @app.command("functions")
 def functions_command(
     markdown: bool = typer.Option(False, "--markdown", help="Print the Markdown function reference (as in the README)."),
-    write_readme: Optional[Path] = typer.Option(None, "--write-readme", help="Replace the reference block in this README file."),
+    write_readme: Optional[Path] = typer.Option(None, "--write-readme", help="Rebuild the generated blocks (function reference, workbook guide) of this README file."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable list: name, signature, summary, arguments."),
 ) -> None:
     """List the Excel functions with their arguments and help."""
     if write_readme is not None:
-        text = write_readme.read_text(encoding="utf-8")
-        begin, end = reference.REFERENCE_BEGIN, reference.REFERENCE_END
-        if begin not in text or end not in text:
-            _fail(f"{write_readme}: no function reference markers to replace")
-        head, rest = text.split(begin, 1)
-        _, tail = rest.split(end, 1)
-        write_readme.write_text(head + reference.markdown() + tail, encoding="utf-8")
-        console.print(f"updated the function reference in {write_readme}")
+        try:
+            write_readme.write_text(reference.update_readme(write_readme.read_text(encoding="utf-8")), encoding="utf-8")
+        except (OSError, ValueError) as exc:
+            _fail(f"{write_readme}: {exc}")
+        console.print(f"updated the generated blocks of {write_readme}")
         return
     if as_json:
         rows = [
@@ -215,6 +212,31 @@ def demo_command(
     code = _run_generate(data_dir, out / "clients", "cx_automation_roi", "values", jobs, force=True, dry_run=False)
     console.print(f"open {out / 'clients' / 'portfolio.xlsx'} for the overview")
     raise typer.Exit(code)
+
+
+@app.command("calc")
+def calc_command(
+    book: Path = typer.Argument(..., help="A workbook with add-in formulas (.xlsx), e.g. one made from a template."),
+    out: Path = typer.Option(..., "-o", "--out", help="Where to write the values workbook (.xlsx); written whole or not at all."),
+    max_mb: float = typer.Option(50.0, "--max-mb", help="Refuse input workbooks larger than this many megabytes."),
+) -> None:
+    """Replace add-in formulas with their values (formula kept in a cell note) so BOOK opens without the add-in."""
+    from rich.markup import escape
+
+    from .workbooks.safety import Limits, WorkbookError
+    from .workbooks.values import calc_file
+
+    try:
+        report = calc_file(book, out, Limits(max_bytes=int(max_mb * 1024 * 1024)))
+    except WorkbookError as exc:
+        _fail(escape(str(exc)), 2)
+    except OSError as exc:
+        _fail(escape(f"{out}: not written: {exc}"), 1)
+    except Exception as exc:  # a defect must still end in one clear line and no output file
+        _fail(escape(f"{book}: calculation failed: {type(exc).__name__}: {exc}"), 1)
+    console.print(escape(f"wrote {report.output}: {len(report.replaced)} add-in formula(s) replaced by their values"), highlight=False)
+    for sheet, cell, formula, error, reason in report.errors:
+        err_console.print(f"[yellow]note:[/yellow] {escape(f'{sheet}!{cell} {formula} gives {error}: {reason}')}", highlight=False)
 
 
 def main() -> None:  # pragma: no cover - console entry point

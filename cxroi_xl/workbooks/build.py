@@ -14,7 +14,7 @@ from openpyxl import Workbook
 
 from ..tracker import TrackerInput
 from . import roi_template
-from .common import save_workbook, workbook_bytes
+from .common import RowStream, save_workbook, workbook_bytes
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent.parent / "workbook_templates"
 
@@ -60,5 +60,13 @@ def build_templates(out_dir: Path = TEMPLATE_DIR, mode: str = "live") -> list[Pa
 
 
 def build_client_workbook(data: TrackerInput, template: str, mode: str, out_path: Path) -> Path:
-    """One client's workbook, written atomically."""
+    """One client's workbook, written atomically.
+
+    Live workbooks of the main template take the fast route: the data
+    tables' rows go straight into the sheet XML (:class:`RowStream`). The
+    values mode needs every cell in memory for the evaluator.
+    """
+    if mode == "live" and template == roi_template.TEMPLATE_NAME:
+        stream = RowStream()
+        return save_workbook(roi_template.build(data, stream), out_path, stream)
     return save_workbook(finish(BUILDERS[template](data), mode), out_path)

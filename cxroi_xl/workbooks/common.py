@@ -5,15 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import re
 import tempfile
 import zipfile
 from copy import copy
 from pathlib import Path
 from typing import Any, Iterable, Sequence
+from xml.sax.saxutils import escape
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import to_excel
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.table import Table, TableColumn, TableFormula, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
@@ -144,10 +147,17 @@ class TableSpec:
         letter = self.col_letter(column)
         return f"{letter}{self.header_row + 1}:{letter}{self.header_row + max(n_rows, 1)}"
 
-    def write(self, ws: Worksheet, rows: Iterable[Sequence[Any]], text_columns: Iterable[str] = ()) -> int:
+    def write(self, ws: Worksheet, rows: Iterable[Sequence[Any]], text_columns: Iterable[str] = (), stream: "RowStream | None" = None) -> int:
         """Write the header and the data rows (inputs only; calculated
-        columns are filled with their formula). Returns the number of rows."""
+        columns are filled with their formula). Returns the number of rows.
+
+        With a ``stream``, only the first data row becomes openpyxl cells
+        (it carries the styles); the others are written straight into the
+        sheet's XML when the workbook is saved (see :class:`RowStream`)."""
         text_columns = set(text_columns)
+        if stream is not None:
+            rows = list(rows)
+            rows, streamed = rows[:1], rows[1:]
         for j, (name, _, formula) in enumerate(self.columns):
             cell = ws.cell(self.header_row, self.first_col + j, name)
             cell.font = HEADER_FONT
@@ -179,6 +189,9 @@ class TableSpec:
                 if formula is not None:
                     cell = ws.cell(r, self.first_col + j, formula)
                     cell._style = copy(prototypes[j])
+        if stream is not None and streamed:
+            stream.add(ws, self.header_row + 2, self.first_col, streamed, formulas, input_positions, text_positions)
+            n += len(streamed)
         n_rows = max(n, 1)
         if n == 0:  # an empty table still needs one (blank) data row
             for j, formula in enumerate(formulas):
@@ -201,10 +214,73 @@ class TableSpec:
         return n_rows
 
 
+class RowStream:
+    """Table rows written straight into worksheet XML at save time.
+
+    openpyxl spends most of a large workbook's time creating, styling and
+    serialising one object per cell. The rows of a client's data tables are
+    plain values and formulas whose style is that of the table's first data
+    row, so they are rendered here as XML text and spliced into the sheet
+    openpyxl writes, which then differs from the all-openpyxl file only in
+    bytes, not in content (a test compares the two cell by cell).
+    """
+
+    def __init__(self) -> None:
+        self._sheets: dict[str, tuple] = {}
+
+    def add(self, ws: Worksheet, first_row: int, first_col: int, rows, formulas, input_positions, text_positions) -> None:
+        self._sheets[ws.title] = (first_row, first_col, rows, formulas, input_positions, text_positions)
+
+    def for_paths(self, wb: Workbook) -> dict[str, tuple]:
+        # openpyxl numbers worksheet parts by their position, 1-based, when it writes
+        positions = {ws.title: i for i, ws in enumerate(wb.worksheets, 1)}
+        return {f"xl/worksheets/sheet{positions[title]}.xml": spec for title, spec in self._sheets.items()}
+
+    @staticmethod
+    def splice(xml: bytes, spec: tuple) -> bytes:
+        first_row, first_col, rows, formulas, input_positions, text_positions = spec
+        text = xml.decode("utf-8")
+        prototype_row = first_row - 1
+        styles = dict(re.findall(rf'<c r="([A-Z]+){prototype_row}"(?: s="(\d+)")?', text))
+        letters = [get_column_letter(first_col + j) for j in range(len(formulas))]
+        style_attr = [f' s="{styles[letter]}"' if styles.get(letter) else "" for letter in letters]
+        formula_cells = [None if f is None else f"<f>{escape(f[1:])}</f><v></v></c>" for f in formulas]
+        out = []
+        for i, values in enumerate(rows):
+            r = first_row + i
+            cells = []
+            by_position = dict(zip(input_positions, values))
+            for j, letter in enumerate(letters):
+                ref = f'<c r="{letter}{r}"{style_attr[j]}'
+                if formula_cells[j] is not None:
+                    cells.append(ref + ">" + formula_cells[j])
+                    continue
+                value = by_position.get(j)
+                if value is None or (isinstance(value, float) and value != value):
+                    if style_attr[j]:
+                        cells.append(ref + "/>")
+                elif j in text_positions or isinstance(value, str):
+                    cells.append(f'{ref} t="inlineStr"><is><t>{escape(str(value))}</t></is></c>')
+                elif isinstance(value, (dt.date, dt.datetime)):
+                    cells.append(f'{ref} t="n"><v>{to_excel(value)}</v></c>')
+                else:
+                    cells.append(f'{ref} t="n"><v>{value}</v></c>')
+            out.append(f'<row r="{r}">' + "".join(cells) + "</row>")
+        last_row = first_row + len(rows) - 1
+        text = re.sub(r'<dimension ref="([A-Z]+\d+):([A-Z]+)\d+"/>', lambda m: f'<dimension ref="{m.group(1)}:{m.group(2)}{last_row}"/>', text, count=1)
+        return text.replace("</sheetData>", "".join(out) + "</sheetData>", 1).encode("utf-8")
+
+
 class _FixedTimeZip(zipfile.ZipFile):
-    """A ZipFile whose entries all carry the same timestamp."""
+    """A ZipFile whose entries all carry the same timestamp, and which
+    splices streamed rows into the worksheets that have them."""
+
+    splices: dict[str, tuple] = {}
 
     def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):
+        name = zinfo_or_arcname.filename if isinstance(zinfo_or_arcname, zipfile.ZipInfo) else zinfo_or_arcname
+        if name in self.splices:
+            data = RowStream.splice(data if isinstance(data, bytes) else data.encode("utf-8"), self.splices[name])
         if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
             zinfo_or_arcname = zipfile.ZipInfo(zinfo_or_arcname, date_time=_ZIP_TIME)
             zinfo_or_arcname.compress_type = self.compression
@@ -220,17 +296,23 @@ class _FixedTimeZip(zipfile.ZipFile):
             self.writestr(arcname or os.path.basename(filename), handle.read())
 
 
-def workbook_bytes(wb: Workbook) -> bytes:
-    """The workbook as .xlsx bytes, identical for identical content."""
+def workbook_bytes(wb: Workbook, stream: RowStream | None = None) -> bytes:
+    """The workbook as .xlsx bytes, identical for identical content; with
+    the rows of ``stream`` spliced into their sheets."""
     wb.properties.creator = "cxroi-xl"
     wb.properties.lastModifiedBy = "cxroi-xl"
     wb.properties.created = FIXED_TIME
     wb.properties.modified = FIXED_TIME
     buffer = io.BytesIO()
     with _FixedTimeZip(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        archive.splices = stream.for_paths(wb) if stream is not None else {}
         writer = ExcelWriter(wb, archive)
         writer.write_data()
     return buffer.getvalue()
+
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 def write_atomic(path: Path, data: bytes) -> Path:
@@ -240,6 +322,7 @@ def write_atomic(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; a workbook is an ordinary file
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -251,6 +334,6 @@ def write_atomic(path: Path, data: bytes) -> Path:
     return path
 
 
-def save_workbook(wb: Workbook, path: Path) -> Path:
+def save_workbook(wb: Workbook, path: Path, stream: RowStream | None = None) -> Path:
     """Deterministic bytes, written atomically."""
-    return write_atomic(Path(path), workbook_bytes(wb))
+    return write_atomic(Path(path), workbook_bytes(wb, stream))

@@ -34,6 +34,7 @@ from .common import (
     INPUT_FILL,
     LABEL_FONT,
     NOTE_FONT,
+    RowStream,
     TableSpec,
     currency_format,
     define_name,
@@ -271,9 +272,9 @@ def _number(value: float):
     return int(value) if float(value).is_integer() else float(value)
 
 
-def _write_kpi_sheet(ws: Worksheet, table: TableSpec, frame: pd.DataFrame, heading: str, note: str) -> int:
+def _write_kpi_sheet(ws: Worksheet, table: TableSpec, frame: pd.DataFrame, heading: str, note: str, stream: RowStream | None) -> int:
     title(ws, heading, note)
-    n = table.write(ws, _kpi_rows(frame))
+    n = table.write(ws, _kpi_rows(frame), stream=stream)
     ws.add_data_validation(_validation("whole", operator="greaterThanOrEqual", formula1="0", cells=" ".join(table.data_range(c, n) for c in ("contacts", "automated_contacts", "first_contact_resolutions", "active_customers", "new_customers", "churned_customers")), prompt="A whole number, 0 or more"))
     ws.add_data_validation(_validation("decimal", operator="greaterThanOrEqual", formula1="0", cells=" ".join(table.data_range(c, n) for c in ("agent_hours", "hourly_cost", "revenue", "automation_cost")), prompt="A number, 0 or more"))
     widths = {table.col_letter("month"): 11}
@@ -288,11 +289,11 @@ def _write_kpi_sheet(ws: Worksheet, table: TableSpec, frame: pd.DataFrame, headi
     return n
 
 
-def _write_costs(ws: Worksheet, table: TableSpec, costs: pd.DataFrame) -> None:
+def _write_costs(ws: Worksheet, table: TableSpec, costs: pd.DataFrame, stream: RowStream | None) -> None:
     title(ws, "One-off costs", "Licence, implementation, training, integration... Costs dated before go-live count in the go-live month.")
     dates = pd.to_datetime(costs["date"]) if len(costs) else pd.Series([], dtype="datetime64[ns]")
     rows = [[d.to_pydatetime(), c, _number(float(a))] for d, c, a in zip(dates, costs.get("category", []), costs.get("amount", []))]
-    n = table.write(ws, rows, text_columns=("category",))
+    n = table.write(ws, rows, text_columns=("category",), stream=stream)
     ws.add_data_validation(_validation("list", formula1='"' + ",".join(COST_CATEGORIES) + '"', cells=table.data_range("category", n + 20), prompt="One of: " + ", ".join(COST_CATEGORIES)))
     ws.add_data_validation(_validation("date", operator="greaterThan", formula1="36526", cells=table.data_range("date", n + 20), prompt="The date of the cost"))
     set_widths(ws, {"A": 14, "B": 18, "C": 16})
@@ -300,11 +301,11 @@ def _write_costs(ws: Worksheet, table: TableSpec, costs: pd.DataFrame) -> None:
     page_setup(ws)
 
 
-def _write_surveys(ws: Worksheet, table: TableSpec, surveys: pd.DataFrame) -> None:
+def _write_surveys(ws: Worksheet, table: TableSpec, surveys: pd.DataFrame, stream: RowStream | None) -> None:
     title(ws, "Survey answers", "One row per answer; leave a blank where a question was not answered. Grey columns are calculated.")
     dates = pd.to_datetime(surveys["date"]) if len(surveys) else pd.Series([], dtype="datetime64[ns]")
     rows = [[d.to_pydatetime(), _number(n), _number(c), _number(e)] for d, n, c, e in zip(dates, surveys.get("nps", []), surveys.get("csat", []), surveys.get("ces", []))]
-    n = table.write(ws, rows)
+    n = table.write(ws, rows, stream=stream)
     for column, low, high in (("nps", 0, 10), ("csat", 1, 5), ("ces", 1, 7)):
         ws.add_data_validation(_validation("whole", operator="between", formula1=str(low), formula2=str(high), cells=table.data_range(column, n + 200), prompt=f"A whole number from {low} to {high}, or blank"))
     widths = {table.col_letter(name): 13 for name, _, _ in table.columns}
@@ -498,9 +499,13 @@ def _write_cx_metrics(ws: Worksheet) -> None:
     page_setup(ws)
 
 
-def build(data: TrackerInput | None = None) -> Workbook:
+def build(data: TrackerInput | None = None, stream: RowStream | None = None) -> Workbook:
     """The live workbook (add-in formulas in the cells) for ``data``, or the
-    shipped template with the example client when ``data`` is None."""
+    shipped template with the example client when ``data`` is None.
+
+    With a ``stream``, the data tables' rows after the first are left to
+    :class:`~cxroi_xl.workbooks.common.RowStream` (save with
+    ``workbook_bytes(wb, stream)``): the fast route for batches."""
     data = data or example_input()
     from ..tracker import split_phases
 
@@ -511,10 +516,10 @@ def build(data: TrackerInput | None = None) -> Workbook:
     sheets = {name: wb.create_sheet(name) for name, _ in SHEET_PURPOSES[1:]}
     _write_start_here(start, data.client_name)
     _write_inputs(sheets["Inputs"], data)
-    _write_kpi_sheet(sheets["Baseline"], TableSpec(BASELINE, _kpi_columns(data.currency), HEADER_ROW), baseline, "Baseline: before automation", "One row per month before go-live.")
-    post_rows = _write_kpi_sheet(sheets["Post-automation"], TableSpec(POST, _post_columns(data.currency), HEADER_ROW), post, "Post-automation: from go-live on", "One row per month from the go-live month on, in order. Grey columns are calculated.")
-    _write_costs(sheets["Costs"], TableSpec(COSTS, [("date", FORMATS["date"], None), ("category", FORMATS["text"], None), ("amount", currency_format(data.currency), None)], HEADER_ROW), data.costs)
-    _write_surveys(sheets["Surveys"], TableSpec(SURVEYS, _survey_columns(), HEADER_ROW), data.surveys)
+    _write_kpi_sheet(sheets["Baseline"], TableSpec(BASELINE, _kpi_columns(data.currency), HEADER_ROW), baseline, "Baseline: before automation", "One row per month before go-live.", stream)
+    post_rows = _write_kpi_sheet(sheets["Post-automation"], TableSpec(POST, _post_columns(data.currency), HEADER_ROW), post, "Post-automation: from go-live on", "One row per month from the go-live month on, in order. Grey columns are calculated.", stream)
+    _write_costs(sheets["Costs"], TableSpec(COSTS, [("date", FORMATS["date"], None), ("category", FORMATS["text"], None), ("amount", currency_format(data.currency), None)], HEADER_ROW), data.costs, stream)
+    _write_surveys(sheets["Surveys"], TableSpec(SURVEYS, _survey_columns(), HEADER_ROW), data.surveys, stream)
     _write_roi(sheets["ROI"], post_rows, data.currency)
     _write_cx_metrics(sheets["CX metrics"])
     wb.active = sheets["ROI"]

@@ -1,0 +1,138 @@
+"""Batch generation speed: clients x 24 months into the main template.
+
+Measured in the same run:
+* floor: copying the shipped template file once per client;
+* naive: openpyxl loads the shipped template, fills the client's rows,
+  saves: once per client, one process;
+* cxroi-xl: `generate` (build from code, no template re-parsing), live and
+  values mode, with every core.
+
+Prints workbooks per second and the ratios, plus peak memory.
+
+    python benchmarks/bench_batch.py [--clients 1000] [--naive-sample 100]
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+
+from cxroi_xl.batch import generate
+from cxroi_xl.batch_input import read_batch
+from cxroi_xl.sample_data import SAMPLE_PROFILES, synthetic_client
+from cxroi_xl.tracker import KPI_COLUMNS, split_phases
+from cxroi_xl.workbooks.build import TEMPLATE_DIR
+
+TEMPLATE = TEMPLATE_DIR / "cx_automation_roi.xlsx"
+
+
+def write_clients(folder: Path, n: int) -> Path:
+    profiles = list(SAMPLE_PROFILES)
+    clients, kpis, costs, surveys = [], [], [], []
+    for i in range(n):
+        client = synthetic_client(seed=i, profile=profiles[i % len(profiles)], client_id=f"c{i:05d}", client_name=f"Client {i}")
+        clients.append({"client_id": client.client_id, "client_name": client.client_name, "go_live": client.go_live.strftime("%Y-%m-%d")})
+        kpis.append(client.kpis.assign(client_id=client.client_id))
+        costs.append(client.costs.assign(client_id=client.client_id))
+        surveys.append(client.surveys.assign(client_id=client.client_id))
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(clients).to_csv(folder / "clients.csv", index=False)
+    pd.concat(kpis).to_csv(folder / "kpis.csv", index=False)
+    pd.concat(costs).to_csv(folder / "costs.csv", index=False)
+    pd.concat(surveys).to_csv(folder / "surveys.csv", index=False)
+    return folder
+
+
+def _fill_table(ws, table_name: str, rows: list[list]) -> None:
+    """Write rows into an existing table and stretch it, copying the first
+    data row's formulas and styles: what a careful openpyxl script does."""
+    table = ws.tables[table_name]
+    first, last = table.ref.split(":")
+    header_row = int("".join(c for c in first if c.isdigit()))
+    width = len(table.tableColumns)
+    template_cells = [ws.cell(header_row + 1, j + 1) for j in range(width)]
+    formulas = [c.value if isinstance(c.value, str) and c.value.startswith("=") else None for c in template_cells]
+    styles = [c._style for c in template_cells]
+    old_last = int("".join(c for c in last if c.isdigit()))
+    for r in range(header_row + 1, old_last + 1):
+        for j in range(width):
+            ws.cell(r, j + 1).value = None
+    for i, row in enumerate(rows):
+        r = header_row + 1 + i
+        values = iter(row)
+        for j in range(width):
+            cell = ws.cell(r, j + 1)
+            cell.value = formulas[j] if formulas[j] else next(values, None)
+            cell._style = styles[j]
+    last_letter = "".join(c for c in last if c.isalpha())
+    table.ref = f"{first}:{last_letter}{header_row + max(len(rows), 1)}"
+
+
+def naive_build(data, out: Path) -> None:
+    wb = openpyxl.load_workbook(TEMPLATE)
+    inputs = wb["Inputs"]
+    inputs["B4"] = data.client_name
+    inputs["B5"] = data.go_live.to_pydatetime()
+    baseline, post = split_phases(data.kpis, data.go_live)
+    for sheet, table, frame in (("Baseline", "Baseline", baseline), ("Post-automation", "PostAutomation", post)):
+        rows = [[m.to_pydatetime()] + list(r) for m, r in zip(pd.to_datetime(frame["month"]), frame[list(KPI_COLUMNS)].itertuples(index=False))]
+        _fill_table(wb[sheet], table, rows)
+    _fill_table(wb["Costs"], "OneOffCosts", data.costs[["date", "category", "amount"]].values.tolist())
+    _fill_table(wb["Surveys"], "Surveys", data.surveys[["date", "nps", "csat", "ces"]].values.tolist())
+    wb.save(out)
+
+
+def peak_mb() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--naive-sample", type=int, default=100, help="clients timed for the naive loop (scaled up)")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="cxroi-bench-"))
+    try:
+        data_dir = write_clients(work / "data", args.clients)
+        batch = read_batch(data_dir)
+        n = len(batch.valid_client_ids())
+        print(f"{n} clients x 24 months, template {TEMPLATE.stat().st_size / 1024:.0f} KiB")
+
+        start = time.perf_counter()
+        for i in range(n):
+            shutil.copyfile(TEMPLATE, work / f"copy{i}.xlsx")
+        floor = n / (time.perf_counter() - start)
+
+        sample = batch.valid_client_ids()[: args.naive_sample]
+        (work / "naive").mkdir()
+        start = time.perf_counter()
+        for client_id in sample:
+            naive_build(batch.tracker_input(client_id), work / "naive" / f"{client_id}.xlsx")
+        naive = len(sample) / (time.perf_counter() - start)
+
+        results = {}
+        for mode in ("live", "values"):
+            start = time.perf_counter()
+            result = generate(data_dir, work / f"out-{mode}", mode=mode, force=True, batch=batch)
+            assert not result.failed, result.problems[:3]
+            results[mode] = n / (time.perf_counter() - start)
+
+        print(f"file copy (floor)        {floor:10.1f} workbooks/s")
+        print(f"naive openpyxl loop      {naive:10.1f} workbooks/s  (timed on {len(sample)} clients)")
+        for mode, rate in results.items():
+            print(f"cxroi-xl generate {mode:<6} {rate:10.1f} workbooks/s  = {rate / naive:5.1f}x naive, {rate / floor:6.3f}x floor")
+        print(f"peak memory (largest process): {peak_mb():.0f} MiB")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
