@@ -139,9 +139,12 @@ def read_table(path: Path) -> pd.DataFrame:
         if path.suffix == ".csv":
             frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8-sig")
         else:
-            from .workbooks.safety import open_workbook_safely
+            from .workbooks.safety import WorkbookError, open_workbook
 
-            frame = _sheet_as_text(open_workbook_safely(path))
+            try:
+                frame = _sheet_as_text(open_workbook(path))
+            except WorkbookError as exc:
+                raise InputError(path.name, str(exc).split(": ", 1)[-1]) from None
     except InputError:
         raise
     except Exception as exc:  # any reader failure is a whole-input problem

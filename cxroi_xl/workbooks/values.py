@@ -1,0 +1,173 @@
+"""Values mode: a workbook that opens anywhere, without the add-in.
+
+Every cell whose formula calls an add-in function (a name in the registry)
+gets the value the engine computes, and a spilled result fills its whole
+spill range; the original formula goes into a cell note (author
+``cxroi-xl``) with the reason when the result is an error. Native Excel
+formulas stay formulas, so the workbook still recalculates in Excel for Mac,
+Excel on the web, LibreOffice or Google Sheets.
+
+:func:`to_values` works on an openpyxl workbook in memory (the templates'
+values mode uses it); :func:`calc_file` is ``cxroi-xl calc``: open an
+untrusted file safely, convert, and write the result atomically.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from openpyxl.cell.cell import ERROR_CODES
+from openpyxl.comments import Comment
+from openpyxl.utils.cell import get_column_letter
+from openpyxl.worksheet.formula import ArrayFormula
+
+from ..excel import ExcelError
+from .formula import Evaluator
+from .safety import Limits, open_workbook
+
+__all__ = ["ValueCell", "CalcReport", "to_values", "calc_file", "COMMENT_AUTHOR"]
+
+COMMENT_AUTHOR = "cxroi-xl"
+_SHOWN_AS = "#N/A"  # for errors that older spreadsheet programs cannot read from a file (#SPILL!, #CALC!)
+
+
+class ValueCell(NamedTuple):
+    """One replaced formula: its cell, its text, and its value (a 2-D list when it spilled)."""
+
+    sheet: str
+    cell: str
+    formula: str
+    value: Any
+
+
+@dataclass
+class CalcReport:
+    """What ``cxroi-xl calc`` did."""
+
+    source: Path
+    output: Path
+    replaced: list[ValueCell] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[tuple[str, str, str, str, str]]:
+        """(sheet, cell, formula, error, reason) for every error value written."""
+        found = []
+        for item in self.replaced:
+            block = item.value if isinstance(item.value, list) else [[item.value]]
+            for row in block:
+                for value in row:
+                    if isinstance(value, ExcelError):
+                        found.append((item.sheet, item.cell, item.formula, str(value), value.reason))
+        return found
+
+
+def _formula_of(value: Any) -> str:
+    """The formula as a user would type it: no ``_xlfn.`` markers."""
+    text = value.text if isinstance(value, ArrayFormula) else value
+    for prefix in ("_xlfn._xlws.", "_xlfn.", "_xlws.", "_xludf."):
+        text = text.replace(prefix, "").replace(prefix.upper(), "")
+    return text
+
+
+def _write(cell: Any, value: Any) -> None:
+    """Put a computed value into a cell, keeping its style and number format."""
+    if isinstance(value, ExcelError):
+        cell.value = str(value) if value in ERROR_CODES else _SHOWN_AS
+        cell.data_type = "e"
+    elif isinstance(value, str):
+        cell.value = value
+        cell.data_type = "s"  # text such as "=x" or "#N/A" stays text, not a formula or an error
+    else:
+        cell.value = value
+
+
+def _note(formula: str, value: Any) -> str:
+    text = f"Calculated by cxroi-xl from the formula\n{formula}"
+    if isinstance(value, ExcelError):
+        shown = "" if value in ERROR_CODES else f" (shown as {_SHOWN_AS})"
+        text += f"\n\nResult {value}{shown}: {value.reason or 'no reason given'}"
+    return text
+
+
+def _attach_note(cell: Any, text: str) -> None:
+    """Add our note, keeping a note the user wrote; replace an older one of ours."""
+    if cell.comment is not None and cell.comment.author != COMMENT_AUTHOR:
+        text = f"{cell.comment.text}\n\n{text}"
+    lines = sum(1 + len(line) // 48 for line in text.splitlines())
+    comment = Comment(text, COMMENT_AUTHOR)
+    comment.width, comment.height = 320, max(80, 15 * lines + 10)
+    cell.comment = comment
+
+
+def to_values(workbook: Any) -> list[ValueCell]:
+    """Replace add-in formulas by their values, in place.
+
+    Everything is evaluated before anything is written, so the values do not
+    depend on the order of the cells. Returns one :class:`ValueCell` per
+    replaced formula, in sheet order, row by row.
+
+    >>> from openpyxl import Workbook
+    >>> book = Workbook()
+    >>> sheet = book.active
+    >>> sheet["A1"], sheet["A2"] = "=CXPAYBACK({-100,30,40,50})", "=A1*2"
+    >>> to_values(book)
+    [ValueCell(sheet='Sheet', cell='A1', formula='=CXPAYBACK({-100,30,40,50})', value=2.6)]
+    >>> sheet["A1"].value, sheet["A2"].value, sheet["A1"].comment.author
+    (2.6, '=A1*2', 'cxroi-xl')
+    """
+    evaluator = Evaluator(workbook)
+    plan = []
+    for sheet in workbook.worksheets:
+        for row, col in sorted(sheet._cells):
+            cell = sheet._cells[(row, col)]
+            if not evaluator.uses_addin(cell):
+                continue
+            coordinate = f"{get_column_letter(col)}{row}"
+            block = evaluator.spill(sheet.title, coordinate)
+            plan.append((sheet, row, col, _formula_of(cell.value), block, evaluator.fixed_range(sheet.title, coordinate)))
+
+    replaced = []
+    for sheet, top, left, formula, block, fixed in plan:
+        if fixed is not None:  # an array formula's old range: cells the new result no longer reaches become blank
+            for row in range(fixed.min_row, fixed.max_row + 1):
+                for col in range(fixed.min_col, fixed.max_col + 1):
+                    sheet.cell(row, col).value = None
+        for i, values in enumerate(block):
+            for j, value in enumerate(values):
+                cell = sheet.cell(top + i, left + j)
+                _write(cell, value)
+                if (i, j) == (0, 0):
+                    _attach_note(cell, _note(formula, value))
+                elif isinstance(value, ExcelError):
+                    _attach_note(cell, _note(f"{formula} (in {sheet.cell(top, left).coordinate})", value))
+        anchor = sheet.cell(top, left).coordinate
+        shown = block if len(block) > 1 or len(block[0]) > 1 else block[0][0]
+        replaced.append(ValueCell(sheet.title, anchor, formula, shown))
+    return replaced
+
+
+def calc_file(source: str | os.PathLike, output: str | os.PathLike, limits: Limits = Limits()) -> CalcReport:
+    """``cxroi-xl calc``: the values form of ``source`` written to ``output``.
+
+    ``source`` is opened as untrusted (:func:`~cxroi_xl.workbooks.safety.open_workbook`);
+    a bad file raises :class:`WorkbookError`. The result is written to a
+    temporary file beside ``output`` and moved into place in one step, so
+    ``output`` is either the complete new workbook or untouched.
+    """
+    source, output = Path(source), Path(output)
+    workbook = open_workbook(source, limits)
+    replaced = to_values(workbook)
+    folder = output.parent
+    if not folder.is_dir():
+        raise FileNotFoundError(f"the folder {folder} does not exist")
+    partial = folder / f".{output.stem}.{secrets.token_hex(4)}.partial.xlsx"
+    try:
+        workbook.save(partial)
+        os.replace(partial, output)
+    finally:
+        partial.unlink(missing_ok=True)
+    return CalcReport(source, output, replaced)
+
