@@ -144,7 +144,7 @@ def read_table(path: Path) -> pd.DataFrame:
             try:
                 frame = _sheet_as_text(open_workbook(path))
             except WorkbookError as exc:
-                raise InputError(path.name, str(exc).split(": ", 1)[-1]) from None
+                raise InputError(path.name, exc.message) from None
     except InputError:
         raise
     except Exception as exc:  # any reader failure is a whole-input problem
