@@ -221,3 +221,32 @@ def test_interrupted_run_then_rerun_gives_the_full_set(tmp_path):
     assert set(read_summary(out)) == set(client_ids)
     forced = runner.invoke(app, ["generate", str(data), "--out", str(out), "--force", "--jobs", "2", "--mode", "live"])
     assert forced.exit_code == 0 and f"{len(client_ids)} built, 0 up to date" in forced.output.replace("\n", " ")
+
+
+def test_values_workbooks_open_in_libreoffice_without_errors(tmp_path):
+    """The default (values) mode, opened and recalculated by LibreOffice:
+    no error cell anywhere, and the headline equals summary.csv."""
+    from cxroi_xl.workbooks import libreoffice
+
+    data = subset(tmp_path, ["rose-bakery", "ledgerly", "smile-dental"])  # rose-bakery never pays back
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["generate", str(data), "--out", str(out), "--jobs", "2"])
+    assert result.exit_code == 0, result.output
+    books = sorted(out.glob("*.xlsx"))
+    recalculated = libreoffice.recalculate_all(books, tmp_path / "lo")
+    summary = read_summary(out)
+    for path in recalculated:
+        values = libreoffice.read_values(path)
+        errors = [(sheet, coord, v) for sheet, cells in values.items() for coord, v in cells.items() if isinstance(v, str) and v.startswith("#")]
+        assert errors == [], path.name
+        if path.stem in summary:
+            roi = values["ROI"]
+            assert roi["C9"] == pytest.approx(float(summary[path.stem]["roi"]), rel=1e-9)
+            assert roi["C18"] == pytest.approx(float(summary[path.stem]["npv"]), rel=1e-9)
+    assert values_of(recalculated, "rose-bakery")["ROI"]["C10"] == "not reached"
+
+
+def values_of(paths, stem):
+    from cxroi_xl.workbooks import libreoffice
+
+    return libreoffice.read_values(next(p for p in paths if p.stem == stem))

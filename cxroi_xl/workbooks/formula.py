@@ -59,7 +59,7 @@ from openpyxl.worksheet.formula import ArrayFormula
 from .. import registry
 from ..excel import EXCEL_ERRORS, ExcelError, call as call_addin
 
-__all__ = ["Evaluator", "NATIVE_FUNCTIONS", "Ref", "formula_text", "function_names", "table_bounds", "to_serial"]
+__all__ = ["Evaluator", "NATIVE_FUNCTIONS", "Ref", "formula_text", "function_calls", "function_names", "table_bounds", "to_serial"]
 
 logger = logging.getLogger("cxroi_xl")
 
@@ -391,9 +391,9 @@ class _Parser:
         return ("value", Array(rows))
 
 
-def _walk_calls(node: tuple) -> Iterator[str]:
+def _walk_calls(node: tuple) -> Iterator[tuple[str, int]]:
     if node[0] == "call":
-        yield node[1]
+        yield node[1], len(node[2])
         for arg in node[2]:
             yield from _walk_calls(arg)
     elif node[0] == "op":
@@ -403,13 +403,22 @@ def _walk_calls(node: tuple) -> Iterator[str]:
         yield from _walk_calls(node[1])
 
 
+def function_calls(formula: str) -> list[tuple[str, int]]:
+    """Every function call in a formula with its number of arguments.
+
+    >>> function_calls("=INDEX(CXTEI(B2:B4, C2:C4), 5, 2)")
+    [('INDEX', 3), ('CXTEI', 2)]
+    """
+    return list(_walk_calls(_parse(formula)))
+
+
 def function_names(formula: str) -> set[str]:
     """Names of the functions a formula calls, without ``_xlfn.`` prefixes.
 
     >>> sorted(function_names("=INDEX(_xlfn.CXTEI(B2:B4, C2:C4), 5, 2)"))
     ['CXTEI', 'INDEX']
     """
-    return set(_walk_calls(_parse(formula)))
+    return {name for name, _ in _walk_calls(_parse(formula))}
 
 
 _PARSED: dict[str, tuple] = {}
@@ -730,7 +739,7 @@ class Evaluator:
             return _error("#NAME?", f"the formula {text} cannot be read: {exc}")
         result = self._evaluate(tree, context)
         fixed = self._array_range(title, raw) if isinstance(raw, ArrayFormula) else None
-        dynamic = not set(_walk_calls(tree)).isdisjoint(self._addins)
+        dynamic = not {name for name, _ in _walk_calls(tree)}.isdisjoint(self._addins)
         if fixed is None and not dynamic:
             return self._scalar_result(result, context)
         if isinstance(result, Ref):
@@ -1853,3 +1862,6 @@ NATIVE_FUNCTIONS: dict[str, tuple[int, int | None, Callable[..., Any]]] = {
     "NPV": (2, None, _npv),
 }
 """Native Excel functions the evaluator knows: name -> (least, most arguments, implementation)."""
+
+# Every native Excel function the evaluator computes (eager and lazy ones).
+SUPPORTED_NATIVE_FUNCTIONS = frozenset(NATIVE_FUNCTIONS) | frozenset(_LAZY)
