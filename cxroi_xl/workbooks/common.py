@@ -37,6 +37,9 @@ SUBTITLE_FONT = Font(name="Calibri", size=11, italic=True, color="555555")
 HEADER_FONT = Font(name="Calibri", size=11, bold=True, color="FFFFFF")
 LABEL_FONT = Font(name="Calibri", size=11, bold=True, color="333333")
 NOTE_FONT = Font(name="Calibri", size=10, color="666666")
+SECTION_FONT = Font(name="Calibri", size=12, bold=True, color=NAVY)
+VALUE_FONT = Font(name="Calibri", size=12, bold=True)
+BOLD_FONT = Font(name="Calibri", size=11, bold=True)
 THIN = Side(style="thin", color="C9D3DD")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 TABLE_STYLE = "TableStyleMedium2"
@@ -86,12 +89,13 @@ def title(ws: Worksheet, text: str, subtitle: str = "") -> None:
     ws.sheet_view.showGridLines = False
 
 
-def page_setup(ws: Worksheet) -> None:
-    """Landscape, fit to one page wide, as a report to print or share."""
+def page_setup(ws: Worksheet, one_page: bool = False) -> None:
+    """Landscape, fit to one page wide (and tall, for report sheets), as a
+    report to print or share."""
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
+    ws.page_setup.fitToHeight = 1 if one_page else 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_options.horizontalCentered = True
     ws.page_margins.left = ws.page_margins.right = 0.4

@@ -34,6 +34,9 @@ from .common import (
     INPUT_FILL,
     LABEL_FONT,
     NOTE_FONT,
+    BOLD_FONT,
+    SECTION_FONT,
+    VALUE_FONT,
     RowStream,
     TableSpec,
     currency_format,
@@ -172,7 +175,7 @@ def _write_start_here(ws: Worksheet, client_name: str) -> None:
         if text.startswith("## "):
             row += 0
             cell.value = text[3:]
-            cell.font = Font(size=13, bold=True, color="1F3A5F")
+            cell.font = Font(name="Calibri", size=13, bold=True, color="1F3A5F")
         else:
             put_text(cell, text)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
@@ -226,7 +229,7 @@ def _write_inputs(ws: Worksheet, data: TrackerInput) -> None:
             "Agent cost per contact before automation.",
         ),
     ]
-    ws.cell(11, 1, "Calculated").font = Font(bold=True, color="1F3A5F", size=12)
+    ws.cell(11, 1, "Calculated").font = SECTION_FONT
     for i, (name, label, formula, fmt, help_text) in enumerate(derived):
         r = 12 + i
         ws.cell(r, 1, label).font = LABEL_FONT
@@ -333,24 +336,23 @@ def _array(ws: Worksheet, ref: str, formula: str) -> None:
 def _write_roi(ws: Worksheet, post_rows: int, currency: str) -> None:
     money0 = currency_format(currency)
     title(ws, "Return on investment", "Risk-adjusted and discounted monthly from the go-live month (period 0). See 'Start here' for the model.")
-    ws.cell(4, 2, "Headline (CXTEI)").font = Font(bold=True, size=12, color="1F3A5F")
+    ws.cell(4, 2, "Headline (CXTEI)").font = SECTION_FONT
     benefits, costs = f"{POST}[benefit]", f"{POST}[cost]"
     _array(ws, "B5:C10", f'=IFERROR(CXTEI({benefits},{costs},MonthlyRate,BenefitRisk,CostRisk),"not reached")')
     for r, fmt in zip(range(6, 11), [money0, money0, money0, FORMATS["pct"], FORMATS["periods"]]):
         ws.cell(r, 3).number_format = fmt
-        ws.cell(r, 3).font = Font(bold=True, size=12)
+        ws.cell(r, 3).font = VALUE_FONT
         ws.cell(r, 2).font = LABEL_FONT
     for c in (2, 3):
         ws.cell(5, c).font = HEADER_FONT
         ws.cell(5, c).fill = HEADER_FILL
 
-    ws.cell(12, 2, "The same figures, one function each").font = Font(bold=True, size=12, color="1F3A5F")
+    ws.cell(12, 2, "The same figures, one function each").font = SECTION_FONT
     singles = [
         ("ROI (CXROI)", f"=CXROI({benefits},{costs},MonthlyRate,BenefitRisk,CostRisk)", FORMATS["pct"]),
         ("NPV of the risk-adjusted net (CXNPV)", f"=CXNPV(MonthlyRate,{POST}[net])", money0),
         ("Payback in months (CXPAYBACK)", f'=IFERROR(CXPAYBACK({POST}[net],MonthlyRate),"not reached")', FORMATS["periods"]),
         ("IRR per month (CXIRR)", f'=IFERROR(CXIRR({POST}[net]),"n/a")', FORMATS["pct2"]),
-        ("IRR per year", '=IF(ISNUMBER(C16),(1+C16)^12-1,"n/a")', FORMATS["pct"]),
         ("Check: NPV from native formulas", f"=SUM({POST}[discounted_net])", money0),
     ]
     for i, (label, formula, fmt) in enumerate(singles):
@@ -358,14 +360,15 @@ def _write_roi(ws: Worksheet, post_rows: int, currency: str) -> None:
         ws.cell(r, 2, label).font = LABEL_FONT
         cell = ws.cell(r, 3, formula)
         cell.number_format = fmt
-    ws.cell(19, 2, "The check equals NPV above when the add-in and the sheet's own formulas agree.").font = NOTE_FONT
+    ws.cell(18, 2, "The check equals NPV above when the add-in and the sheet's own formulas agree.").font = NOTE_FONT
 
     first = 22
-    ws.cell(first - 1, 2, "Month by month").font = Font(bold=True, size=12, color="1F3A5F")
+    ws.cell(first - 1, 2, "Month by month").font = SECTION_FONT
     labels = ["Month", "Period", "Benefit", "Cost", "Risk-adjusted net", "Cumulative discounted net"]
     columns = ["month", "period", "benefit", "cost", "net", "cumulative_net"]
     formats = [FORMATS["month"], FORMATS["int"], money0, money0, money0, money0]
     _header(ws, first, 2, labels)
+    ws.row_dimensions[first].height = 30
     for i in range(post_rows):
         for j, (column, fmt) in enumerate(zip(columns, formats)):
             cell = ws.cell(first + 1 + i, 2 + j, f"=INDEX({POST}[{column}],{i + 1})")
@@ -382,7 +385,7 @@ def _write_roi(ws: Worksheet, post_rows: int, currency: str) -> None:
     bars.set_categories(Reference(ws, min_col=2, min_row=first + 1, max_row=last))
     bars.x_axis.number_format = "mmm yy"
     bars.height, bars.width = 8, 17
-    ws.add_chart(bars, "E4")
+    ws.add_chart(bars, "I4")
 
     line = LineChart()
     line.title = "Cumulative discounted net benefit (payback where it crosses zero)"
@@ -392,11 +395,11 @@ def _write_roi(ws: Worksheet, post_rows: int, currency: str) -> None:
     line.set_categories(Reference(ws, min_col=2, min_row=first + 1, max_row=last))
     line.x_axis.number_format = "mmm yy"
     line.height, line.width = 8, 17
-    ws.add_chart(line, "E" + str(last + 3))
+    ws.add_chart(line, f"I{first - 1}")
 
-    set_widths(ws, {"A": 2, "B": 38, "C": 18, "D": 16, "E": 16, "F": 18, "G": 24})
+    set_widths(ws, {"A": 2, "B": 38, "C": 18, "D": 16, "E": 16, "F": 18, "G": 24, "H": 3})
     ws.freeze_panes = "A4"
-    page_setup(ws)
+    page_setup(ws, one_page=True)
 
 
 # Each CX metric row: label, better when, formulas for baseline, post and the
@@ -471,7 +474,7 @@ def _write_cx_metrics(ws: Worksheet) -> None:
             ws.cell(row, col).number_format = fmt
         for col in range(11, 17):
             ws.cell(row, col).number_format = FORMATS["points"] if kind == "points" else FORMATS["pct"]
-        ws.cell(row, 8).font = Font(bold=True)
+        ws.cell(row, 8).font = BOLD_FONT
 
     chart = BarChart()
     chart.type = "bar"
@@ -484,6 +487,7 @@ def _write_cx_metrics(ws: Worksheet) -> None:
     chart_first = 14
     ws.cell(chart_first, 1, "Share metrics for the chart").font = NOTE_FONT
     _header(ws, chart_first + 1, 1, ["Metric", "Baseline", "Post-automation"])
+    ws.row_dimensions[chart_first + 1].height = 30
     for i, row in enumerate((6, 8, 9, 11)):
         r = chart_first + 2 + i
         ws.cell(r, 1, f"=A{row}")
@@ -494,9 +498,11 @@ def _write_cx_metrics(ws: Worksheet) -> None:
     chart.height, chart.width = 8, 16
     ws.add_chart(chart, f"D{chart_first}")
 
-    set_widths(ws, {"A": 28, "B": 12, "C": 14, "D": 15, "E": 12, "F": 12, "G": 12, "H": 17, "I": 60, "J": 3, "K": 13, "L": 13, "M": 13, "N": 13, "O": 13, "P": 13})
+    set_widths(ws, {"A": 28, "B": 12, "C": 14, "D": 15, "E": 12, "F": 12, "G": 12, "H": 17, "I": 76, "J": 3, "K": 13, "L": 13, "M": 13, "N": 13, "O": 13, "P": 13})
+    ws.row_dimensions[4].height = 32
     ws.freeze_panes = "B5"
-    page_setup(ws)
+    ws.print_area = f"A1:I{chart_first + 18}"  # the working columns stay on screen only
+    page_setup(ws, one_page=True)
 
 
 def build(data: TrackerInput | None = None, stream: RowStream | None = None) -> Workbook:
