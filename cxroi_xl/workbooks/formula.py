@@ -570,6 +570,8 @@ class Evaluator:
             (ws.title.lower(), name.lower()): dn.attr_text for ws in workbook.worksheets for name, dn in ws.defined_names.items()
         }
         self._addins = frozenset(registry.functions())
+        self._structured_cache: dict[str, Ref | tuple] = {}
+        self._addin_formulas: dict[str, bool] = {}
         self._results: dict[tuple[str, int, int], Any] = {}
         self._active: set[Any] = set()
         self._anchors: dict[str, list[tuple[int, int]]] = {}
@@ -739,7 +741,7 @@ class Evaluator:
             return _error("#NAME?", f"the formula {text} cannot be read: {exc}")
         result = self._evaluate(tree, context)
         fixed = self._array_range(title, raw) if isinstance(raw, ArrayFormula) else None
-        dynamic = not {name for name, _ in _walk_calls(tree)}.isdisjoint(self._addins)
+        dynamic = self._calls_addin(text, tree)
         if fixed is None and not dynamic:
             return self._scalar_result(result, context)
         if isinstance(result, Ref):
@@ -754,6 +756,12 @@ class Evaluator:
             if blocked:
                 return _error("#SPILL!", f"the result needs {spill.extent.address()} but {blocked} is not empty")
         return spill
+
+    def _calls_addin(self, text: str, tree: tuple) -> bool:
+        known = self._addin_formulas.get(text)
+        if known is None:
+            known = self._addin_formulas[text] = not {name for name, _ in _walk_calls(tree)}.isdisjoint(self._addins)
+        return known
 
     @staticmethod
     def _blocking_cell(ws: Any, spill: _Spill) -> str | None:
@@ -881,6 +889,22 @@ class Evaluator:
             self._active.discard(marker)
 
     def _structured(self, text: str, context: tuple[str, int, int]) -> Ref:
+        # Tables do not move while a workbook is evaluated, so each reference
+        # text is resolved once; only [#This Row] depends on the cell.
+        resolved = self._structured_cache.get(text)
+        if resolved is None:
+            resolved = self._structured_cache[text] = self._resolve_structured(text)
+        if isinstance(resolved, Ref):
+            return resolved
+        title, data_first, data_last, first_col, last_col, table_name = resolved
+        row = context[1]
+        if context[0] != title or not data_first <= row <= data_last:
+            raise _Failure("#VALUE!", f"{text} is used outside the rows of table {table_name}")
+        return Ref(title, row, first_col, row, last_col)
+
+    def _resolve_structured(self, text: str) -> Ref | tuple:
+        """A table reference as a fixed range, or for ``[#This Row]`` the
+        bounds a row must lie in: (sheet, first, last, first col, last col, table)."""
         name, inner = text.split("[", 1)
         if not inner.endswith("]"):
             raise FormulaSyntaxError(f"bad structured reference {text}")
@@ -907,10 +931,7 @@ class Evaluator:
             first_col, last_col = min_col, max_col
         specials = specials or {"#data"}
         if "#this row" in specials:
-            row = context[1]
-            if context[0] != ws.title or not data_first <= row <= data_last:
-                raise _Failure("#VALUE!", f"{text} is used outside the rows of table {table.displayName}")
-            return Ref(ws.title, row, first_col, row, last_col)
+            return (ws.title, data_first, data_last, first_col, last_col, table.displayName)
         spans = {
             "#all": (min_row, max_row),
             "#data": (data_first, data_last),
