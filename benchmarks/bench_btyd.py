@@ -23,6 +23,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from lifetimes import BetaGeoFitter, GammaGammaFitter  # noqa: E402
 
+from timing import timed  # noqa: E402
 from cxroi_xl import btyd  # noqa: E402
 
 CDNOW = Path(__file__).resolve().parent.parent / "tests" / "data" / "cdnow_summary.csv"
@@ -31,13 +32,6 @@ CUSTOMERS = 1_000_000
 LIFETIMES_SAMPLE = 100_000
 
 
-def timed(fn, repeat=5):
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def report(label: str, ours: float, theirs: float, note: str = "") -> None:

@@ -10,19 +10,13 @@ import time
 import numpy as np
 import numpy_financial as npf
 
+from timing import timed
 from cxroi_xl import finance
 
 ROWS, PERIODS = 10_000, 120
 LOOP_SAMPLE = 500  # the loop is timed on a sample and scaled, it is that slow for IRR
 
 
-def timed(fn, repeat=3):
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def main() -> None:

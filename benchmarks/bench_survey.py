@@ -12,19 +12,13 @@ import time
 import numpy as np
 from scipy import stats
 
+from timing import timed
 from cxroi_xl import impact, survey
 from cxroi_xl.excel import call
 
 ANSWERS = 1_000_000
 
 
-def timed(fn, repeat=3):
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def nps_loop(scores: list) -> float:

@@ -16,18 +16,12 @@ import numpy as np
 import pandas as pd
 from lifelines import KaplanMeierFitter
 
+from timing import timed
 from cxroi_xl import value
 
 ORDERS, CUSTOMERS, CUSTOMERS_KM = 1_000_000, 200_000, 1_000_000
 
 
-def timed(fn, repeat=3):
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def synthetic_orders(rng):
