@@ -134,13 +134,19 @@ class ExcelFunction:
 
 
 _FUNCTIONS: dict[str, ExcelFunction] | None = None
+# The order users meet the domains in (function list, README, wizard).
+_DOMAIN_ORDER = ("finance", "survey", "impact", "value", "btyd", "attribution")
 
 
 def _load() -> dict[str, ExcelFunction]:
     from . import catalogue
 
     found: dict[str, ExcelFunction] = {}
-    for info in sorted(pkgutil.iter_modules(catalogue.__path__), key=lambda m: m.name):
+    def reading_order(info) -> tuple[int, str]:
+        order = _DOMAIN_ORDER.index(info.name) if info.name in _DOMAIN_ORDER else len(_DOMAIN_ORDER)
+        return order, info.name
+
+    for info in sorted(pkgutil.iter_modules(catalogue.__path__), key=reading_order):
         module = importlib.import_module(f"{catalogue.__name__}.{info.name}")
         for fn in getattr(module, "FUNCTIONS", ()):
             if fn.name in found:

@@ -205,3 +205,117 @@ def write_sample_batch(out_dir: Path) -> Path:
         answers[column] = answers[column].astype("Int64")
     answers.to_csv(out_dir / "surveys.csv", index=False)
     return out_dir
+
+
+# --------------------------------------------------------------------------
+# Orders and journeys for the customer-value and attribution templates
+
+
+def synthetic_transactions(
+    seed: int,
+    n_customers: int = 250,
+    first_day: str = "2024-01-01",
+    acquisition_months: int = 12,
+    observation_months: int = 18,
+    max_purchases: int = 40,
+) -> pd.DataFrame:
+    """Fictional orders of a small online shop: ``customer_id, date, amount``.
+
+    Customers arrive at random during the first ``acquisition_months`` and
+    then buy as the BG/NBD and Gamma-Gamma models assume (Fader, Hardie & Lee
+    2005): while alive a customer orders at a weekly rate
+    lambda ~ Gamma(0.9, 1/6) (about one order every seven weeks), and after
+    each order drops out with probability p ~ Beta(0.8, 3.5); her orders are
+    worth Gamma(6, nu) with nu ~ Gamma(4, 1/20) (about 40 on average).
+    Orders after ``observation_months`` are not observed. Rows are sorted by
+    date, then customer, so the same seed gives the same table.
+
+    Examples
+    --------
+    >>> orders = synthetic_transactions(seed=7, n_customers=20)
+    >>> orders.columns.tolist(), orders["customer_id"].nunique()
+    (['customer_id', 'date', 'amount'], 20)
+    >>> orders.equals(synthetic_transactions(seed=7, n_customers=20))
+    True
+    """
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp(first_day)
+    acquisition_days = (start + pd.DateOffset(months=acquisition_months) - start).days
+    observed_days = (start + pd.DateOffset(months=observation_months) - start).days
+    first_order = np.sort(rng.integers(0, acquisition_days, n_customers))
+    rate_per_day = rng.gamma(0.9, 1 / 6, n_customers) / 7
+    dropout = rng.beta(0.8, 3.5, n_customers)
+    # Orders 0..G-1 happen, G ~ Geometric(p): she leaves right after order G-1.
+    orders_while_alive = np.minimum(rng.geometric(np.maximum(dropout, 1e-12)), max_purchases)
+    gaps = rng.exponential(1.0, (n_customers, max_purchases)) / rate_per_day[:, None]
+    gaps[:, 0] = 0.0
+    day = first_order[:, None] + np.floor(np.cumsum(gaps, axis=1))
+    placed = (np.arange(max_purchases)[None, :] < orders_while_alive[:, None]) & (day < observed_days)
+    spend_scale = rng.gamma(4.0, 1 / 20, n_customers)  # nu of each customer
+    amount = rng.gamma(6.0, 1.0, (n_customers, max_purchases)) / spend_scale[:, None]
+    customer, _ = np.nonzero(placed)
+    orders = pd.DataFrame(
+        {
+            "customer_id": np.char.add("C", np.char.zfill((customer + 1).astype(str), 4)),
+            "date": start + pd.to_timedelta(day[placed], unit="D"),
+            "amount": np.round(amount[placed], 2),
+        }
+    )
+    return orders.sort_values(["date", "customer_id"], kind="stable").reset_index(drop=True)
+
+
+JOURNEY_CHANNELS = ("search", "social", "email", "chatbot", "referral")
+
+
+def synthetic_journeys(seed: int, n_journeys: int = 6_000, max_touches: int = 4) -> pd.DataFrame:
+    """Fictional customer journeys, aggregated as attribution tools expect:
+    ``path, conversions, value, nulls``, one row per distinct path.
+
+    Journeys start mostly with search or social and later touches are
+    mostly email, the chatbot or referrals; each has 1..``max_touches``
+    touches. The chance to convert grows with the touches and with the
+    channels met (the chatbot and referrals help most); a conversion is
+    worth about 90. Rows are sorted by the number of journeys, most first,
+    then by path.
+
+    Examples
+    --------
+    >>> journeys = synthetic_journeys(seed=3, n_journeys=500)
+    >>> journeys.columns.tolist()
+    ['path', 'conversions', 'value', 'nulls']
+    >>> int(journeys["conversions"].sum() + journeys["nulls"].sum())
+    500
+    """
+    rng = np.random.default_rng(seed)
+    k = len(JOURNEY_CHANNELS)
+    opening = np.array([0.45, 0.32, 0.08, 0.05, 0.10])
+    follow_up = np.array([0.16, 0.10, 0.30, 0.26, 0.18])
+    lift = np.array([0.03, 0.02, 0.05, 0.09, 0.08])  # conversion probability each channel adds
+    lengths = np.minimum(1 + rng.poisson(0.9, n_journeys), max_touches)
+    touches = np.where(
+        np.arange(max_touches)[None, :] == 0,
+        rng.choice(k, (n_journeys, max_touches), p=opening),
+        rng.choice(k, (n_journeys, max_touches), p=follow_up),
+    )
+    present = np.arange(max_touches)[None, :] < lengths[:, None]
+    met = np.zeros((n_journeys, k), dtype=bool)
+    np.put_along_axis(met, np.where(present, touches, 0), True, axis=1)
+    met[:, 0] &= (present & (touches == 0)).any(axis=1)  # channel 0 was only marked by padding
+    probability = np.clip(0.02 + 0.015 * lengths + met @ lift, 0, 0.9)
+    converted = rng.random(n_journeys) < probability
+    value = np.where(converted, np.round(rng.lognormal(np.log(80), 0.5, n_journeys), 2), 0.0)
+    # One integer per path (base k+1 digits, 0 = no touch) to group without strings.
+    digits = np.where(present, touches + 1, 0)
+    code = digits @ (k + 1) ** np.arange(max_touches)[::-1]
+    codes, path_of_journey = np.unique(code, return_inverse=True)
+    conversions = np.bincount(path_of_journey, weights=converted, minlength=codes.size)
+    nulls = np.bincount(path_of_journey, weights=~converted, minlength=codes.size)
+    values = np.bincount(path_of_journey, weights=value, minlength=codes.size)
+    first_journey = np.unique(path_of_journey, return_index=True)[1]
+    paths = [" > ".join(JOURNEY_CHANNELS[c] for c in row[:n]) for row, n in zip(touches[first_journey], lengths[first_journey])]
+    journeys = pd.DataFrame({"path": paths, "conversions": conversions, "value": np.round(values, 2), "nulls": nulls})
+    busiest_first = journeys.assign(journeys=-(conversions + nulls)).sort_values(["journeys", "path"], kind="stable")
+    return busiest_first.drop(columns="journeys").reset_index(drop=True)
+
+
+__all__ += ["synthetic_transactions", "synthetic_journeys", "JOURNEY_CHANNELS"]

@@ -18,6 +18,8 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import to_excel
 from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.table import Table, TableColumn, TableFormula, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
@@ -341,3 +343,32 @@ def write_atomic(path: Path, data: bytes) -> Path:
 def save_workbook(wb: Workbook, path: Path, stream: RowStream | None = None) -> Path:
     """Deterministic bytes, written atomically."""
     return write_atomic(Path(path), workbook_bytes(wb, stream))
+
+
+def validation(kind: str, cells: str, prompt: str, allow_blank: bool = True, **kwargs) -> DataValidation:
+    """A data-validation rule over space-separated ranges, whose prompt
+    doubles as the message shown when an entry is refused."""
+    rule = DataValidation(type=kind, allow_blank=allow_blank, showErrorMessage=True, showInputMessage=True, **kwargs)
+    rule.promptTitle = "cxroi-xl"
+    rule.prompt = prompt
+    rule.errorTitle = "Not accepted"
+    rule.error = prompt
+    for cell_range in cells.split():
+        rule.add(cell_range)
+    return rule
+
+
+def header_cells(ws: Worksheet, row: int, col: int, labels: list[str]) -> None:
+    """A row of header-styled labels outside an Excel Table."""
+    for j, label in enumerate(labels):
+        cell = ws.cell(row, col + j, label)
+        cell.font = HEADER_FONT
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+
+def array_formula(ws: Worksheet, ref: str, formula: str) -> None:
+    """A formula that fills a block (legacy array formula, which every Excel
+    and LibreOffice shows whole; xlwings fills it from the returned table)."""
+    first = ref.split(":")[0]
+    ws[first] = ArrayFormula(ref, formula)

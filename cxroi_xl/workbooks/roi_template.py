@@ -19,8 +19,6 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Alignment, Font
-from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..sample_data import synthetic_client
@@ -42,9 +40,12 @@ from .common import (
     currency_format,
     define_name,
     page_setup,
+    array_formula,
+    header_cells,
     put_text,
     set_widths,
     title,
+    validation,
 )
 
 TEMPLATE_NAME = "cx_automation_roi"
@@ -240,24 +241,13 @@ def _write_inputs(ws: Worksheet, data: TrackerInput) -> None:
         ws.cell(r, 3, help_text).font = NOTE_FONT
         define_name(ws.parent, name, ws.title, f"B{r}")
 
-    ws.add_data_validation(_validation("list", formula1='"' + ",".join(CURRENCIES) + '"', cells="B6", prompt="ISO currency code", allow_blank=False))
-    ws.add_data_validation(_validation("date", operator="greaterThan", formula1="36526", cells="B5", prompt="Any day of the go-live month"))
-    ws.add_data_validation(_validation("decimal", operator="between", formula1="0", formula2="1", cells="B7 B8", prompt="A percentage between 0% and 100%"))
-    ws.add_data_validation(_validation("decimal", operator="between", formula1="0", formula2="5", cells="B9", prompt="A percentage, 0% or more"))
+    ws.add_data_validation(validation("list", formula1='"' + ",".join(CURRENCIES) + '"', cells="B6", prompt="ISO currency code", allow_blank=False))
+    ws.add_data_validation(validation("date", operator="greaterThan", formula1="36526", cells="B5", prompt="Any day of the go-live month"))
+    ws.add_data_validation(validation("decimal", operator="between", formula1="0", formula2="1", cells="B7 B8", prompt="A percentage between 0% and 100%"))
+    ws.add_data_validation(validation("decimal", operator="between", formula1="0", formula2="5", cells="B9", prompt="A percentage, 0% or more"))
     set_widths(ws, {"A": 30, "B": 22, "C": 70})
     ws.freeze_panes = "A4"
     page_setup(ws)
-
-
-def _validation(kind: str, cells: str, prompt: str, allow_blank: bool = True, **kwargs) -> DataValidation:
-    validation = DataValidation(type=kind, allow_blank=allow_blank, showErrorMessage=True, showInputMessage=True, **kwargs)
-    validation.promptTitle = "cxroi-xl"
-    validation.prompt = prompt
-    validation.errorTitle = "Not accepted"
-    validation.error = prompt
-    for cell_range in cells.split():
-        validation.add(cell_range)
-    return validation
 
 
 def _kpi_rows(frame: pd.DataFrame) -> list[list]:
@@ -278,8 +268,8 @@ def _number(value: float):
 def _write_kpi_sheet(ws: Worksheet, table: TableSpec, frame: pd.DataFrame, heading: str, note: str, stream: RowStream | None) -> int:
     title(ws, heading, note)
     n = table.write(ws, _kpi_rows(frame), stream=stream)
-    ws.add_data_validation(_validation("whole", operator="greaterThanOrEqual", formula1="0", cells=" ".join(table.data_range(c, n) for c in ("contacts", "automated_contacts", "first_contact_resolutions", "active_customers", "new_customers", "churned_customers")), prompt="A whole number, 0 or more"))
-    ws.add_data_validation(_validation("decimal", operator="greaterThanOrEqual", formula1="0", cells=" ".join(table.data_range(c, n) for c in ("agent_hours", "hourly_cost", "revenue", "automation_cost")), prompt="A number, 0 or more"))
+    ws.add_data_validation(validation("whole", operator="greaterThanOrEqual", formula1="0", cells=" ".join(table.data_range(c, n) for c in ("contacts", "automated_contacts", "first_contact_resolutions", "active_customers", "new_customers", "churned_customers")), prompt="A whole number, 0 or more"))
+    ws.add_data_validation(validation("decimal", operator="greaterThanOrEqual", formula1="0", cells=" ".join(table.data_range(c, n) for c in ("agent_hours", "hourly_cost", "revenue", "automation_cost")), prompt="A number, 0 or more"))
     widths = {table.col_letter("month"): 11}
     for name, _, _ in table.columns[1:]:
         widths[table.col_letter(name)] = max(12, min(len(name) * 0.95 + 2, 16))
@@ -297,8 +287,8 @@ def _write_costs(ws: Worksheet, table: TableSpec, costs: pd.DataFrame, stream: R
     dates = pd.to_datetime(costs["date"]) if len(costs) else pd.Series([], dtype="datetime64[ns]")
     rows = [[d.to_pydatetime(), c, _number(float(a))] for d, c, a in zip(dates, costs.get("category", []), costs.get("amount", []))]
     n = table.write(ws, rows, text_columns=("category",), stream=stream)
-    ws.add_data_validation(_validation("list", formula1='"' + ",".join(COST_CATEGORIES) + '"', cells=table.data_range("category", n + 20), prompt="One of: " + ", ".join(COST_CATEGORIES)))
-    ws.add_data_validation(_validation("date", operator="greaterThan", formula1="36526", cells=table.data_range("date", n + 20), prompt="The date of the cost"))
+    ws.add_data_validation(validation("list", formula1='"' + ",".join(COST_CATEGORIES) + '"', cells=table.data_range("category", n + 20), prompt="One of: " + ", ".join(COST_CATEGORIES)))
+    ws.add_data_validation(validation("date", operator="greaterThan", formula1="36526", cells=table.data_range("date", n + 20), prompt="The date of the cost"))
     set_widths(ws, {"A": 14, "B": 18, "C": 16})
     ws.freeze_panes = ws.cell(HEADER_ROW + 1, 1)
     page_setup(ws)
@@ -310,7 +300,7 @@ def _write_surveys(ws: Worksheet, table: TableSpec, surveys: pd.DataFrame, strea
     rows = [[d.to_pydatetime(), _number(n), _number(c), _number(e)] for d, n, c, e in zip(dates, surveys.get("nps", []), surveys.get("csat", []), surveys.get("ces", []))]
     n = table.write(ws, rows, stream=stream)
     for column, low, high in (("nps", 0, 10), ("csat", 1, 5), ("ces", 1, 7)):
-        ws.add_data_validation(_validation("whole", operator="between", formula1=str(low), formula2=str(high), cells=table.data_range(column, n + 200), prompt=f"A whole number from {low} to {high}, or blank"))
+        ws.add_data_validation(validation("whole", operator="between", formula1=str(low), formula2=str(high), cells=table.data_range(column, n + 200), prompt=f"A whole number from {low} to {high}, or blank"))
     widths = {table.col_letter(name): 13 for name, _, _ in table.columns}
     widths[table.col_letter("date")] = 12
     set_widths(ws, widths)
@@ -318,27 +308,12 @@ def _write_surveys(ws: Worksheet, table: TableSpec, surveys: pd.DataFrame, strea
     page_setup(ws)
 
 
-def _header(ws: Worksheet, row: int, col: int, labels: list[str]) -> None:
-    for j, label in enumerate(labels):
-        cell = ws.cell(row, col + j, label)
-        cell.font = HEADER_FONT
-        cell.fill = HEADER_FILL
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-
-
-def _array(ws: Worksheet, ref: str, formula: str) -> None:
-    """A formula that fills a block (legacy array formula, which every Excel
-    and LibreOffice shows whole; xlwings fills it from the returned table)."""
-    first = ref.split(":")[0]
-    ws[first] = ArrayFormula(ref, formula)
-
-
 def _write_roi(ws: Worksheet, post_rows: int, currency: str) -> None:
     money0 = currency_format(currency)
     title(ws, "Return on investment", "Risk-adjusted and discounted monthly from the go-live month (period 0). See 'Start here' for the model.")
     ws.cell(4, 2, "Headline (CXTEI)").font = SECTION_FONT
     benefits, costs = f"{POST}[benefit]", f"{POST}[cost]"
-    _array(ws, "B5:C10", f'=IFERROR(CXTEI({benefits},{costs},MonthlyRate,BenefitRisk,CostRisk),"not reached")')
+    array_formula(ws, "B5:C10", f'=IFERROR(CXTEI({benefits},{costs},MonthlyRate,BenefitRisk,CostRisk),"not reached")')
     for r, fmt in zip(range(6, 11), [money0, money0, money0, FORMATS["pct"], FORMATS["periods"]]):
         ws.cell(r, 3).number_format = fmt
         ws.cell(r, 3).font = VALUE_FONT
@@ -367,7 +342,7 @@ def _write_roi(ws: Worksheet, post_rows: int, currency: str) -> None:
     labels = ["Month", "Period", "Benefit", "Cost", "Risk-adjusted net", "Cumulative discounted net"]
     columns = ["month", "period", "benefit", "cost", "net", "cumulative_net"]
     formats = [FORMATS["month"], FORMATS["int"], money0, money0, money0, money0]
-    _header(ws, first, 2, labels)
+    header_cells(ws, first, 2, labels)
     ws.row_dimensions[first].height = 30
     for i in range(post_rows):
         for j, (column, fmt) in enumerate(zip(columns, formats)):
@@ -407,8 +382,8 @@ def _write_roi(ws: Worksheet, post_rows: int, currency: str) -> None:
 def _write_cx_metrics(ws: Worksheet) -> None:
     title(ws, "CX metrics: before and after automation", "95% confidence intervals of the change; 'improved' or 'worse' only when the whole interval lies on one side of zero.")
     labels = ["Metric", "Better when", "Baseline", "Post-automation", "Change", "CI lower", "CI upper", "Verdict", "How the interval is computed"]
-    _header(ws, 4, 1, labels)
-    _header(ws, 4, 11, ["Baseline rate / NPS low", "Baseline low / NPS high", "Baseline high", "Post rate / NPS low", "Post low / NPS high", "Post high"])
+    header_cells(ws, 4, 1, labels)
+    header_cells(ws, 4, 11, ["Baseline rate / NPS low", "Baseline low / NPS high", "Baseline high", "Post rate / NPS low", "Post low / NPS high", "Post high"])
     ws.cell(3, 11, "Working: intervals behind the table").font = NOTE_FONT
 
     def rate_args(successes: str, trials: str) -> str:
@@ -418,8 +393,8 @@ def _write_cx_metrics(ws: Worksheet) -> None:
     # NPS: difference of two independent multinomial estimates, z-interval.
     r = 5
     rows.append(("NPS (points)", "higher", f"=CXNPS({SURVEYS}[nps_baseline])", f"=CXNPS({SURVEYS}[nps_post])", None, None, "Normal approximation of each NPS (CXNPSCI), half-widths combined in quadrature", "points"))
-    _array(ws, f"K{r}:L{r}", f"=CXNPSCI({SURVEYS}[nps_baseline])")
-    _array(ws, f"N{r}:O{r}", f"=CXNPSCI({SURVEYS}[nps_post])")
+    array_formula(ws, f"K{r}:L{r}", f"=CXNPSCI({SURVEYS}[nps_baseline])")
+    array_formula(ws, f"N{r}:O{r}", f"=CXNPSCI({SURVEYS}[nps_post])")
     nps_half = f"SQRT(((L{r}-K{r})/2)^2+((O{r}-N{r})/2)^2)"
     nps_ci = (f"=E{r}-{nps_half}", f"=E{r}+{nps_half}")
 
@@ -437,8 +412,8 @@ def _write_cx_metrics(ws: Worksheet) -> None:
     share_method = "Wilson interval of each share (CXRATE), Newcombe's score interval of the difference"
     cells: dict[int, tuple] = {5: rows[0][:4] + nps_ci + (rows[0][6], "points")}
     for row, label, better, base_args, post_args, base_formula, post_formula in share_rows:
-        _array(ws, f"K{row}:M{row}", f"=CXRATE({base_args})")
-        _array(ws, f"N{row}:P{row}", f"=CXRATE({post_args})")
+        array_formula(ws, f"K{row}:M{row}", f"=CXRATE({base_args})")
+        array_formula(ws, f"N{row}:P{row}", f"=CXRATE({post_args})")
         cells[row] = (label, better, base_formula, post_formula) + newcombe(row) + (share_method, "share")
 
     # Means: Welch's interval of the difference (CXUPLIFT).
@@ -486,7 +461,7 @@ def _write_cx_metrics(ws: Worksheet) -> None:
     # working columns, one series each.
     chart_first = 14
     ws.cell(chart_first, 1, "Share metrics for the chart").font = NOTE_FONT
-    _header(ws, chart_first + 1, 1, ["Metric", "Baseline", "Post-automation"])
+    header_cells(ws, chart_first + 1, 1, ["Metric", "Baseline", "Post-automation"])
     ws.row_dimensions[chart_first + 1].height = 30
     for i, row in enumerate((6, 8, 9, 11)):
         r = chart_first + 2 + i

@@ -1,0 +1,244 @@
+"""The attribution workbook, ``attribution.xlsx``: customer journeys ->
+conversions and value credited to each channel by seven models side by side.
+
+Each model is one ``CXATTRIBUTION`` call over the Journeys table, written as
+a legacy array formula exactly as large as the engine's table for the data
+written (header + one row per channel); a summary table lines the models up
+channel by channel with native INDEX/MATCH, and a clustered bar chart shows
+it.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.chart import BarChart, Reference
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from ..attribution import MODELS
+from ..errors import InvalidInputError
+from ..sample_data import synthetic_journeys
+from ..tracker import TrackerInput
+from .common import (
+    BOX,
+    FORMATS,
+    HEADER_FILL,
+    HEADER_FONT,
+    INPUT_FILL,
+    LABEL_FONT,
+    NOTE_FONT,
+    TableSpec,
+    currency_format,
+    define_name,
+    page_setup,
+    set_widths,
+    title,
+)
+from .common import array_formula, header_cells, validation
+from .roi_template import example_input
+from .common import BOLD_FONT, SECTION_FONT
+from .value_template import cell_value, spill_shape, write_guide
+
+__all__ = ["TEMPLATE_NAME", "MODEL_LABELS", "build", "example_input_with_journeys"]
+
+TEMPLATE_NAME = "attribution"
+JOURNEYS = "Journeys"
+HEADER_ROW = 4
+BLOCK_WIDTH = 4  # Channel | Conversions | Value | Share; the models' tables touch
+BLOCK_WIDTHS = (13, 12, 13, 9)  # wide enough for the summary table below them too
+SUMMARY_CHART_ROWS = 20  # rows the summary's chart covers (10 cm at the default row height)
+
+MODEL_LABELS = {
+    "first": "First touch",
+    "last": "Last touch",
+    "linear": "Linear",
+    "position": "Position (40/20/40)",
+    "time_decay": "Time decay",
+    "markov": "Markov (removal effect)",
+    "shapley": "Shapley value",
+}
+assert tuple(MODEL_LABELS) == MODELS, "one label per engine model, in the engine's order"
+
+SHEET_PURPOSES = [
+    ("Start here", "this page."),
+    ("Journeys", "one row per distinct customer journey: the channels touched in order, how many converted, their value, how many did not convert."),
+    ("Attribution", "the conversions and value each channel earns under seven attribution models, side by side, a summary by channel and a chart."),
+]
+
+
+def example_input_with_journeys() -> TrackerInput:
+    """The main template's example client, with example journeys."""
+    return dataclasses.replace(example_input(), journeys=synthetic_journeys(seed=2024))
+
+
+def _journeys(journeys: pd.DataFrame | None) -> pd.DataFrame:
+    if journeys is None or len(journeys) == 0:
+        raise InvalidInputError("no journeys for this client: the attribution workbook needs them (path, conversions, value, nulls)")
+    frame = pd.DataFrame({"path": journeys["path"].astype(str).to_numpy(), "conversions": journeys["conversions"].astype(float).to_numpy()})
+    for column in ("value", "nulls"):
+        frame[column] = journeys[column].astype(float).to_numpy() if column in journeys else float("nan")
+    return frame
+
+
+def _write_start_here(ws: Worksheet, client_name: str) -> None:
+    write_guide(
+        ws,
+        "Channel attribution workbook",
+        client_name,
+        [
+            (
+                "What this workbook does",
+                [
+                    "Customers meet several channels before they buy: a search ad, a social post, an email, the chatbot. Attribution shares each conversion, and its value, among the channels of the journey. Different models share differently, so the workbook shows seven side by side: where they agree, the answer does not depend on the model.",
+                ],
+            ),
+            (
+                "How to fill it in",
+                [
+                    '1. Journeys: one row per distinct path, e.g. "search > email > chatbot" (channels in the order they were met, separated by >), with the number of journeys on that path that converted, their total value and the number that did not convert (the Markov model needs those).',
+                    "2. Attribution: the time-decay half-life is the only setting. The models' tables are sized to the channels the workbook was built with; rebuild it with cxroi-xl after adding a channel.",
+                ],
+            ),
+            ("What each sheet shows", [f"{sheet}: {purpose}" for sheet, purpose in SHEET_PURPOSES[1:]]),
+            (
+                "The models",
+                [
+                    "First touch and last touch: all the credit to the first or the last channel of the journey.",
+                    "Linear: equal credit to every touch. Position: 40% to the first touch, 40% to the last, 20% shared by the touches between.",
+                    "Time decay: a touch's weight halves for every half-life of touches before the last one.",
+                    "Markov: how many conversions would be lost if a channel were removed from the journeys (its removal effect), computed exactly from the chain of channel-to-channel steps (Anderl et al. 2016).",
+                    "Shapley: each journey's conversions shared equally among the distinct channels it met, the Shapley value of the journeys as a game (Zhao et al. 2018).",
+                ],
+            ),
+            (
+                "Two forms of this workbook",
+                [
+                    "live: cells hold cxroi-xl formulas such as =CXATTRIBUTION(...); they recalculate in Excel on Windows with the cxroi-xl add-in.",
+                    "values: every cxroi-xl formula is replaced by its value (the formula is kept in the cell's note), so the file works anywhere. cxroi-xl calc turns a live workbook into this form.",
+                ],
+            ),
+        ],
+    )
+
+
+def _write_journeys(ws: Worksheet, journeys: pd.DataFrame, currency: str) -> int:
+    title(ws, "Customer journeys", "One row per distinct path. Channels in the order met, separated by >. Add rows by typing below the table.")
+    money2 = currency_format(currency, 2)
+    table = TableSpec(JOURNEYS, [("path", FORMATS["text"], None), ("conversions", FORMATS["int"], None), ("value", money2, None), ("nulls", FORMATS["int"], None)], HEADER_ROW)
+    rows = [[cell_value(v) for v in row] for row in journeys[["path", "conversions", "value", "nulls"]].itertuples(index=False, name=None)]
+    n = table.write(ws, rows, text_columns=("path",))
+    ws.add_data_validation(validation("decimal", operator="greaterThanOrEqual", formula1="0", cells=" ".join(table.data_range(c, n + 500) for c in ("conversions", "value", "nulls")), prompt="A number, 0 or more, or blank"))
+
+    ws.cell(HEADER_ROW, 7, "Totals").font = SECTION_FONT
+    totals = [
+        ("Journeys", f"=SUM({JOURNEYS}[conversions])+SUM({JOURNEYS}[nulls])", FORMATS["int"]),
+        ("Converted", f"=SUM({JOURNEYS}[conversions])", FORMATS["int"]),
+        ("Conversion rate", '=IFERROR(H6/H5,"n/a")', FORMATS["pct2"]),
+        ("Conversion value", f"=SUM({JOURNEYS}[value])", currency_format(currency)),
+        ("Value per conversion", '=IFERROR(H8/H6,"n/a")', money2),
+    ]
+    for i, (label, formula, fmt) in enumerate(totals, start=HEADER_ROW + 1):
+        ws.cell(i, 7, label).font = LABEL_FONT
+        ws.cell(i, 8, formula).number_format = fmt
+    set_widths(ws, {"A": 52, "B": 13, "C": 15, "D": 11, "E": 3, "F": 3, "G": 22, "H": 16})
+    ws.freeze_panes = ws.cell(HEADER_ROW + 1, 1)
+    page_setup(ws)
+    return n
+
+
+def _model_formula(model: str) -> str:
+    columns = ",".join(f"{JOURNEYS}[{c}]" for c in ("path", "conversions"))
+    return f'=IFERROR(CXATTRIBUTION({columns},"{model}",{JOURNEYS}[value],{JOURNEYS}[nulls],HalfLife),"n/a")'
+
+
+def _write_attribution(ws: Worksheet, journeys: pd.DataFrame, currency: str, half_life: float) -> None:
+    title(ws, "Attribution: seven models side by side", "Conversions and value credited to each channel. Share = the channel's conversions / all conversions.")
+    money0 = currency_format(currency)
+    ws.cell(HEADER_ROW, 2, "Time-decay half-life (touches)").font = LABEL_FONT
+    setting = ws.cell(HEADER_ROW, 5, half_life)
+    setting.fill, setting.border, setting.number_format = INPUT_FILL, BOX, FORMATS["dec1"]
+    define_name(ws.parent, "HalfLife", ws.title, f"E{HEADER_ROW}")
+    ws.add_data_validation(validation("decimal", operator="greaterThan", formula1="0", cells=f"E{HEADER_ROW}", prompt="Touches, more than 0: the weight halves every half-life touches before the last"))
+    ws.cell(HEADER_ROW, 6, "A touch's weight halves every half-life touches before the last one.").font = NOTE_FONT
+
+    paths, conversions, values, nulls = ([[cell_value(v)] for v in journeys[c]] for c in ("path", "conversions", "value", "nulls"))
+    shapes = {model: spill_shape("CXATTRIBUTION", paths, conversions, model, values, nulls, half_life) for model in MODELS}
+    channels = shapes[MODELS[0]][0] - 1
+
+    # Summary first, so that the answer is what a reader sees: conversions by
+    # channel (rows) and model (columns), found by name in each model's table
+    # below, so that a model missing a channel shows n/a.
+    top = HEADER_ROW + 3
+    total = top + 1 + channels
+    blocks_top = max(total + 4, top + SUMMARY_CHART_ROWS + 2) + 1
+    ws.cell(top - 1, 2, "Conversions credited to each channel").font = SECTION_FONT
+    header_cells(ws, top, 2, ["Channel"] + [MODEL_LABELS[m] for m in MODELS])
+    ws.row_dimensions[top].height = 32
+    for i in range(channels):
+        r = top + 1 + i
+        ws.cell(r, 2, f"=B{blocks_top + 1 + i}").font = LABEL_FONT
+        for k, model in enumerate(MODELS):
+            left, last = 2 + k * BLOCK_WIDTH, blocks_top + shapes[model][0] - 1
+            names = f"${get_column_letter(left)}${blocks_top + 1}:${get_column_letter(left)}${last}"
+            credit = f"${get_column_letter(left + 1)}${blocks_top + 1}:${get_column_letter(left + 1)}${last}"
+            ws.cell(r, 3 + k, f'=IFERROR(INDEX({credit},MATCH($B{r},{names},0)),"n/a")').number_format = FORMATS["dec1"]
+    ws.cell(total, 2, "Total").font = BOLD_FONT
+    for k in range(len(MODELS)):
+        letter = get_column_letter(3 + k)
+        cell = ws.cell(total, 3 + k, f"=SUM({letter}{top + 1}:{letter}{total - 1})")
+        cell.number_format, cell.font = FORMATS["dec1"], BOLD_FONT
+    ws.cell(total + 1, 2, "Every model hands out all the conversions: each total equals the conversions on the Journeys sheet.").font = NOTE_FONT
+
+    chart = BarChart()
+    chart.type = "bar"
+    chart.grouping = "clustered"
+    chart.title = "Conversions credited by channel and model"
+    chart.x_axis.title = None
+    chart.y_axis.numFmt = "#,##0"
+    chart.add_data(Reference(ws, min_col=3, max_col=2 + len(MODELS), min_row=top, max_row=top + max(channels, 1)), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=2, min_row=top + 1, max_row=top + max(channels, 1)))
+    chart.height, chart.width = 10, 20
+    ws.add_chart(chart, f"{get_column_letter(4 + len(MODELS))}{top - 1}")
+
+    ws.cell(blocks_top - 2, 2, "Each model's table (CXATTRIBUTION)").font = SECTION_FONT
+    for k, model in enumerate(MODELS):
+        left = 2 + k * BLOCK_WIDTH
+        rows, cols = shapes[model]
+        ws.cell(blocks_top - 1, left, MODEL_LABELS[model]).font = LABEL_FONT
+        array_formula(ws, f"{get_column_letter(left)}{blocks_top}:{get_column_letter(left + cols - 1)}{blocks_top + rows - 1}", _model_formula(model))
+        for j in range(BLOCK_WIDTH):
+            cell = ws.cell(blocks_top, left + j)
+            cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+            cell.alignment = Alignment(horizontal="center")
+        for r in range(blocks_top + 1, blocks_top + rows):
+            for j, fmt in enumerate((FORMATS["general"], FORMATS["dec1"], money0, FORMATS["pct"])):
+                ws.cell(r, left + j).number_format = fmt
+            ws.cell(r, left).alignment = Alignment(indent=1)  # sets each model's table apart from its neighbour
+        set_widths(ws, {get_column_letter(left + j): width for j, width in enumerate(BLOCK_WIDTHS)})
+    ws.column_dimensions["A"].width = 2
+    ws.freeze_panes = "A5"
+    page_setup(ws)
+
+
+def build(data: TrackerInput | None = None) -> Workbook:
+    """The live workbook (add-in formulas in the cells) for ``data``, or the
+    shipped template with example journeys when ``data`` is None.
+
+    Uses ``data.journeys`` (path, conversions, value, nulls), the client's
+    name and currency. Raises :class:`~cxroi_xl.errors.InvalidInputError`
+    without journeys.
+    """
+    data = data or example_input_with_journeys()
+    journeys = _journeys(data.journeys)
+    wb = Workbook()
+    start = wb.active
+    start.title = "Start here"
+    sheets = {name: wb.create_sheet(name) for name, _ in SHEET_PURPOSES[1:]}
+    _write_start_here(start, data.client_name)
+    _write_journeys(sheets["Journeys"], journeys, data.currency)
+    _write_attribution(sheets["Attribution"], journeys, data.currency, half_life=1.0)
+    wb.active = sheets["Attribution"]
+    return wb

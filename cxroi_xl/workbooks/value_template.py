@@ -1,0 +1,628 @@
+"""The customer-value workbook, ``customer_value.xlsx``: orders and monthly
+customer counts -> lifetime value, acquisition cost, churn and retention,
+cohorts, survival and predicted lifetime value per customer.
+
+Native Excel formulas do what Excel can do itself (sums, ratios, look-ups);
+the add-in functions (``CXCLTV``, ``CXCOHORT``, ``CXSURVIVAL``, ``CXBGNBD``,
+``CXCLV``...) compute the rest. Their tables are written as legacy array
+formulas exactly as large as the engine's answer for the data written, which
+:func:`spill_shape` computes while building.
+
+The per-customer summary on the Customers sheet (frequency, recency, T,
+monetary value, churn and tenure) is written as values computed from the
+orders while building, by :func:`customer_summary`: LibreOffice 7.4 has
+MAXIFS and MINIFS, but the headless evaluator behind the values mode and
+``cxroi-xl calc`` does not, and array formulas over every order for every
+customer cost it seconds per sheet. A note on the sheet says so.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.chart import LineChart, Reference
+from openpyxl.formatting.rule import ColorScaleRule
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from .. import btyd, excel
+from ..errors import InvalidInputError
+from ..sample_data import synthetic_transactions
+from ..tracker import TrackerInput
+from .common import (
+    BOX,
+    CALC_FILL,
+    FORMATS,
+    HEADER_FILL,
+    HEADER_FONT,
+    INPUT_FILL,
+    LABEL_FONT,
+    NOTE_FONT,
+    TableSpec,
+    currency_format,
+    define_name,
+    page_setup,
+    put_text,
+    set_widths,
+    title,
+)
+from .common import SECTION_FONT, array_formula, header_cells, validation
+from .roi_template import CURRENCIES, example_input
+
+__all__ = ["TEMPLATE_NAME", "build", "example_input_with_orders", "customer_summary", "spill_shape", "write_guide", "cell_value", "Formula", "CHURN_AFTER_DAYS"]
+
+TEMPLATE_NAME = "customer_value"
+
+#: A customer without an order for this many days counts as churned.
+CHURN_AFTER_DAYS = 90
+DAYS_PER_WEEK = 7  # recency and T are in weeks, the unit of the BG/NBD literature
+TRANSACTIONS = "Transactions"
+CUSTOMERS = "Customers"
+MONTHS = "CustomerMonths"
+HEADER_ROW = 4
+SURVIVAL_TIMES = (3, 6, 12)  # months at which the Survival sheet reads the curve
+VALUE_CURVE_MONTHS = 60  # the CLTV sheet's value-over-time table
+
+SHEET_PURPOSES = [
+    ("Start here", "this page."),
+    ("Inputs", "revenue per customer, gross margin, churn, discount rate and acquisition spend: the assumptions of the lifetime value."),
+    ("Transactions", "one row per order: customer, date, amount."),
+    ("Customers", "one row per customer, summarised from the orders: what the predictive models need."),
+    ("CLTV", "lifetime value simple and discounted, acquisition cost (CAC) and the LTV:CAC ratio."),
+    ("Churn", "customers at the start of each month, new and lost customers; churn and retention month by month."),
+    ("Cohorts", "for the customers who first ordered in each month, the share ordering again 1, 2, 3... months later."),
+    ("Survival", "how long customers stay: the Kaplan-Meier survival curve."),
+    ("Predictive CLV", "BG/NBD and Gamma-Gamma models: each customer's expected orders, chance of still being active and value over the coming months."),
+]
+
+
+# --------------------------------------------------------------------------
+# Shared with the attribution template
+
+
+def write_guide(ws: Worksheet, heading: str, client_name: str, sections: Sequence[tuple[str, Sequence[str]]]) -> None:
+    """A 'Start here' sheet: a title, then headed sections of paragraphs."""
+    title(ws, heading)
+    if client_name:
+        put_text(ws["A2"], f"Prepared for {client_name}")
+        ws["A2"].font = NOTE_FONT
+    row = 4
+    for section, paragraphs in sections:
+        ws.cell(row, 1, section).font = Font(name="Calibri", size=13, bold=True, color="1F3A5F")
+        row += 1
+        for paragraph in paragraphs:
+            cell = ws.cell(row, 1)
+            put_text(cell, paragraph)
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            # rough line count so wrapped paragraphs are not cut off
+            ws.row_dimensions[row].height = 15 * max(1, -(-len(paragraph) // 110))
+            row += 1
+        row += 1
+    set_widths(ws, {"A": 120})
+    page_setup(ws)
+
+
+def spill_shape(name: str, *args: Any) -> tuple[int, int]:
+    """Rows and columns of what add-in function ``name`` returns for these
+    cell values; (1, 1) when it answers with an error, which the sheet's
+    IFERROR shows as one "n/a" cell."""
+    result = excel.call(name, *args)
+    if isinstance(result, list):
+        return len(result), max(len(row) for row in result)
+    return 1, 1
+
+
+def _column(values: Sequence[Any]) -> list[list[Any]]:
+    """A column of cell values, as a range arrives from a sheet."""
+    return [[value] for value in values]
+
+
+def _block(top: int, left: int, rows: int, cols: int) -> str:
+    return f"{get_column_letter(left)}{top}:{get_column_letter(left + cols - 1)}{top + rows - 1}"
+
+
+# --------------------------------------------------------------------------
+# Data
+
+
+def example_input_with_orders() -> TrackerInput:
+    """The main template's example client, with example orders."""
+    return dataclasses.replace(example_input(), transactions=synthetic_transactions(seed=2024))
+
+
+def _orders(transactions: pd.DataFrame | None) -> pd.DataFrame:
+    if transactions is None or len(transactions) == 0:
+        raise InvalidInputError("no transactions for this client: the customer-value workbook needs its orders (customer_id, date, amount)")
+    orders = pd.DataFrame(
+        {
+            "customer_id": transactions["customer_id"].astype(str).to_numpy(),
+            "date": pd.to_datetime(transactions["date"]).dt.normalize().to_numpy(),
+            "amount": transactions["amount"].astype(float).to_numpy(),
+        }
+    )
+    return orders.sort_values(["date", "customer_id"], kind="stable").reset_index(drop=True)
+
+
+def customer_summary(orders: pd.DataFrame, churn_after_days: int = CHURN_AFTER_DAYS) -> pd.DataFrame:
+    """One row per customer (sorted by id) as the Customers sheet shows it.
+
+    ``frequency``, ``recency``, ``T`` (weeks) and ``monetary_value`` are
+    :func:`cxroi_xl.btyd.rfm` with the last order date as the end of
+    observation. A customer is ``churned`` (1) when her last order is more
+    than ``churn_after_days`` before that end; ``tenure_months`` is the whole
+    number of average months (365.25/12 days) from her first order to her
+    last (churned) or to the end of observation (still active, censored).
+
+    >>> orders = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [10.0, 30.0, 5.0],
+    ...     "date": pd.to_datetime(["2024-01-01", "2024-03-01", "2024-06-30"])})
+    >>> customer_summary(orders)[["customer_id", "frequency", "monetary_value", "churned", "tenure_months"]]
+      customer_id  frequency  monetary_value  churned  tenure_months
+    0           a          1            30.0        1              1
+    1           b          0             0.0        0              0
+    """
+    summary = btyd.rfm(orders, "customer_id", "date", "amount", freq="W")
+    end = orders["date"].max()
+    per_customer = orders.groupby("customer_id", sort=True)
+    first, last = per_customer["date"].min(), per_customer["date"].max()
+    days_since_last = (end - last).dt.days
+    churned = (days_since_last > churn_after_days).astype(int)
+    tenure_days = (last.where(churned == 1, end) - first).dt.days
+    return pd.DataFrame(
+        {
+            "customer_id": summary.index.to_numpy(),
+            "first_order": first.to_numpy(),
+            "last_order": last.to_numpy(),
+            "orders": per_customer.size().to_numpy(),
+            "total_spend": per_customer["amount"].sum().to_numpy(),
+            "frequency": summary["frequency"].to_numpy(),
+            "recency": summary["recency"].to_numpy(),
+            "T": summary["T"].to_numpy(),
+            "monetary_value": summary["monetary_value"].to_numpy(),
+            "days_since_last": days_since_last.to_numpy(),
+            "churned": churned.to_numpy(),
+            "tenure_months": np.floor(tenure_days.to_numpy() / btyd.DAYS_PER_MONTH).astype(int),
+        }
+    )
+
+
+def _customer_months(kpis: pd.DataFrame) -> pd.DataFrame:
+    months = pd.to_datetime(kpis["month"]).dt.to_period("M").dt.to_timestamp()
+    frame = pd.DataFrame(
+        {
+            "month": months,
+            "start_customers": kpis["active_customers"].astype(float),
+            "new_customers": kpis["new_customers"].astype(float),
+            "churned_customers": kpis["churned_customers"].astype(float),
+            "revenue": kpis["revenue"].astype(float),
+        }
+    )
+    return frame.sort_values("month", kind="stable").reset_index(drop=True)
+
+
+def cell_value(value: Any) -> Any:
+    """A data value as a user would type it: dates as datetime, whole
+    numbers as int, NaN as a blank; numpy scalars as plain Python values."""
+    if isinstance(value, (pd.Timestamp, np.datetime64)):
+        return pd.Timestamp(value).to_pydatetime()
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        number = float(value)
+        return None if np.isnan(number) else (int(number) if number.is_integer() else number)
+    return value
+
+
+def _rows(frame: pd.DataFrame) -> list[list[Any]]:
+    return [[cell_value(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+
+
+# --------------------------------------------------------------------------
+# Sheets
+
+
+def _write_start_here(ws: Worksheet, client_name: str) -> None:
+    write_guide(
+        ws,
+        "Customer value workbook",
+        client_name,
+        [
+            (
+                "What this workbook does",
+                [
+                    "It puts a value on customers: what one customer is worth over their lifetime (CLTV), what it costs to win one (CAC), how many stay month by month, and, from each customer's own order history, how many orders and how much revenue to expect from them next.",
+                ],
+            ),
+            (
+                "How to fill it in",
+                [
+                    "1. Inputs: the yellow cells. Revenue per customer and churn start from the Churn sheet's months; gross margin and acquisition spend are yours to enter.",
+                    "2. Transactions: one row per order (customer id, date, amount). Add rows by typing below the table.",
+                    "3. Churn: one row per month with the customers at the start of the month, new customers, customers lost and revenue.",
+                    "Tables on the Cohorts, Survival and Predictive CLV sheets are sized to the data the workbook was built with; rebuild it with cxroi-xl after adding customers or months so that they grow with the data.",
+                ],
+            ),
+            ("What each sheet shows", [f"{sheet}: {purpose}" for sheet, purpose in SHEET_PURPOSES[1:]]),
+            (
+                "The formulas",
+                [
+                    "CLTV = sum over months t = 0, 1, ... of ARPU x margin x ((1 - churn) / (1 + monthly rate))^t: ARPU x margin / churn undiscounted; CAC = acquisition spend / new customers; LTV:CAC = discounted CLTV / CAC (3 or more is the usual target).",
+                    "Churn = customers lost / customers at the start of the month; retention = (customers at the end - new customers) / customers at the start.",
+                    "Predicted CLV: the BG/NBD model (Fader, Hardie & Lee 2005) predicts each customer's orders from how often and how recently they ordered; the Gamma-Gamma model predicts the value of their orders; their product is discounted monthly.",
+                ],
+            ),
+            (
+                "Two forms of this workbook",
+                [
+                    "live: cells hold cxroi-xl formulas such as =CXCLTV(...); they recalculate in Excel on Windows with the cxroi-xl add-in.",
+                    "values: every cxroi-xl formula is replaced by its value (the formula is kept in the cell's note), so the file works anywhere. cxroi-xl calc turns a live workbook into this form.",
+                ],
+            ),
+        ],
+    )
+
+
+class Formula(str):
+    """A native formula to write into a cell; any other text is written as text."""
+
+
+# name, label, help, number format, value (a Formula, a number or text)
+_InputRow = tuple[str, str, str, str, Any]
+
+
+def _write_input_rows(ws: Worksheet, rows: Sequence[_InputRow], first_row: int, fill) -> None:
+    for i, (name, label, help_text, number_format, value) in enumerate(rows):
+        r = first_row + i
+        ws.cell(r, 1, label).font = LABEL_FONT
+        cell = ws.cell(r, 2)
+        if isinstance(value, str) and not isinstance(value, Formula):
+            put_text(cell, value)
+        else:
+            cell.value = value
+        cell.number_format = number_format
+        cell.fill = fill
+        cell.border = BOX
+        ws.cell(r, 3, help_text).font = NOTE_FONT
+        define_name(ws.parent, name, ws.title, f"B{r}")
+
+
+def _write_inputs(ws: Worksheet, data: TrackerInput, acquisition_spend: float | None) -> None:
+    title(ws, "Inputs", "Yellow cells are yours to change; grey cells are calculated.")
+    money2 = currency_format(data.currency, 2)
+    inputs: list[_InputRow] = [
+        ("ClientName", "Client name", "As it should appear on reports.", FORMATS["text"], data.client_name),
+        ("Currency", "Currency", "ISO code of the amounts (USD, EUR, GBP...).", FORMATS["text"], data.currency),
+        ("ARPU", "Revenue per customer per month (ARPU)", "Starts as revenue / customers over the Churn sheet's months; overwrite with your own figure.", money2, Formula(f"=SUM({MONTHS}[revenue])/SUM({MONTHS}[start_customers])")),
+        ("GrossMargin", "Gross margin", "Share of revenue left after the cost of goods; 60% is an example, enter yours.", FORMATS["pct"], 0.6),
+        ("MonthlyChurn", "Monthly churn rate", "Starts as customers lost / customers at the start over the Churn sheet's months.", FORMATS["pct2"], Formula(f"=SUM({MONTHS}[churned_customers])/SUM({MONTHS}[start_customers])")),
+        ("DiscountRate", "Annual discount rate", "Cost of capital used to discount future margin; 10% is common.", FORMATS["pct"], data.discount_rate),
+        ("HorizonMonths", "CLTV horizon (months)", "For the CLTV over a fixed horizon.", FORMATS["int"], 36),
+        ("AcquisitionSpend", "Sales and marketing spend", "Spent winning the new customers below, over the same months. Enter yours: CAC needs it.", currency_format(data.currency), acquisition_spend),
+        ("NewCustomers", "New customers", "Starts as the new customers over the Churn sheet's months.", FORMATS["int"], Formula(f"=SUM({MONTHS}[new_customers])")),
+        ("PredictionMonths", "Prediction horizon (months)", "How far ahead the Predictive CLV sheet looks.", FORMATS["int"], 12),
+    ]
+    _write_input_rows(ws, inputs, 4, INPUT_FILL)
+    derived: list[_InputRow] = [
+        ("MonthlyRate", "Monthly discount rate", "(1 + annual rate)^(1/12) - 1.", "0.000%", Formula("=(1+DiscountRate)^(1/12)-1")),
+        ("PredictionWeeks", "Prediction horizon (weeks)", "The BG/NBD model counts time in weeks: months x 365.25/12/7.", FORMATS["dec2"], Formula(f"=PredictionMonths*365.25/12/{DAYS_PER_WEEK}")),
+    ]
+    ws.cell(15, 1, "Calculated").font = SECTION_FONT
+    _write_input_rows(ws, derived, 16, CALC_FILL)
+    ws.add_data_validation(validation("list", formula1='"' + ",".join(CURRENCIES) + '"', cells="B5", prompt="ISO currency code", allow_blank=False))
+    ws.add_data_validation(validation("decimal", operator="greaterThanOrEqual", formula1="0", cells="B6 B11 B12", prompt="An amount, 0 or more"))
+    ws.add_data_validation(validation("decimal", operator="between", formula1="0", formula2="1", cells="B7 B8 B9", prompt="A percentage between 0% and 100%"))
+    ws.add_data_validation(validation("whole", operator="between", formula1="1", formula2="600", cells="B10 B13", prompt="A whole number of months, 1 to 600"))
+    set_widths(ws, {"A": 38, "B": 18, "C": 90})
+    ws.freeze_panes = "A4"
+    page_setup(ws)
+
+
+def _write_transactions(ws: Worksheet, orders: pd.DataFrame, currency: str) -> int:
+    title(ws, "Transactions", "One row per order. Add rows by typing below the table.")
+    table = TableSpec(TRANSACTIONS, [("customer_id", FORMATS["text"], None), ("date", FORMATS["date"], None), ("amount", currency_format(currency, 2), None)], HEADER_ROW)
+    n = table.write(ws, _rows(orders), text_columns=("customer_id",))
+    ws.add_data_validation(validation("date", operator="greaterThan", formula1="36526", cells=table.data_range("date", n + 500), prompt="The date of the order"))
+    ws.add_data_validation(validation("decimal", operator="greaterThanOrEqual", formula1="0", cells=table.data_range("amount", n + 500), prompt="The order's amount, 0 or more"))
+    set_widths(ws, {"A": 16, "B": 13, "C": 14})
+    ws.freeze_panes = ws.cell(HEADER_ROW + 1, 1)
+    page_setup(ws)
+    return n
+
+
+CUSTOMER_COLUMNS = [
+    ("customer_id", "text", "The customer."),
+    ("first_order", "date", "Date of the first order."),
+    ("last_order", "date", "Date of the last order."),
+    ("orders", "int", "Orders (rows of Transactions)."),
+    ("total_spend", "money", "Sum of the amounts."),
+    ("frequency", "int", "Repeat purchases: days with an order, minus 1."),
+    ("recency", "dec2", "Weeks from the first to the last order."),
+    ("T", "dec2", "Weeks from the first order to the end of observation."),
+    ("monetary_value", "money", "Mean value of the repeat purchase days (0 without repeats)."),
+    ("days_since_last", "int", "Days from the last order to the end of observation."),
+    ("churned", "int", f"1 when the last order is more than {CHURN_AFTER_DAYS} days old."),
+    ("tenure_months", "int", "Whole months from the first order to the last (churned) or to the end (active)."),
+]
+
+
+def _write_customers(ws: Worksheet, summary: pd.DataFrame, currency: str) -> int:
+    end = summary["last_order"].max()
+    title(ws, "Customers", f"One row per customer, summarised from the Transactions up to {pd.Timestamp(end):%Y-%m-%d}, the end of observation.")
+    ws["A3"] = (
+        "Computed from the Transactions when the workbook was built (cxroi-xl), as values: rebuild the workbook to refresh them. "
+        "Orders on the same day count as one purchase. A customer counts as churned after "
+        f"{CHURN_AFTER_DAYS} days without an order."
+    )
+    ws["A3"].font = NOTE_FONT
+    formats = {"text": FORMATS["text"], "date": FORMATS["date"], "int": FORMATS["int"], "dec2": FORMATS["dec2"], "money": currency_format(currency, 2)}
+    table = TableSpec(CUSTOMERS, [(name, formats[kind], None) for name, kind, _ in CUSTOMER_COLUMNS], HEADER_ROW + 1)
+    n = table.write(ws, _rows(summary[[name for name, _, _ in CUSTOMER_COLUMNS]]), text_columns=("customer_id",))
+    for j, (_, _, help_text) in enumerate(CUSTOMER_COLUMNS, start=1):
+        cell = ws.cell(HEADER_ROW, j, help_text)
+        cell.font = NOTE_FONT
+        cell.alignment = Alignment(wrap_text=True, vertical="bottom")
+    ws.row_dimensions[HEADER_ROW].height = 58
+    set_widths(ws, {get_column_letter(j): 15 for j in range(1, len(CUSTOMER_COLUMNS) + 1)})
+    ws.freeze_panes = ws.cell(HEADER_ROW + 2, 2)
+    page_setup(ws)
+    return n
+
+
+def _write_churn(ws: Worksheet, months: pd.DataFrame, currency: str) -> int:
+    title(ws, "Churn and retention by month", "One row per month. Churn = lost / customers at the start; retention = (end - new) / start.")
+    money0 = currency_format(currency)
+    columns = [
+        ("month", FORMATS["month"], None),
+        ("start_customers", FORMATS["int"], None),
+        ("new_customers", FORMATS["int"], None),
+        ("churned_customers", FORMATS["int"], None),
+        ("revenue", money0, None),
+        ("end_customers", FORMATS["int"], "{T}[[#This Row],[start_customers]]+{T}[[#This Row],[new_customers]]-{T}[[#This Row],[churned_customers]]"),
+    ]
+    table = TableSpec(MONTHS, columns, HEADER_ROW)
+    n = table.write(ws, _rows(months))
+    ws.add_data_validation(validation("whole", operator="greaterThanOrEqual", formula1="0", cells=" ".join(table.data_range(c, n + 24) for c in ("start_customers", "new_customers", "churned_customers")), prompt="A whole number, 0 or more"))
+
+    # CXCHURN and CXRETENTION spill one rate per month beside the table.
+    start, new, lost, end = (f"{MONTHS}[{c}]" for c in ("start_customers", "new_customers", "churned_customers", "end_customers"))
+    header_cells(ws, HEADER_ROW, 8, ["churn_rate", "retention_rate"])
+    last = HEADER_ROW + n
+    array_formula(ws, f"H{HEADER_ROW + 1}:H{last}", f'=IFERROR(CXCHURN({start},{lost}),"n/a")')
+    array_formula(ws, f"I{HEADER_ROW + 1}:I{last}", f'=IFERROR(CXRETENTION({start},{end},{new}),"n/a")')
+    for r in range(HEADER_ROW + 1, last + 1):
+        ws.cell(r, 8).number_format = FORMATS["pct2"]
+        ws.cell(r, 9).number_format = FORMATS["pct2"]
+
+    ws.cell(HEADER_ROW, 11, "Summary").font = SECTION_FONT
+    summary = [
+        ("Pooled monthly churn (lost / start, all months)", f"=SUM({lost})/SUM({start})", FORMATS["pct2"]),
+        ("Average of the monthly churn rates", f'=IFERROR(AVERAGE(H{HEADER_ROW + 1}:H{last}),"n/a")', FORMATS["pct2"]),
+        ("Average of the monthly retention rates", f'=IFERROR(AVERAGE(I{HEADER_ROW + 1}:I{last}),"n/a")', FORMATS["pct2"]),
+        ("Expected customer lifetime (months) = 1 / churn", f'=IFERROR(1/L{HEADER_ROW + 1},"n/a")', FORMATS["dec1"]),
+    ]
+    for i, (label, formula, fmt) in enumerate(summary, start=1):
+        ws.cell(HEADER_ROW + i, 11, label).font = LABEL_FONT
+        ws.cell(HEADER_ROW + i, 12, formula).number_format = fmt
+
+    chart = LineChart()
+    chart.title = "Monthly churn rate"
+    chart.y_axis.numFmt = "0.0%"
+    chart.add_data(Reference(ws, min_col=8, min_row=HEADER_ROW, max_row=last), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=HEADER_ROW + 1, max_row=last))
+    chart.x_axis.number_format = "mmm yy"
+    chart.height, chart.width = 8, 17
+    ws.add_chart(chart, f"K{HEADER_ROW + 7}")
+
+    set_widths(ws, {"A": 11, "B": 16, "C": 15, "D": 18, "E": 16, "F": 15, "G": 3, "H": 12, "I": 14, "J": 3, "K": 46, "L": 12})
+    for cell in ws[HEADER_ROW]:
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    ws.freeze_panes = ws.cell(HEADER_ROW + 1, 2)
+    page_setup(ws)
+    return n
+
+
+def _write_cltv(ws: Worksheet, currency: str) -> None:
+    money2 = currency_format(currency, 2)
+    title(ws, "Customer lifetime value and acquisition cost", "From the Inputs sheet. Monthly figures; future margin discounted at the monthly rate.")
+    ws.cell(4, 2, "Lifetime value").font = SECTION_FONT
+    lifetime = "ARPU,GrossMargin,MonthlyChurn"
+    rows = [
+        (5, "Monthly margin per customer (ARPU x gross margin)", "=ARPU*GrossMargin", money2),
+        (6, "Simple CLTV: margin / churn (CXCLTV)", f'=IFERROR(CXCLTV({lifetime}),"n/a")', money2),
+        (7, "Discounted CLTV, whole lifetime (CXCLTV)", f'=IFERROR(CXCLTV({lifetime},MonthlyRate),"n/a")', money2),
+        (8, "Discounted CLTV over the horizon (CXCLTV)", f'=IFERROR(CXCLTV({lifetime},MonthlyRate,HorizonMonths),"n/a")', money2),
+        (9, "Expected lifetime in months (1 / churn)", '=IFERROR(1/MonthlyChurn,"n/a")', FORMATS["dec1"]),
+        (11, "Acquisition cost per customer (CXCAC)", '=IFERROR(CXCAC(AcquisitionSpend,NewCustomers),"n/a")', money2),
+        (12, "LTV:CAC, discounted CLTV / CAC (CXLTVCAC)", '=IFERROR(CXLTVCAC(C7,C11),"n/a")', "0.00"),
+        (13, "Months of margin to earn back the CAC", '=IFERROR(C11/C5,"n/a")', FORMATS["dec1"]),
+        (14, "Verdict", '=IF(ISNUMBER(C12),IF(C12>=3,"healthy: 3 or more",IF(C12>=1,"positive, below the usual 3x target","a customer returns less than they cost to win")),"enter the acquisition spend on Inputs")', FORMATS["general"]),
+        (16, "Check: simple CLTV from native formulas", '=IFERROR(ARPU*GrossMargin/MonthlyChurn,"n/a")', money2),
+    ]
+    ws.cell(10, 2, "Acquisition").font = SECTION_FONT
+    for r, label, formula, fmt in rows:
+        ws.cell(r, 2, label).font = LABEL_FONT
+        cell = ws.cell(r, 3, formula)
+        cell.number_format = fmt
+        cell.font = Font(name="Calibri", bold=r in (6, 7, 12))
+    ws.cell(17, 2, "The check equals the simple CLTV when the add-in and the sheet's own formulas agree.").font = NOTE_FONT
+
+    first = 20
+    ws.cell(first - 1, 2, "Value of a customer over time").font = SECTION_FONT
+    header_cells(ws, first, 2, ["Months as a customer", "Cumulative discounted margin", "Acquisition cost"])
+    ws.row_dimensions[first].height = 32
+    for k in range(1, VALUE_CURVE_MONTHS + 1):
+        r = first + k
+        months = ws.cell(r, 2, k)
+        months.number_format, months.alignment = FORMATS["int"], Alignment(horizontal="center")
+        ws.cell(r, 3, f'=IFERROR(CXCLTV({lifetime},MonthlyRate,B{r}),"n/a")').number_format = money2
+        ws.cell(r, 4, '=IF(ISNUMBER($C$11),$C$11,"")').number_format = money2
+    last = first + VALUE_CURVE_MONTHS
+
+    chart = LineChart()
+    chart.title = "A customer's cumulative margin against what they cost to win"
+    chart.y_axis.title = currency
+    chart.y_axis.numFmt = "#,##0"
+    chart.x_axis.title = "months"
+    chart.add_data(Reference(ws, min_col=3, max_col=4, min_row=first, max_row=last), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=2, min_row=first + 1, max_row=last))
+    chart.height, chart.width = 9, 18
+    ws.add_chart(chart, "F4")
+    set_widths(ws, {"A": 2, "B": 52, "C": 22, "D": 18})
+    ws.freeze_panes = "A4"
+    page_setup(ws)
+
+
+def _write_cohorts(ws: Worksheet, orders: pd.DataFrame) -> None:
+    title(ws, "Cohort retention", "Rows: the month of a customer's first order. Columns: months since then. Cells: the share of the cohort ordering in that month.")
+    ids, dates = _column(orders["customer_id"].tolist()), _column([d.to_pydatetime() for d in orders["date"]])
+    rows, cols = spill_shape("CXCOHORT", ids, dates, "M")
+    top = HEADER_ROW + 1
+    ws.cell(HEADER_ROW, 3, "Months since the first order").font = LABEL_FONT
+    array_formula(ws, _block(top, 2, rows, cols), f'=IFERROR(CXCOHORT({TRANSACTIONS}[customer_id],{TRANSACTIONS}[date],"M"),"n/a")')
+    for j in range(cols):
+        cell = ws.cell(top, 2 + j)
+        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+        cell.alignment = Alignment(horizontal="center")
+    for r in range(top + 1, top + rows):
+        ws.cell(r, 2).font = LABEL_FONT
+        for c in range(3, 2 + cols):
+            ws.cell(r, c).number_format = "0%"
+    if rows > 1 and cols > 1:
+        matrix = _block(top + 1, 3, rows - 1, cols - 1)
+        ws.conditional_formatting.add(matrix, ColorScaleRule(start_type="num", start_value=0, start_color="FFFFFF", end_type="num", end_value=0.5, end_color="2A9D8F"))
+    ws.cell(top + rows + 1, 2, "Blank: that month has not happened yet for the cohort. Column 0 is 100% by definition.").font = NOTE_FONT
+    set_widths(ws, {"A": 2, "B": 10, **{get_column_letter(c): 7 for c in range(3, 3 + max(cols - 1, 1))}})
+    ws.freeze_panes = ws.cell(top + 1, 3)
+    page_setup(ws)
+
+
+def _write_survival(ws: Worksheet, summary: pd.DataFrame) -> None:
+    title(ws, "Customer survival", "Kaplan-Meier: the share of customers still active after each number of months. Customers still active are counted up to the end of observation.")
+    durations, churned = f"{CUSTOMERS}[tenure_months]", f"{CUSTOMERS}[churned]"
+    ws.cell(HEADER_ROW, 2, "Still active after").font = SECTION_FONT
+    header_cells(ws, HEADER_ROW + 1, 2, ["Months", "Share still active"])
+    first_time = HEADER_ROW + 2
+    last_time = first_time + len(SURVIVAL_TIMES) - 1
+    for i, months in enumerate(SURVIVAL_TIMES):
+        ws.cell(first_time + i, 2, months).number_format = FORMATS["int"]
+        ws.cell(first_time + i, 3).number_format = FORMATS["pct"]
+    array_formula(ws, f"C{first_time}:C{last_time}", f'=IFERROR(CXSURVIVAL({durations},{churned},B{first_time}:B{last_time}),"n/a")')
+
+    cells = (_column(summary["tenure_months"].tolist()), _column(summary["churned"].tolist()))
+    rows, cols = spill_shape("CXSURVIVAL", *cells)
+    top = last_time + 3
+    ws.cell(top - 1, 2, "Kaplan-Meier table (CXSURVIVAL)").font = SECTION_FONT
+    array_formula(ws, _block(top, 2, rows, cols), f'=IFERROR(CXSURVIVAL({durations},{churned}),"n/a")')
+    for j in range(cols):
+        cell = ws.cell(top, 2 + j)
+        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+    for r in range(top + 1, top + rows):
+        for j, fmt in enumerate([FORMATS["int"], FORMATS["int"], FORMATS["int"], FORMATS["pct"]][:cols]):
+            ws.cell(r, 2 + j).number_format = fmt
+
+    chart = LineChart()
+    chart.title = "Share of customers still active"
+    chart.y_axis.numFmt = "0%"
+    chart.y_axis.scaling.min = 0
+    chart.y_axis.scaling.max = 1
+    chart.x_axis.title = "months since the first order"
+    chart.add_data(Reference(ws, min_col=1 + cols, min_row=top, max_row=top + rows - 1), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=2, min_row=top + 1, max_row=top + rows - 1))
+    chart.height, chart.width = 9, 17
+    ws.add_chart(chart, "H4")
+    set_widths(ws, {"A": 2, "B": 12, "C": 18, "D": 10, "E": 10, "F": 10})
+    ws.freeze_panes = "A4"
+    page_setup(ws)
+
+
+def _write_predictive(ws: Worksheet, summary: pd.DataFrame, currency: str) -> None:
+    money2 = currency_format(currency, 2)
+    title(ws, "Predicted customer lifetime value", "BG/NBD (orders) and Gamma-Gamma (order value) fitted on the Customers sheet; times in weeks.")
+    customers = [f"{CUSTOMERS}[{c}]" for c in ("frequency", "recency", "T")]
+    rfm_args = ",".join(customers)
+    frequency, monetary = customers[0], f"{CUSTOMERS}[monetary_value]"
+    cells = [_column(summary[c].tolist()) for c in ("frequency", "recency", "T", "monetary_value")]
+
+    ws.cell(HEADER_ROW, 2, "BG/NBD purchase model (CXBGNBDFIT)").font = SECTION_FONT
+    rows, cols = spill_shape("CXBGNBDFIT", *cells[:3])
+    array_formula(ws, _block(HEADER_ROW + 1, 2, rows, cols), f'=IFERROR(CXBGNBDFIT({rfm_args}),"n/a")')
+    ws.cell(HEADER_ROW, 5, "Gamma-Gamma spend model (CXGGFIT)").font = SECTION_FONT
+    gg_rows, gg_cols = spill_shape("CXGGFIT", cells[0], cells[3])
+    array_formula(ws, _block(HEADER_ROW + 1, 5, gg_rows, gg_cols), f'=IFERROR(CXGGFIT({frequency},{monetary}),"n/a")')
+    for left, height in ((2, rows), (5, gg_rows)):
+        for j in range(2):
+            cell = ws.cell(HEADER_ROW + 1, left + j)
+            cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+        for r in range(HEADER_ROW + 2, HEADER_ROW + 1 + height):
+            ws.cell(r, left + 1).number_format = "0.0000"
+
+    n = len(summary)
+    totals_top = HEADER_ROW + 1 + max(rows, gg_rows) + 2
+    top = totals_top + 6
+    last = top + n
+    totals = [
+        ("Customers", f"=ROWS({CUSTOMERS}[customer_id])", FORMATS["int"]),
+        ("Expected orders over the horizon, all customers", f"=SUM(E{top + 1}:E{last})", FORMATS["dec1"]),
+        ("Predicted value over the horizon, all customers", f"=SUM(G{top + 1}:G{last})", money2),
+        ("Average predicted value per customer", f'=IFERROR(AVERAGE(G{top + 1}:G{last}),"n/a")', money2),
+    ]
+    ws.cell(totals_top, 2, "Over the prediction horizon (Inputs)").font = SECTION_FONT
+    for i, (label, formula, fmt) in enumerate(totals, start=totals_top + 1):
+        ws.cell(i, 2, label).font = LABEL_FONT
+        ws.cell(i, 6, formula).number_format = fmt
+
+    labels = ["customer_id", "frequency", "monetary_value", "Expected orders (CXBGNBD)", "P(alive) (CXPALIVE)", "Predicted value (CXCLV)"]
+    header_cells(ws, top, 2, labels)
+    ws.row_dimensions[top].height = 32
+    for i in range(n):
+        r = top + 1 + i
+        ws.cell(r, 2, f"=INDEX({CUSTOMERS}[customer_id],{i + 1})")
+        ws.cell(r, 3, f"=INDEX({frequency},{i + 1})").number_format = FORMATS["int"]
+        ws.cell(r, 4, f"=INDEX({monetary},{i + 1})").number_format = money2
+        ws.cell(r, 5).number_format = FORMATS["dec2"]
+        ws.cell(r, 6).number_format = FORMATS["pct"]
+        ws.cell(r, 7).number_format = money2
+    if n:
+        array_formula(ws, f"E{top + 1}:E{last}", f'=IFERROR(CXBGNBD({rfm_args},PredictionWeeks),"n/a")')
+        array_formula(ws, f"F{top + 1}:F{last}", f'=IFERROR(CXPALIVE({rfm_args}),"n/a")')
+        array_formula(ws, f"G{top + 1}:G{last}", f'=IFERROR(CXCLV({rfm_args},{monetary},PredictionMonths,MonthlyRate,{DAYS_PER_WEEK}),"n/a")')
+    set_widths(ws, {"A": 2, "B": 16, "C": 14, "D": 16, "E": 18, "F": 14, "G": 18})
+    ws.freeze_panes = ws.cell(top + 1, 3)
+    page_setup(ws)
+
+
+def build(data: TrackerInput | None = None) -> Workbook:
+    """The live workbook (add-in formulas in the cells) for ``data``, or the
+    shipped template with the example client when ``data`` is None.
+
+    ``data.transactions`` (customer_id, date, amount) feed the Transactions,
+    Customers, Cohorts, Survival and Predictive CLV sheets; the customer
+    counts and revenue of ``data.kpis`` feed the Churn sheet. Raises
+    :class:`~cxroi_xl.errors.InvalidInputError` without transactions.
+    """
+    example = data is None
+    data = data or example_input_with_orders()
+    orders = _orders(data.transactions)
+    summary = customer_summary(orders)
+    months = _customer_months(data.kpis)
+    # The example's spend gives a CAC of about 300; a client enters their own.
+    acquisition_spend = float(round(300 * months["new_customers"].sum(), -3)) if example else None
+
+    wb = Workbook()
+    start = wb.active
+    start.title = "Start here"
+    sheets = {name: wb.create_sheet(name) for name, _ in SHEET_PURPOSES[1:]}
+    _write_start_here(start, data.client_name)
+    _write_inputs(sheets["Inputs"], data, acquisition_spend)
+    _write_transactions(sheets["Transactions"], orders, data.currency)
+    _write_customers(sheets["Customers"], summary, data.currency)
+    _write_cltv(sheets["CLTV"], data.currency)
+    _write_churn(sheets["Churn"], months, data.currency)
+    _write_cohorts(sheets["Cohorts"], orders)
+    _write_survival(sheets["Survival"], summary)
+    _write_predictive(sheets["Predictive CLV"], summary, data.currency)
+    wb.active = sheets["CLTV"]
+    return wb
