@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import io
 import sys
-import time
 
 import numpy as np
 import pandas as pd
