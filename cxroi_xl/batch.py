@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from . import survey
-from .batch_input import BatchInput, Problem, read_batch
+from .batch_input import BatchInput, InputError, Problem, read_batch
 from .errors import CXError
 from .tracker import TrackerInput, split_phases
 
@@ -44,6 +44,8 @@ SUMMARY_COLUMNS = (
     "churn_post",
 )
 ERROR_COLUMNS = ("client_id", "file", "row", "column", "message")
+# Input tables a template cannot do without, beyond clients and kpis.
+TABLE_REQUIRED_BY_TEMPLATE = {"customer_value": "transactions", "attribution": "journeys"}
 _TMP_MARK = ".tmp"
 
 
@@ -168,6 +170,9 @@ def generate(
     if mode not in ("values", "live"):
         raise ValueError("mode must be 'values' or 'live'")
     batch = batch or read_batch(Path(data_dir))
+    needed = TABLE_REQUIRED_BY_TEMPLATE.get(template)
+    if needed and needed not in batch.files:
+        raise InputError(f"{needed}.csv", f"required by --template {template} ({needed}.csv or {needed}.xlsx in {batch.data_dir})")
     result = BatchResult(problems=list(batch.problems))
     result.failed = sorted(batch.failed)
     out_dir = Path(out_dir)
@@ -197,7 +202,7 @@ def generate(
 
     def record_failure(client_id: str, exc: BaseException) -> None:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        result.problems.append(Problem(client_id, batch.files["kpis"].name, batch.client_rows.get(client_id), "", message))
+        result.problems.append(Problem(client_id, batch.files["clients"].name, batch.client_rows.get(client_id), "", message))
         result.failed.append(client_id)
 
     jobs = max(1, jobs or os.cpu_count() or 1)

@@ -164,7 +164,7 @@ def _run_generate(data_dir: Path, out: Path, template: str, mode: str, jobs: Opt
 
         try:
             result = generate(data_dir, out, template=template, mode=mode, jobs=jobs, force=force, on_progress=advance, batch=batch)
-        except ValueError as exc:
+        except (InputError, ValueError) as exc:
             _fail(str(exc))
     for problem in result.problems[len(batch.problems):]:
         err_console.print(f"[red]failed[/red] {problem.client_id}: {problem.message}", highlight=False)

@@ -250,3 +250,38 @@ def values_of(paths, stem):
     from cxroi_xl.workbooks import libreoffice
 
     return libreoffice.read_values(next(p for p in paths if p.stem == stem))
+
+
+def _with_orders_and_journeys(tmp_path: Path) -> Path:
+    from cxroi_xl.sample_data import synthetic_journeys, synthetic_transactions
+
+    data = subset(tmp_path, ["rose-bakery", "ledgerly"])
+    orders = [synthetic_transactions(seed=i).assign(client_id=c) for i, c in enumerate(["rose-bakery", "ledgerly"])]
+    journeys = [synthetic_journeys(seed=i).assign(client_id=c) for i, c in enumerate(["rose-bakery", "ledgerly"])]
+    pd.concat(orders).to_csv(data / "transactions.csv", index=False)
+    pd.concat(journeys).to_csv(data / "journeys.csv", index=False)
+    return data
+
+
+@pytest.mark.parametrize("template, sheet", [("customer_value", "Transactions"), ("attribution", "Journeys")])
+def test_other_templates_are_filled_per_client(tmp_path, template, sheet):
+    data = _with_orders_and_journeys(tmp_path)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["generate", str(data), "--out", str(out), "--template", template, "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    table = "journeys" if template == "attribution" else "transactions"
+    own = pd.read_csv(data / f"{table}.csv")
+    own = own[own["client_id"] == "ledgerly"]
+    ws = openpyxl.load_workbook(out / "ledgerly.xlsx")[sheet]
+    first_column = "path" if template == "attribution" else "customer_id"
+    written = [c.value for c in ws[ws.tables[next(iter(ws.tables))].ref.split(":")[0][0]] if c.value is not None]
+    assert set(own[first_column]) <= set(written)
+
+
+def test_template_without_its_table_is_a_whole_input_error(tmp_path):
+    data = _with_orders_and_journeys(tmp_path)
+    (data / "journeys.csv").unlink()
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["generate", str(data), "--out", str(out), "--template", "attribution"])
+    assert result.exit_code == 2 and "journeys.csv: required by --template attribution" in result.output
+    assert not out.exists()
