@@ -69,6 +69,7 @@ __all__ = [
 ]
 
 DAYS_PER_MONTH = 365.25 / 12  # the average Gregorian month
+MAX_CLV_MONTHS = 1200  # a horizon beyond a century is a typo, and would freeze the sheet
 TIME_UNITS = {"D": 1.0, "W": 7.0, "M": DAYS_PER_MONTH}  # days per time unit
 
 # How far (in log units) an estimate may lie from the data's scale (see
@@ -775,6 +776,8 @@ def customer_lifetime_value(
     value_per_purchase = spend.conditional_expected_average_value(frequency, monetary_value)
     if months < 0 or months != int(months):
         raise InvalidInputError("months must be a whole number >= 0")
+    if months > MAX_CLV_MONTHS:
+        raise OutOfDomainError(f"months must be at most {MAX_CLV_MONTHS} (100 years)")
     if not np.isfinite(monthly_discount_rate) or monthly_discount_rate <= -1:
         raise OutOfDomainError("the monthly discount rate must be greater than -100%")
     if not np.isfinite(days_per_time_unit) or days_per_time_unit <= 0:

@@ -197,7 +197,9 @@ def _texts(cells: list[Any], arg: Arg) -> np.ndarray:
         if cell is None or cell == "":
             out[i] = None
         elif isinstance(cell, str):
-            out[i] = cell
+            # "a " and "a" are the same customer or channel: spaces around
+            # text never carry meaning in an id and are easy to type by mistake
+            out[i] = cell.strip() or None
         elif _is_number(cell):
             number = float(cell)
             out[i] = str(int(number)) if number.is_integer() else repr(number)

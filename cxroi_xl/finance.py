@@ -34,6 +34,7 @@ __all__ = [
     "TEIResult",
     "savings",
     "monthly_rate",
+    "same_shape_or_single",
 ]
 
 DAYS_PER_YEAR = 365.0  # Excel's XNPV/XIRR year, whatever the calendar says
@@ -176,9 +177,9 @@ def xnpv(rate, values, dates) -> np.ndarray | float:
 _IRR_GRID = np.unique(
     np.concatenate(
         [
-            -1.0 + np.geomspace(1e-3, 0.5, 40),
+            -1.0 + np.geomspace(1e-6, 0.5, 60),
             np.linspace(-0.5, 1.0, 151),
-            np.geomspace(1.0, 100.0, 60),
+            np.geomspace(1.0, 1e4, 80),
         ]
     )
 )
@@ -187,7 +188,8 @@ _IRR_GRID = np.unique(
 def _solve_rate(flows: np.ndarray, exponents: np.ndarray, guess: float) -> np.ndarray:
     """Root of ``sum flows * (1+r)^-exponents`` for every row of ``flows``.
 
-    Brackets the root with a sign change on ``_IRR_GRID`` (the bracket nearest
+    Brackets the root with a sign change on ``_IRR_GRID`` (-99.9999 % to
+    1,000,000 %; the bracket nearest
     ``guess`` wins when there are several roots), then narrows every bracket
     at once with the Illinois variant of false position, which keeps the root
     bracketed and converges superlinearly. Rows without a sign change get NaN.
@@ -238,7 +240,7 @@ def _solve_rate(flows: np.ndarray, exponents: np.ndarray, guess: float) -> np.nd
     return root.reshape(flows.shape[:-1])
 
 
-def _irr_result(root: np.ndarray, flows: np.ndarray):
+def _irr_result(root: np.ndarray):
     if np.ndim(root) == 0:
         if not np.isfinite(root):
             raise OutOfDomainError("no rate makes the net present value zero")
@@ -250,7 +252,7 @@ def irr(values, guess: float = 0.1) -> np.ndarray | float:
     r"""Internal rate of return of per-period cash flows (Excel's IRR).
 
     The rate ``r`` with :math:`\sum_t cf_t (1+r)^{-t} = 0`. Found by bracketing
-    (a sign change of NPV on a grid of rates from -99.9 % to 10,000 %) and
+    (a sign change of NPV on a grid of rates from -99.9999 % to 1,000,000 %) and
     safeguarded false position, so it converges whenever a root exists. When
     the flows change sign more than once there may be several roots; the one
     bracketed nearest ``guess`` is returned, as Excel's IRR also starts from
@@ -289,7 +291,7 @@ def irr(values, guess: float = 0.1) -> np.ndarray | float:
     if flows.ndim == 1 and not (np.any(flows > 0) and np.any(flows < 0)):
         raise OutOfDomainError("IRR needs at least one positive and one negative cash flow")
     t = np.arange(flows.shape[-1], dtype=float)
-    return _irr_result(_solve_rate(flows, t, float(guess)), flows)
+    return _irr_result(_solve_rate(flows, t, float(guess)))
 
 
 def xirr(values, dates, guess: float = 0.1) -> np.ndarray | float:
@@ -310,16 +312,18 @@ def xirr(values, dates, guess: float = 0.1) -> np.ndarray | float:
     if flows.ndim == 1 and not (np.any(flows > 0) and np.any(flows < 0)):
         raise OutOfDomainError("XIRR needs at least one positive and one negative cash flow")
     years = _year_fractions(dates, flows.shape[-1])
-    return _irr_result(_solve_rate(flows, years, float(guess)), flows)
+    return _irr_result(_solve_rate(flows, years, float(guess)))
 
 
 def payback(values, rate=0.0) -> float:
     r"""Periods until the cumulative (discounted) cash flow first reaches zero.
 
     With :math:`C_k = \sum_{t\le k} cf_t (1+r)^{-t}` and ``k`` the first
-    period with :math:`C_k \ge 0`, the payback is interpolated linearly inside
-    period ``k``: :math:`k - 1 + (-C_{k-1}) / (C_k - C_{k-1})`. It is 0 when
-    period 0 is already non-negative.
+    period with :math:`C_k \ge 0` after the cumulative flow first went below
+    zero, the payback is interpolated linearly inside period ``k``:
+    :math:`k - 1 + (-C_{k-1}) / (C_k - C_{k-1})`. It is 0 when the
+    cumulative flow never goes below zero; leading zero periods (blank
+    cells) do not count as paid back.
 
     Parameters
     ----------
@@ -343,12 +347,17 @@ def payback(values, rate=0.0) -> float:
         raise InvalidInputError("payback takes a single series of cash flows")
     t = np.arange(flows.size, dtype=float)
     cumulative = np.cumsum(flows * _discount_factors(rate, t))
-    reached = np.flatnonzero(cumulative >= 0)
+    if not np.any(flows):
+        raise NotReachedError("there is no cash flow to pay back")
+    underwater = np.flatnonzero(cumulative < 0)
+    if underwater.size == 0:
+        return 0.0  # never below zero: nothing to pay back
+    # Leading zero periods (blank cells) are not a payback: look from the
+    # first period the cumulative flow goes below zero.
+    reached = np.flatnonzero(cumulative[underwater[0]:] >= 0)
     if reached.size == 0:
         raise NotReachedError("the cumulative cash flow never reaches zero")
-    k = int(reached[0])
-    if k == 0:
-        return 0.0
+    k = int(underwater[0] + reached[0])
     before, after = cumulative[k - 1], cumulative[k]
     return float(k - 1 + (-before) / (after - before))
 
@@ -358,6 +367,8 @@ def _risk_adjusted(benefits, costs, benefit_risk, cost_risk):
     c = _as_flows(costs)
     if b.shape != c.shape:
         raise InvalidInputError(f"benefits and costs must have the same length ({b.shape[-1]} and {c.shape[-1]})")
+    if np.any(c < 0):
+        raise InvalidInputError("costs must be entered as positive amounts")
     if not 0 <= benefit_risk <= 1:
         raise OutOfDomainError("benefit risk must lie between 0 and 1")
     if not 0 <= cost_risk:
@@ -479,16 +490,28 @@ def savings(contacts, automation_rate, cost_per_contact, automated_cost_per_cont
     >>> savings([1000, 1200], 0.3, 5.0, 0.5).tolist()
     [1350.0, 1620.0]
     """
-    arrays = [np.asarray(a, dtype=float) for a in (contacts, automation_rate, cost_per_contact, automated_cost_per_contact)]
-    try:
-        contacts, rate, cost, automated = np.broadcast_arrays(*arrays)
-    except ValueError as exc:
-        raise InvalidInputError("ranges must have the same shape, or be single cells") from exc
+    contacts, rate, cost, automated = same_shape_or_single(contacts, automation_rate, cost_per_contact, automated_cost_per_contact)
     if np.any(contacts < 0):
         raise OutOfDomainError("contacts must not be negative")
     if np.any((rate < 0) | (rate > 1)):
         raise OutOfDomainError("automation rate must lie between 0 and 1")
     return contacts * rate * (cost - automated)
+
+
+def same_shape_or_single(*values) -> list[np.ndarray]:
+    """Arrays of one common shape: every argument either has that shape or
+    is a single value. A row against a column is refused rather than
+    silently multiplied out into a grid, as numpy broadcasting would.
+
+    >>> [a.tolist() for a in same_shape_or_single([1, 2], 3)]
+    [[1.0, 2.0], [3.0, 3.0]]
+    """
+    arrays = [np.asarray(v, dtype=float) for v in values]
+    shapes = {a.shape for a in arrays if a.size != 1}
+    if len(shapes) > 1:
+        raise InvalidInputError("ranges must have the same shape, or be single cells")
+    shape = shapes.pop() if shapes else max((a.shape for a in arrays), key=len)
+    return [np.broadcast_to(a.reshape(()) if a.size == 1 else a, shape).astype(float) for a in arrays]
 
 
 def monthly_rate(annual_rate: float) -> float:

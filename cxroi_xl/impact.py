@@ -124,7 +124,7 @@ def uplift(baseline, post, confidence: float = 0.95) -> UpliftResult:
     -------
     UpliftResult
         Means, ``change`` (post - baseline), ``change_pct``
-        (post / baseline - 1, a fraction), the interval of the change, the
+        (change / |baseline|, a fraction), the interval of the change, the
         p-value and both sample sizes.
 
     References
@@ -147,7 +147,8 @@ def uplift(baseline, post, confidence: float = 0.95) -> UpliftResult:
     post_mean, post_var, n_post = _group(post, "post")
     change = post_mean - baseline_mean
     _, lower, upper, p_value = _welch_inference(change, [baseline_var, post_var], [n_baseline, n_post], confidence)
-    change_pct = post_mean / baseline_mean - 1.0 if baseline_mean != 0 else None
+    # relative to the baseline's size, so a rise from -10 to -5 is +50 %
+    change_pct = change / abs(baseline_mean) if baseline_mean != 0 else None
     return UpliftResult(baseline_mean, post_mean, change, change_pct, lower, upper, p_value, n_baseline, n_post, confidence)
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InvalidInputError, OutOfDomainError, ZeroDenominatorError
+from .finance import same_shape_or_single
 
 __all__ = [
     "cltv",
@@ -187,11 +188,7 @@ def ltv_cac(cltv_value, cac_value) -> float:
 
 
 def _counts(*columns, names: tuple[str, ...]) -> list[np.ndarray]:
-    arrays = [_not_negative(c, n) for c, n in zip(columns, names)]
-    try:
-        return list(np.broadcast_arrays(*arrays))
-    except ValueError as exc:
-        raise InvalidInputError("ranges must have the same shape, or be single cells") from exc
+    return same_shape_or_single(*(_not_negative(c, n) for c, n in zip(columns, names)))
 
 
 def _share_of_start(part: np.ndarray, start: np.ndarray):

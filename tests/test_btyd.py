@@ -492,3 +492,10 @@ def test_bad_options_on_fittable_data(excel, cdnow):
 
 def test_error_cells_propagate(excel):
     assert excel.raw("CXPALIVE", [[1], [excel_error("#N/A")]], [[1], [1]], [[2], [2]]) == [["#N/A"]]
+
+
+def test_clv_horizon_is_capped(fitted):
+    # a century of months is the limit; beyond it the answer is #NUM! at once
+    bg, gg = fitted
+    with pytest.raises(OutOfDomainError, match="at most 1200"):
+        btyd.customer_lifetime_value(bg, gg, [2], [30.43], [38.86], [22.35], months=1201)

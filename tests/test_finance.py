@@ -138,3 +138,32 @@ def test_savings_broadcasts():
 
 def test_monthly_rate():
     assert (1 + finance.monthly_rate(0.10)) ** 12 == pytest.approx(1.10, rel=1e-14)
+
+
+# Hand-derived: cumulative 0, -100, -50, 10 -> crosses zero 50/60 into
+# period 3; the blank period 0 is not a payback.
+def test_payback_ignores_leading_zero_periods():
+    assert finance.payback([0, -100, 50, 60]) == pytest.approx(2 + 50 / 60, rel=1e-15)
+    # TEI: benefits 0, 0, 80, 80 against 100 in period 1: net 0, -100, 80, 80,
+    # cumulative 0, -100, -20, 60 -> 2 + 20/80 = 2.25
+    assert finance.tei([0, 0, 80, 80], [0, 100, 0, 0], 0).payback == pytest.approx(2.25, rel=1e-15)
+    with pytest.raises(NotReachedError):
+        finance.payback([0, 0])
+    assert finance.payback([5, 0, 1]) == 0.0  # never below zero
+
+
+def test_negative_costs_are_refused_not_misread():
+    with pytest.raises(InvalidInputError, match="positive amounts"):
+        finance.roi([0, 60, 60], [-100, 0, 0])
+
+
+def test_a_row_against_a_column_is_refused():
+    with pytest.raises(InvalidInputError):
+        finance.savings([[100], [200], [300]], [[0.1, 0.2, 0.3]], 5)
+
+
+# Hand-derived roots: -100 + 0.01/(1+r) = 0 -> r = -0.9999;
+# -1 + 1000/(1+r) = 0 -> r = 999.
+def test_irr_at_the_edges_of_the_search():
+    assert finance.irr([-100, 0.01]) == pytest.approx(-0.9999, rel=1e-9)
+    assert finance.irr([-1, 1000]) == pytest.approx(999, rel=1e-9)

@@ -221,3 +221,10 @@ def test_bad_input_gives_the_expected_error(excel, call, expected):
 
 def test_error_cells_propagate(excel):
     assert excel.raw("CXUPLIFT", [[1], [2]], [[3], [excel_error("#N/A")]]) == [["#N/A"]]
+
+
+def test_change_percent_is_relative_to_the_size_of_a_negative_baseline():
+    # means -10 and -5: change +5, and +50 % of |-10|
+    result = impact.uplift([-10, -10.2, -9.8], [-5, -5.2, -4.8])
+    assert result.change == pytest.approx(5, rel=1e-12)
+    assert result.change_pct == pytest.approx(0.5, rel=1e-12)

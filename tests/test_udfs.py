@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cxroi_xl import registry, udf_module
-from cxroi_xl.excel import EXCEL_ERRORS
+from cxroi_xl.excel import EXCEL_ERRORS, ExcelError, call
 from tests.excel_dispatch import excel_error
 
 
@@ -178,6 +178,8 @@ def test_junk_gives_a_value_or_an_excel_error(excel, name, data):
     args = [data.draw(_excel_argument()) for _ in range(n_args)]
     result = excel.raw(name, *args)
     assert isinstance(result, list) and result and all(isinstance(row, list) for row in result)
+    direct = call(name, *args)
+    assert not (isinstance(direct, ExcelError) and direct.reason.startswith("unexpected error")), direct.reason
     for row in result:
         for value in row:
             assert _is_cell_value(value), f"{name}{tuple(args)} gave {value!r}"

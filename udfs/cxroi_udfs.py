@@ -37,7 +37,7 @@ def CXROI(benefits, costs, discount_rate=None, benefit_risk=None, cost_risk=None
 def CXNPV(rate, cashflows, dates=None):
     """Net present value with period 0 undiscounted; with dates, Excel's XNPV.
 
-    sum cf_t/(1+rate)^t from t=0. Unlike Excel's NPV, the first value is NOT discounted: CXNPV(r, A1:A6) = NPV(r, A2:A6) + A1. With dates the exponent is (d_i - d_0)/365, as XNPV.
+    sum cf_t/(1+rate)^t from t=0. Unlike Excel's NPV, the first value is NOT discounted, and blank cells count as zero-amount periods (Excel's NPV skips them): without blanks, CXNPV(r, A1:A6) = NPV(r, A2:A6) + A1. With dates the exponent is (d_i - d_0)/365, as XNPV.
 
     Returns: Net present value in the cash flows' currency.
 
@@ -53,7 +53,7 @@ def CXNPV(rate, cashflows, dates=None):
 def CXIRR(cashflows, dates=None, guess=None):
     """Internal rate of return (IRR), or XIRR when dates are given.
 
-    Found by bracketing a sign change of the NPV and narrowing it, so it converges whenever a root exists. #NUM! when the flows have no sign change.
+    Found by bracketing a sign change of the NPV between -99.9999% and 1,000,000% per period and narrowing it, so it converges whenever a root lies in that range. #NUM! when the flows have no sign change.
 
     Returns: The rate per period (per year with dates) at which the NPV is zero.
 
@@ -86,7 +86,7 @@ def CXPAYBACK(cashflows, discount_rate=None):
 def CXTEI(benefits, costs, discount_rate=None, benefit_risk=None, cost_risk=None):
     """Total Economic Impact summary: PV benefits, PV costs, NPV, ROI, payback.
 
-    Risk-adjusted as CXROI; payback of the risk-adjusted net flows at the same rate. Use INDEX(CXTEI(...), 5, 2) for the ROI.
+    Risk-adjusted as CXROI; payback of the risk-adjusted net flows at the same rate. The rate is per period: for monthly amounts use a monthly rate, (1+annual)^(1/12)-1. Use INDEX(CXTEI(...), 5, 2) for the ROI.
 
     Returns: A 6x2 table (Metric | Value) with rows PV benefits, PV costs, NPV, ROI, Payback (periods).
 

@@ -15,18 +15,8 @@ _BENEFIT_RISK = Arg("benefit_risk", "number", "Share by which benefits are reduc
 _COST_RISK = Arg("cost_risk", "number", "Share by which costs are inflated for risk, e.g. 0.05.", "fraction >= 0", default=0.0)
 
 
-def _npv(rate, cashflows, dates):
-    if dates is not None and len(dates) != len(cashflows):
-        raise InvalidInputError(f"cashflows and dates must have the same length ({len(cashflows)} and {len(dates)})")
-    return finance.npv(rate, cashflows, dates)
-
-
 def _irr(cashflows, dates, guess):
-    if dates is None:
-        return finance.irr(cashflows, guess)
-    if len(dates) != len(cashflows):
-        raise InvalidInputError(f"cashflows and dates must have the same length ({len(cashflows)} and {len(dates)})")
-    return finance.xirr(cashflows, dates, guess)
+    return finance.irr(cashflows, guess) if dates is None else finance.xirr(cashflows, dates, guess)
 
 
 def tei_table(benefits, costs, discount_rate, benefit_risk, cost_risk):
@@ -67,10 +57,10 @@ FUNCTIONS = [
             _DATES,
         ),
         returns="scalar",
-        engine=_npv,
+        engine=finance.npv,
         category=CATEGORY,
         result="Net present value in the cash flows' currency.",
-        details="sum cf_t/(1+rate)^t from t=0. Unlike Excel's NPV, the first value is NOT discounted: CXNPV(r, A1:A6) = NPV(r, A2:A6) + A1. With dates the exponent is (d_i - d_0)/365, as XNPV.",
+        details="sum cf_t/(1+rate)^t from t=0. Unlike Excel's NPV, the first value is NOT discounted, and blank cells count as zero-amount periods (Excel's NPV skips them): without blanks, CXNPV(r, A1:A6) = NPV(r, A2:A6) + A1. With dates the exponent is (d_i - d_0)/365, as XNPV.",
         example="=CXNPV(0.08, B2:B7)",
     ),
     ExcelFunction(
@@ -85,7 +75,7 @@ FUNCTIONS = [
         engine=_irr,
         category=CATEGORY,
         result="The rate per period (per year with dates) at which the NPV is zero.",
-        details="Found by bracketing a sign change of the NPV and narrowing it, so it converges whenever a root exists. #NUM! when the flows have no sign change.",
+        details="Found by bracketing a sign change of the NPV between -99.9999% and 1,000,000% per period and narrowing it, so it converges whenever a root lies in that range. #NUM! when the flows have no sign change.",
         example="=CXIRR(B2:B7)",
     ),
     ExcelFunction(
@@ -116,7 +106,7 @@ FUNCTIONS = [
         engine=tei_table,
         category=CATEGORY,
         result="A 6x2 table (Metric | Value) with rows PV benefits, PV costs, NPV, ROI, Payback (periods).",
-        details="Risk-adjusted as CXROI; payback of the risk-adjusted net flows at the same rate. Use INDEX(CXTEI(...), 5, 2) for the ROI.",
+        details="Risk-adjusted as CXROI; payback of the risk-adjusted net flows at the same rate. The rate is per period: for monthly amounts use a monthly rate, (1+annual)^(1/12)-1. Use INDEX(CXTEI(...), 5, 2) for the ROI.",
         example="=CXTEI(B2:B14, C2:C14, 0.008, 0.1, 0.05)",
     ),
     ExcelFunction(
