@@ -49,7 +49,9 @@ KPI_COLUMNS = (
 
 def month_start(values) -> pd.Series:
     """Dates (or YYYY-MM text) as the first day of their month."""
-    return pd.to_datetime(pd.Series(values)).dt.to_period("M").dt.to_timestamp()
+    dates = pd.to_datetime(pd.Series(values))
+    # numpy's month unit truncates without pandas' slower Period round trip
+    return pd.Series(dates.to_numpy().astype("datetime64[M]").astype("datetime64[ns]"), index=dates.index)
 
 
 def split_phases(kpis: pd.DataFrame, go_live) -> tuple[pd.DataFrame, pd.DataFrame]:
