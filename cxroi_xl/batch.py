@@ -14,6 +14,7 @@ import math
 import os
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -140,6 +141,21 @@ def write_csv(path: Path, columns: Iterable[str], rows: Iterable[dict]) -> Path:
     return write_atomic(path, buffer.getvalue().encode("utf-8"))
 
 
+def built_as(path: Path) -> tuple[str, str] | None:
+    """(template, mode) recorded in a generated workbook's properties, so a
+    rerun with another template or mode rebuilds instead of skipping."""
+    import re
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            custom = archive.read("docProps/custom.xml").decode("utf-8")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return None
+    found = dict(re.findall(r'name="cxroi-xl (template|mode)"[^>]*>\s*<vt:lpwstr[^>]*>([^<]*)</vt:lpwstr>', custom))
+    return (found["template"], found["mode"]) if len(found) == 2 else None
+
+
 def _remove_stale_temporaries(out_dir: Path) -> None:
     """Temporary files left by a run that was killed mid-write."""
     for leftover in out_dir.glob(f".*{_TMP_MARK}"):
@@ -181,7 +197,10 @@ def generate(
         result.skipped = client_ids
         result.seconds = time.perf_counter() - started
         return result
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(str(out_dir), f"cannot be used as the output folder ({exc.strerror or exc})") from None
     _remove_stale_temporaries(out_dir)
     input_mtime = batch.input_mtime()
 
@@ -189,7 +208,7 @@ def generate(
     todo: list[str] = []
     for client_id in client_ids:
         path = out_dir / f"{client_id}.xlsx"
-        if not force and path.exists() and path.stat().st_mtime > input_mtime:
+        if not force and path.exists() and path.stat().st_mtime > input_mtime and built_as(path) == (template, mode):
             try:
                 rows[client_id] = summary_row(batch.tracker_input(client_id))
                 result.skipped.append(client_id)
@@ -225,12 +244,19 @@ def generate(
             queue = iter(todo)
 
             def submit_next() -> bool:
-                client_id = next(queue, None)
-                if client_id is None:
-                    return False
-                future = pool.submit(_build_client, batch.tracker_input(client_id), template, mode, out_dir / f"{client_id}.xlsx")
-                pending[future] = client_id
-                return True
+                for client_id in queue:
+                    try:
+                        future = pool.submit(_build_client, batch.tracker_input(client_id), template, mode, out_dir / f"{client_id}.xlsx")
+                    except BrokenProcessPool as exc:
+                        # a worker died (killed, out of memory): the clients it
+                        # cannot take are reported, the others are kept
+                        record_failure(client_id, RuntimeError(f"a worker process died ({exc}); rerun to build this client"))
+                        if on_progress:
+                            on_progress(client_id, "failed")
+                        continue
+                    pending[future] = client_id
+                    return True
+                return False
 
             for _ in range(jobs * 4):
                 if not submit_next():

@@ -30,6 +30,10 @@ __all__ = ["InputError", "Problem", "BatchInput", "read_batch", "ClientRecord", 
 
 COST_CATEGORIES = ("license", "implementation", "training", "integration", "other")
 MAX_INPUT_BYTES = 512 * 1024 * 1024
+# Output files of the batch itself; a client may not be called like them.
+RESERVED_IDS = frozenset({"portfolio", "summary", "errors"})
+# Characters XML 1.0, and so an .xlsx, cannot hold.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 class InputError(Exception):
@@ -68,6 +72,13 @@ class ClientRecord(BaseModel):
     benefit_risk: float = Field(default=0.10, ge=0, le=1)
     cost_risk: float = Field(default=0.05, ge=0, le=5)
 
+    @field_validator("client_name")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if _CONTROL_CHARACTERS.search(value):
+            raise ValueError("contains control characters, which a workbook cannot hold")
+        return value
+
     @field_validator("currency", mode="before")
     @classmethod
     def _upper(cls, value):
@@ -87,7 +98,7 @@ class ClientRecord(BaseModel):
 class Rule:
     """What one column of a data table must hold."""
 
-    kind: Literal["int", "float", "date", "month", "category", "text"]
+    kind: Literal["int", "float", "date", "month", "category", "text", "path"]
     required: bool = True
     low: float | None = None
     high: float | None = None
@@ -101,6 +112,7 @@ class Rule:
             "month": "a month as YYYY-MM",
             "category": "one of " + ", ".join(self.choices),
             "text": "text",
+            "path": "channels separated by > (none empty)",
         }[self.kind]
         if self.low is not None and self.high is not None:
             what += f" from {self.low:g} to {self.high:g}"
@@ -117,7 +129,7 @@ TABLES: dict[str, dict[str, Rule]] = {
     "costs": {"date": Rule("date"), "category": Rule("category", choices=COST_CATEGORIES), "amount": Rule("float", low=0)},
     "surveys": {"date": Rule("date"), "nps": Rule("int", False, 0, 10), "csat": Rule("int", False, 1, 5), "ces": Rule("int", False, 1, 7)},
     "transactions": {"customer_id": Rule("text"), "date": Rule("date"), "amount": Rule("float", low=0)},
-    "journeys": {"path": Rule("text"), "conversions": Rule("float", low=0), "value": Rule("float", False, low=0), "nulls": Rule("float", False, low=0)},
+    "journeys": {"path": Rule("path"), "conversions": Rule("float", low=0), "value": Rule("float", False, low=0), "nulls": Rule("float", False, low=0)},
 }
 REQUIRED_FILES = ("clients", "kpis")
 OPTIONAL_FILES = ("costs", "surveys", "journeys", "transactions")
@@ -188,6 +200,9 @@ def _validate_column(values: pd.Series, rule: Rule) -> tuple[pd.Series, np.ndarr
                 bad |= ~blank & (number > rule.high)
             bad |= ~blank & np.isinf(number)
     elif rule.kind in ("date", "month"):
+        if rule.kind == "month":
+            # a date cell from an .xlsx arrives as YYYY-MM-DD: its month counts
+            text = text.where(~text.astype(str).str.match(r"^\d{4}-\d{2}-\d{2}$"), text.astype(str).str[:7])
         pattern = r"^\d{4}-\d{2}-\d{2}$" if rule.kind == "date" else r"^\d{4}-\d{2}$"
         shaped = text.where(~blank, "").astype(str).str.match(pattern).to_numpy()
         fmt = "%Y-%m-%d" if rule.kind == "date" else "%Y-%m"
@@ -196,8 +211,14 @@ def _validate_column(values: pd.Series, rule: Rule) -> tuple[pd.Series, np.ndarr
     elif rule.kind == "category":
         parsed = text.where(~blank, None).map(lambda v: v.lower() if isinstance(v, str) else v)
         bad = ~blank & ~parsed.isin(rule.choices).to_numpy()
+    elif rule.kind == "path":
+        parsed = text
+        channels = text.where(~blank, "").astype(str).str.split(">")
+        bad = ~blank & channels.map(lambda parts: any(not part.strip() for part in parts)).to_numpy(dtype=bool)
     else:
         parsed, bad = text, np.zeros(len(text), dtype=bool)
+    if rule.kind in ("text", "path", "category"):
+        bad |= ~blank & text.where(~blank, "").astype(str).str.contains(_CONTROL_CHARACTERS).to_numpy(dtype=bool)
     if rule.required:
         bad |= blank
     return parsed, bad
@@ -257,10 +278,14 @@ def _read_clients(path: Path, batch: BatchInput) -> None:
         sheet_row = index + 2
         values = {k: v for k, v in row.items() if v is not None and str(v).strip() != ""}
         client_id = str(values.get("client_id", "")).strip() or f"(row {sheet_row})"
-        if client_id in seen:
-            batch.problems.append(Problem(client_id, path.name, sheet_row, "client_id", f"duplicate client_id (also on row {seen[client_id]})"))
+        key = client_id.lower()
+        if key in seen:
+            batch.problems.append(Problem(client_id, path.name, sheet_row, "client_id", f"duplicate client_id (also on row {seen[key]}; ids differing only in case would share a file name)"))
             continue
-        seen[client_id] = sheet_row
+        seen[key] = sheet_row
+        if key in RESERVED_IDS:
+            batch.problems.append(Problem(client_id, path.name, sheet_row, "client_id", f"{client_id!r} is reserved for the batch's own files"))
+            continue
         try:
             record = ClientRecord.model_validate(values)
         except ValidationError as exc:
@@ -294,8 +319,11 @@ def _read_client_table(name: str, path: Path, batch: BatchInput) -> None:
             batch.problems.append(Problem(client_ids.iat[index] or "(blank)", path.name, int(index) + 2, column, f"expected {rule.expected()}, got {_shown(frame[column].iat[index])}"))
         bad_any |= bad
     unknown = ~client_ids.isin([cid for cid in batch.clients]).to_numpy()
-    for index in np.flatnonzero(unknown):
-        batch.problems.append(Problem(client_ids.iat[index] or "(blank)", path.name, int(index) + 2, "client_id", "client_id not in clients"))
+    if unknown.any():
+        rows_of_unknown = pd.Series(np.flatnonzero(unknown) + 2).groupby(client_ids[unknown].to_numpy(), sort=False)
+        for client_id, rows in rows_of_unknown:
+            more = f" (and {len(rows) - 1} more rows)" if len(rows) > 1 else ""
+            batch.problems.append(Problem(client_id or "(blank)", path.name, int(rows.iloc[0]), "client_id", f"client_id not in clients{more}"))
     table = pd.DataFrame(parsed)
     table["_row"] = np.arange(len(frame)) + 2
     keep = ~unknown
@@ -340,6 +368,10 @@ def _check_months(batch: BatchInput, kpi_file: str) -> None:
             missing = sorted(set(pd.date_range(go_live, post.iloc[-1], freq="MS")) - set(post))
             shown = ", ".join(f"{m:%Y-%m}" for m in missing[:3])
             batch.problems.append(Problem(client_id, kpi_file, None, "month", f"post-automation months must be consecutive from go-live; missing {shown}"))
+        for part, whole in (("automated_contacts", "contacts"), ("first_contact_resolutions", "contacts"), ("churned_customers", "active_customers")):
+            over = frame[part].astype(float) > frame[whole].astype(float)
+            for row in frame.loc[over, "_row"]:
+                batch.problems.append(Problem(client_id, kpi_file, int(row), part, f"{part} exceeds {whole}"))
         baseline_contacts = frame.loc[months < go_live, "contacts"].astype(float).sum()
         if (months < go_live).any() and baseline_contacts == 0:
             batch.problems.append(Problem(client_id, kpi_file, None, "contacts", "baseline months have no contacts, so there is no baseline cost per contact"))
@@ -360,6 +392,8 @@ def read_batch(data_dir: Path) -> BatchInput:
         if path is not None:
             batch.files[name] = path
     _read_clients(batch.files["clients"], batch)
+    if not batch.clients:
+        raise InputError(batch.files["clients"].name, "holds no clients")
     for name in ("kpis", "costs", "surveys", "transactions", "journeys"):
         if name in batch.files:
             _read_client_table(name, batch.files[name], batch)

@@ -11,6 +11,7 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from . import reference, registry, udf_module
 
@@ -23,12 +24,12 @@ app = typer.Typer(
 udfs_app = typer.Typer(help="The xlwings module that puts the functions into Excel.", no_args_is_help=True)
 app.add_typer(udfs_app, name="udfs")
 
-console = Console(soft_wrap=True)
+console = Console(soft_wrap=True, markup=False)
 err_console = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err_console.print(f"[red]error:[/red] {message}", highlight=False)
+    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 
@@ -150,8 +151,18 @@ def _run_generate(data_dir: Path, out: Path, template: str, mode: str, jobs: Opt
         _fail(str(exc))
     for problem in batch.problems:
         where = f"{problem.file}" + (f" row {problem.row}" if problem.row else "") + (f", column {problem.column}" if problem.column else "")
-        err_console.print(f"[yellow]skipping[/yellow] {problem.client_id}: {where}: {problem.message}", highlight=False, markup=True)
+        err_console.print(f"[yellow]skipping[/yellow] {escape(problem.client_id)}: {escape(where)}: {escape(problem.message)}", highlight=False)
     total = len(batch.valid_client_ids())
+    from .batch import TABLE_REQUIRED_BY_TEMPLATE
+    from .workbooks.build import BUILDERS
+
+    if template not in BUILDERS:
+        _fail(f"unknown template {template}; choose from {', '.join(BUILDERS)}")
+    if mode not in ("values", "live"):
+        _fail("--mode must be values or live")
+    needed = TABLE_REQUIRED_BY_TEMPLATE.get(template)
+    if needed and needed not in batch.files:
+        _fail(f"{needed}.csv: required by --template {template} ({needed}.csv or {needed}.xlsx in {data_dir})")
     if dry_run:
         console.print(f"dry run: {total} clients valid, {len(batch.failed)} with problems; nothing written")
         return 1 if batch.failed else 0
@@ -167,12 +178,13 @@ def _run_generate(data_dir: Path, out: Path, template: str, mode: str, jobs: Opt
         except (InputError, ValueError) as exc:
             _fail(str(exc))
     for problem in result.problems[len(batch.problems):]:
-        err_console.print(f"[red]failed[/red] {problem.client_id}: {problem.message}", highlight=False)
+        err_console.print(f"[red]failed[/red] {escape(problem.client_id)}: {escape(problem.message)}", highlight=False)
     elapsed = time.perf_counter() - started
     console.print(
         f"{len(result.built)} built, {len(result.skipped)} up to date, {len(result.failed)} failed "
         f"in {elapsed:.1f} s -> {out}" + (f" (see {out / 'errors.csv'})" if result.failed else ""),
         highlight=False,
+        markup=False,
     )
     return result.exit_code
 

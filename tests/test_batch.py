@@ -285,3 +285,56 @@ def test_template_without_its_table_is_a_whole_input_error(tmp_path):
     result = runner.invoke(app, ["generate", str(data), "--out", str(out), "--template", "attribution"])
     assert result.exit_code == 2 and "journeys.csv: required by --template attribution" in result.output
     assert not out.exists()
+
+
+def test_rerun_in_another_mode_rebuilds(tmp_path):
+    data = subset(tmp_path, ["rose-bakery"])
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["generate", str(data), "--out", str(out), "--mode", "live"]).exit_code == 0
+    again = runner.invoke(app, ["generate", str(data), "--out", str(out), "--mode", "live"])
+    assert "0 built, 1 up to date" in again.output
+    values = runner.invoke(app, ["generate", str(data), "--out", str(out), "--mode", "values"])
+    assert "1 built, 0 up to date" in values.output
+
+
+def test_markup_like_text_and_impossible_counts_are_reported_not_fatal(tmp_path):
+    data = subset(tmp_path, ["rose-bakery", "ledgerly", "smile-dental"])
+    kpis = pd.read_csv(data / "kpis.csv", dtype=str, keep_default_na=False)
+    first = kpis.index[kpis["client_id"] == "ledgerly"][0]
+    kpis.loc[first, "contacts"] = "[/]"
+    second = kpis.index[kpis["client_id"] == "smile-dental"][0]
+    kpis.loc[second, "churned_customers"] = str(int(kpis.loc[second, "active_customers"]) + 1)
+    kpis.to_csv(data / "kpis.csv", index=False)
+    clients = pd.read_csv(data / "clients.csv", dtype=str, keep_default_na=False)
+    clients.loc[len(clients)] = ["portfolio", "Clashes with portfolio.xlsx", "2024-07-01", "USD", "0.1", "0.1", "0.05"]
+    clients.to_csv(data / "clients.csv", index=False)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["generate", str(data), "--out", str(out), "--mode", "live"])
+    assert result.exit_code == 1, result.output
+    text = result.output.replace("\n", " ")
+    assert "got '[/]'" in text
+    assert "churned_customers exceeds active_customers" in text
+    assert "'portfolio' is reserved" in text
+    assert (out / "rose-bakery.xlsx").exists() and (out / "portfolio.xlsx").exists()
+
+
+def test_xlsx_input_with_date_cells_for_months(tmp_path):
+    data = subset(tmp_path, ["rose-bakery"])
+    kpis = pd.read_csv(data / "kpis.csv")
+    kpis["month"] = pd.to_datetime(kpis["month"])  # what Excel makes of "2024-01"
+    kpis.to_excel(data / "kpis.xlsx", index=False)
+    (data / "kpis.csv").unlink()
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["generate", str(data), "--out", str(out), "--mode", "live"])
+    assert result.exit_code == 0, result.output
+    (tmp_path / "again").mkdir()
+    expected = independent_tei(subset(tmp_path / "again", ["rose-bakery"]), "rose-bakery")
+    assert float(read_summary(out)["rose-bakery"]["roi"]) == pytest.approx(expected["roi"], rel=1e-9)
+
+
+def test_output_folder_that_is_a_file_is_a_usage_error(tmp_path):
+    data = subset(tmp_path, ["rose-bakery"])
+    blocker = tmp_path / "taken"
+    blocker.write_text("not a folder")
+    result = runner.invoke(app, ["generate", str(data), "--out", str(blocker)])
+    assert result.exit_code == 2 and "cannot be used as the output folder" in result.output

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from openpyxl import Workbook
+from openpyxl.packaging.custom import StringProperty
 
 from ..tracker import TrackerInput
 from . import roi_template
@@ -68,5 +69,13 @@ def build_client_workbook(data: TrackerInput, template: str, mode: str, out_path
     """
     if mode == "live" and template == roi_template.TEMPLATE_NAME:
         stream = RowStream()
-        return save_workbook(roi_template.build(data, stream), out_path, stream)
-    return save_workbook(finish(BUILDERS[template](data), mode), out_path)
+        return save_workbook(_label(roi_template.build(data, stream), template, mode), out_path, stream)
+    return save_workbook(_label(finish(BUILDERS[template](data), mode), template, mode), out_path)
+
+
+def _label(wb: Workbook, template: str, mode: str) -> Workbook:
+    """Record how the workbook was made in its document properties (read
+    back by reruns of ``generate``)."""
+    wb.custom_doc_props.append(StringProperty(name="cxroi-xl template", value=template))
+    wb.custom_doc_props.append(StringProperty(name="cxroi-xl mode", value=mode))
+    return wb
