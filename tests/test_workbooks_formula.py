@@ -502,3 +502,16 @@ def test_junk_formulas_give_a_value_or_an_error(formula):
     for cell in ("D1", "B2", "B3", "A2"):
         assert _is_shown_value(evaluator.value("Data", cell)), formula
     assert isinstance(evaluator.spill("Data", "D1"), list)
+
+
+def test_huge_ranges_are_read_as_far_as_the_sheet_is_used():
+    # A whole row of 16,384 cells and the whole sheet: a few kilobytes of file
+    # must not make the evaluator build billions of blank cells.
+    wb = Workbook()
+    ws = wb.active
+    ws["A1"], ws["B1"], ws["C1"] = -100, 60, 60
+    ws["A3"] = "=CXNPV(0.1,A1:XFD1)"
+    ws["A4"] = "=CXNPV(0.1,A1:XFD1048576)"
+    ev = Evaluator(wb)
+    assert ev.value(ws.title, "A3") == pytest.approx(-100 + 60 / 1.1 + 60 / 1.21, rel=1e-12)
+    assert ev.value(ws.title, "A4") == "#VALUE!"  # trimmed to A1:C4, a block, not a row

@@ -74,6 +74,12 @@ _RECURSION_LIMIT = 20_000  # Python frames for _MAX_NESTING nested cells, with r
 # Values
 
 
+# Ranges larger than this are trimmed to the sheet's used area when read;
+# after trimming, one formula may read at most MAX_RANGE_CELLS cells.
+LARGE_RANGE_CELLS = 1_000_000
+MAX_RANGE_CELLS = 5_000_000
+
+
 @dataclass(frozen=True)
 class Ref:
     """A rectangular range of one sheet, 1-based and inclusive."""
@@ -828,6 +834,14 @@ class Evaluator:
         return value
 
     def _grid(self, ref: Ref) -> list[list[Any]]:
+        if ref.rows * ref.cols > LARGE_RANGE_CELLS:
+            # A huge range (A1:XFD1048576) is read as far as the sheet is
+            # used: beyond that every cell is blank, and building billions of
+            # blanks would exhaust memory on a file of a few kilobytes.
+            ws = self._sheet(ref.sheet)
+            ref = Ref(ref.sheet, ref.min_row, ref.min_col, min(ref.max_row, max(ws.max_row, ref.min_row)), min(ref.max_col, max(ws.max_column, ref.min_col)))
+            if ref.rows * ref.cols > MAX_RANGE_CELLS:
+                raise _Failure("#NUM!", f"{ref.address()} holds {ref.rows * ref.cols:,} cells, over the {MAX_RANGE_CELLS:,} a formula may read")
         return [[self._cell(ref.sheet, row, col) for col in range(ref.min_col, ref.max_col + 1)] for row in range(ref.min_row, ref.max_row + 1)]
 
     def _operator(self, op: str, left_node: tuple, right_node: tuple, context: tuple[str, int, int]) -> Any:

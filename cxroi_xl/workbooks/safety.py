@@ -10,8 +10,10 @@ what a hostile or broken file could do to us:
 * zip bombs: the uncompressed total, each large part's compression ratio and
   the number of parts are capped (Python's zipfile never inflates a part past
   the size its header declares, so the declared sizes are real bounds);
-* XML attacks (billion laughs, external entities): openpyxl must be parsing
-  with defusedxml, which it does whenever defusedxml is installed;
+* XML attacks (billion laughs, external entities): any part declaring a
+  DOCTYPE is refused before parsing (whatever parser openpyxl picks), and
+  openpyxl must be parsing with defusedxml, which it does whenever
+  defusedxml is installed;
 * tables whose range is malformed, which would otherwise surface as wrong
   numbers far from their cause.
 
@@ -101,6 +103,24 @@ def check_archive(path: str | os.PathLike, limits: Limits = Limits()) -> None:
         if entry.file_size > limits.ratio_floor_bytes and entry.file_size > limits.max_ratio * max(entry.compress_size, 1):
             ratio = entry.file_size / max(entry.compress_size, 1)
             raise WorkbookError(path, f"part {entry.filename} is compressed {ratio:.0f} times, over the limit of {limits.max_ratio:.0f} (a zip bomb?)")
+    _refuse_document_types(path, entries)
+
+
+def _refuse_document_types(path: Path, entries: list[zipfile.ZipInfo]) -> None:
+    """No part of a genuine workbook declares a DTD. Refusing any DOCTYPE
+    before parsing protects every XML parser openpyxl may use (it reads
+    some parts with lxml when lxml is installed), not only defusedxml's:
+    no entity expansion, no external entities."""
+    with zipfile.ZipFile(path) as archive:
+        for entry in entries:
+            if not entry.filename.lower().endswith((".xml", ".rels", ".vml")):
+                continue
+            with archive.open(entry) as part:
+                tail = b""
+                while chunk := part.read(1 << 16):
+                    if b"<!doctype" in (tail + chunk).lower():
+                        raise WorkbookError(path, f"part {entry.filename} declares a DOCTYPE, which no workbook needs (an XML entity attack?)")
+                    tail = chunk[-16:]
 
 
 def check_tables(workbook: Any, path: str | os.PathLike) -> None:
