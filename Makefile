@@ -8,19 +8,24 @@ BIN := $(VENV)/bin
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+# The product alone (what the demo needs), and with the test tools.
+$(VENV)/.runtime: pyproject.toml | $(BIN)/activate
 	$(BIN)/python -m pip install --upgrade pip >/dev/null
+	$(BIN)/python -m pip install -e .
+	touch $@
+
+$(VENV)/.installed: pyproject.toml $(VENV)/.runtime
 	$(BIN)/python -m pip install -e ".[test]"
 	touch $@
 
 install: $(VENV)/.installed
 
 ## The main job: build the templates and a batch of client workbooks from the bundled sample data.
-demo: install
+demo: $(VENV)/.runtime
 	$(BIN)/cxroi-xl demo --out demo_output
 
-## Everything the tests need (LibreOffice, poppler), then the whole suite.
-test: install system-deps
+## Everything the tests need (LibreOffice, poppler, a C++ compiler for a reference package), then the whole suite.
+test: system-deps install
 	$(BIN)/python -m pytest
 
 system-deps:

@@ -94,6 +94,7 @@ def summary_row(data: TrackerInput) -> dict:
     return {
         "client_id": data.client_id,
         "client_name": data.client_name,
+        "currency": data.currency,  # portfolio only: summary.csv keeps its fixed columns
         "pv_benefits": model.tei.pv_benefits,
         "pv_costs": model.tei.pv_costs,
         "npv": model.tei.npv,

@@ -273,6 +273,9 @@ def _write_kpi_sheet(ws: Worksheet, table: TableSpec, frame: pd.DataFrame, headi
     widths = {table.col_letter("month"): 11}
     for name, _, _ in table.columns[1:]:
         widths[table.col_letter(name)] = max(12, min(len(name) * 0.95 + 2, 16))
+    for name in KPI_COLUMNS:  # wide enough for the largest amount, with its currency symbol
+        largest = float(frame[name].abs().max()) if len(frame) else 0.0
+        widths[table.col_letter(name)] = max(widths[table.col_letter(name)], len(f"{largest:,.2f}") + 6)
     set_widths(ws, widths)
     for cell in ws[HEADER_ROW]:
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -393,8 +396,8 @@ def _write_cx_metrics(ws: Worksheet) -> None:
     # NPS: difference of two independent multinomial estimates, z-interval.
     r = 5
     rows.append(("NPS (points)", "higher", f"=CXNPS({SURVEYS}[nps_baseline])", f"=CXNPS({SURVEYS}[nps_post])", None, None, "Normal approximation of each NPS (CXNPSCI), half-widths combined in quadrature", "points"))
-    array_formula(ws, f"K{r}:L{r}", f"=CXNPSCI({SURVEYS}[nps_baseline])")
-    array_formula(ws, f"N{r}:O{r}", f"=CXNPSCI({SURVEYS}[nps_post])")
+    array_formula(ws, f"K{r}:L{r}", f'=IFERROR(CXNPSCI({SURVEYS}[nps_baseline]),"n/a")')
+    array_formula(ws, f"N{r}:O{r}", f'=IFERROR(CXNPSCI({SURVEYS}[nps_post]),"n/a")')
     nps_half = f"SQRT(((L{r}-K{r})/2)^2+((O{r}-N{r})/2)^2)"
     nps_ci = (f"=E{r}-{nps_half}", f"=E{r}+{nps_half}")
 
@@ -412,8 +415,8 @@ def _write_cx_metrics(ws: Worksheet) -> None:
     share_method = "Wilson interval of each share (CXRATE), Newcombe's score interval of the difference"
     cells: dict[int, tuple] = {5: rows[0][:4] + nps_ci + (rows[0][6], "points")}
     for row, label, better, base_args, post_args, base_formula, post_formula in share_rows:
-        array_formula(ws, f"K{row}:M{row}", f"=CXRATE({base_args})")
-        array_formula(ws, f"N{row}:P{row}", f"=CXRATE({post_args})")
+        array_formula(ws, f"K{row}:M{row}", f'=IFERROR(CXRATE({base_args}),"n/a")')
+        array_formula(ws, f"N{row}:P{row}", f'=IFERROR(CXRATE({post_args}),"n/a")')
         cells[row] = (label, better, base_formula, post_formula) + newcombe(row) + (share_method, "share")
 
     # Means: Welch's interval of the difference (CXUPLIFT).
