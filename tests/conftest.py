@@ -33,9 +33,3 @@ from tests.excel_dispatch import ExcelDispatcher  # noqa: E402
 def excel() -> ExcelDispatcher:
     """Call Excel functions the way Excel does, through xlwings' dispatcher."""
     return ExcelDispatcher()
-
-
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    """The project's shared design notes and data, beside the checkout."""
-    return ROOT.parent / "shared"
