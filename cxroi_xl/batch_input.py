@@ -377,6 +377,16 @@ def _check_months(batch: BatchInput, kpi_file: str) -> None:
             batch.problems.append(Problem(client_id, kpi_file, None, "contacts", "baseline months have no contacts, so there is no baseline cost per contact"))
 
 
+def _check_journeys(batch: BatchInput) -> None:
+    """A client whose journeys never converted has nothing to attribute."""
+    if "journeys" not in batch.files:
+        return
+    for client_id, frame in batch.tables.get("journeys", {}).items():
+        conversions = pd.to_numeric(frame["conversions"], errors="coerce")
+        if conversions.notna().all() and conversions.sum() == 0:
+            batch.problems.append(Problem(client_id, batch.files["journeys"].name, int(frame["_row"].iloc[0]), "conversions", "no journey converted, so there is nothing to attribute"))
+
+
 def read_batch(data_dir: Path) -> BatchInput:
     """Read and validate a data folder. Raises :class:`InputError` for
     whole-input problems; everything else is in ``problems``."""
@@ -398,6 +408,7 @@ def read_batch(data_dir: Path) -> BatchInput:
         if name in batch.files:
             _read_client_table(name, batch.files[name], batch)
     _check_months(batch, batch.files["kpis"].name)
+    _check_journeys(batch)
     # Tidy the per-client tables into the engine's shapes.
     for name, by_client in batch.tables.items():
         for client_id, frame in by_client.items():

@@ -338,3 +338,13 @@ def test_output_folder_that_is_a_file_is_a_usage_error(tmp_path):
     blocker.write_text("not a folder")
     result = runner.invoke(app, ["generate", str(data), "--out", str(blocker)])
     assert result.exit_code == 2 and "cannot be used as the output folder" in result.output
+
+
+def test_journeys_without_any_conversion_are_refused(tmp_path):
+    data = _with_orders_and_journeys(tmp_path)
+    journeys = pd.read_csv(data / "journeys.csv")
+    journeys.loc[journeys["client_id"] == "ledgerly", "conversions"] = 0
+    journeys.to_csv(data / "journeys.csv", index=False)
+    result = runner.invoke(app, ["generate", str(data), "--out", str(tmp_path / "out"), "--template", "attribution", "--dry-run"])
+    assert result.exit_code == 1
+    assert "ledgerly: journeys.csv row" in result.output and "nothing to attribute" in result.output
