@@ -192,7 +192,7 @@ def CXRATE(successes, trials, confidence=None):
 def CXUPLIFT(baseline, post, confidence=None):
     """Before/after change of a metric's mean with Welch's confidence interval and p-value.
 
-    Change = post mean - baseline mean; Change % = post/baseline - 1. Welch-Satterthwaite t interval and two-sided Welch t-test, so the periods may differ in size and spread. A before/after comparison cannot separate the automation from anything else that changed meanwhile; use CXDID with a control group for that. #DIV/0! when a period has fewer than two values; Change % shows #DIV/0! for a zero baseline.
+    Change = post mean - baseline mean; Change % = change / |baseline mean|, so a rise from -10 to -5 is +50%. Welch-Satterthwaite t interval and two-sided Welch t-test, so the periods may differ in size and spread. A before/after comparison cannot separate the automation from anything else that changed meanwhile; use CXDID with a control group for that. #DIV/0! when a period has fewer than two values; Change % shows #DIV/0! for a zero baseline.
 
     Returns: A 10x2 table (Metric | Value): Baseline mean, Post mean, Change, Change %, CI lower, CI upper, p-value, N baseline, N post.
 

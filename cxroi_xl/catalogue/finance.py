@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from .. import finance
-from ..errors import InvalidInputError
 from ..registry import Arg, ExcelFunction
+from . import metric_table
 
 CATEGORY = "CX ROI"
 
@@ -21,13 +21,8 @@ def _irr(cashflows, dates, guess):
 
 def tei_table(benefits, costs, discount_rate, benefit_risk, cost_risk):
     """CXTEI's spilled table: header row, then one row per figure."""
-    from ..excel import ExcelError  # the table cell for a payback never reached
-
     result = finance.tei(benefits, costs, discount_rate, benefit_risk, cost_risk)
-    rows = [["Metric", "Value"]]
-    for label, value in result.rows():
-        rows.append([label, ExcelError("#N/A", "never pays back") if value is None else value])
-    return rows
+    return metric_table(result.rows(), "#N/A", "never pays back")
 
 
 FUNCTIONS = [

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .. import impact
 from ..registry import Arg, ExcelFunction
+from . import metric_table
 from .survey import CONFIDENCE
 
 CATEGORY = "CX impact"
@@ -12,22 +13,12 @@ def _sample(name: str, what: str) -> Arg:
     return Arg(name, "numbers", f"{what} (row or column; blanks are ignored); at least two values.", "metric's unit", blanks="skip")
 
 
-def metric_table(result):
-    """A result's ``rows()`` as a spilled table; undefined figures show #DIV/0!."""
-    from ..excel import ExcelError  # the cell for a figure that divides by zero
-
-    rows = [["Metric", "Value"]]
-    for label, value in result.rows():
-        rows.append([label, ExcelError("#DIV/0!", f"{label} divides by zero for these data") if value is None else value])
-    return rows
-
-
 def _uplift_table(baseline, post, confidence):
-    return metric_table(impact.uplift(baseline, post, confidence))
+    return metric_table(impact.uplift(baseline, post, confidence).rows(), "#DIV/0!", "divides by zero for these data")
 
 
 def _did_table(treated_before, treated_after, control_before, control_after, confidence):
-    return metric_table(impact.did(treated_before, treated_after, control_before, control_after, confidence))
+    return metric_table(impact.did(treated_before, treated_after, control_before, control_after, confidence).rows(), "#DIV/0!", "divides by zero for these data")
 
 
 FUNCTIONS = [
@@ -43,7 +34,7 @@ FUNCTIONS = [
         engine=_uplift_table,
         category=CATEGORY,
         result="A 10x2 table (Metric | Value): Baseline mean, Post mean, Change, Change %, CI lower, CI upper, p-value, N baseline, N post.",
-        details="Change = post mean - baseline mean; Change % = post/baseline - 1. Welch-Satterthwaite t interval and two-sided Welch t-test, so the periods may differ in size and spread. A before/after comparison cannot separate the automation from anything else that changed meanwhile; use CXDID with a control group for that. #DIV/0! when a period has fewer than two values; Change % shows #DIV/0! for a zero baseline.",
+        details="Change = post mean - baseline mean; Change % = change / |baseline mean|, so a rise from -10 to -5 is +50%. Welch-Satterthwaite t interval and two-sided Welch t-test, so the periods may differ in size and spread. A before/after comparison cannot separate the automation from anything else that changed meanwhile; use CXDID with a control group for that. #DIV/0! when a period has fewer than two values; Change % shows #DIV/0! for a zero baseline.",
         example="=CXUPLIFT(B2:B200, C2:C200)",
     ),
     ExcelFunction(
