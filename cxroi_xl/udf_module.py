@@ -34,20 +34,28 @@ _cells = xlwings_results()
 '''
 
 
-def render_function(fn: registry.ExcelFunction) -> str:
-    """Source of one xlwings function."""
-    options = f"category={fn.category!r}" + ("" if fn.call_in_wizard else ", call_in_wizard=False")
-    lines = [f"@xw.func({options})"]
+def render_function(fn: registry.ExcelFunction, *, prefix: str = "xw.", func_options: str | None = None, result: str = "_cells") -> str:
+    """Source of one xlwings function.
+
+    The classic module (``xw.func(category=..., call_in_wizard=...)``) and
+    xlwings Lite's ``main.py`` (``func(help_url=...)``, see
+    :mod:`cxroi_xl.lite`) differ only in the decorator options and in how the
+    result leaves (``result`` wraps the call, none for Lite).
+    """
+    if func_options is None:
+        func_options = f"category={fn.category!r}" + ("" if fn.call_in_wizard else ", call_in_wizard=False")
+    lines = [f"@{prefix}func({func_options})" if func_options else f"@{prefix}func"]
     for arg in fn.args:
         # ndim=2: every argument arrives as a 2-D list whatever its shape;
         # err_to_str: error cells arrive as "#N/A" etc. (not as blanks) so
         # they propagate instead of being read as zero.
-        lines.append(f"@xw.arg({arg.name!r}, ndim=2, err_to_str=True, doc={arg.describe()!r})")
+        lines.append(f"@{prefix}arg({arg.name!r}, ndim=2, err_to_str=True, doc={arg.describe()!r})")
     params = ", ".join(a.name if not a.optional else f"{a.name}=None" for a in fn.args)
     names = ", ".join(a.name for a in fn.args)
+    returned = f"call({fn.name!r}, {names})"
     lines.append(f"def {fn.name}({params}):")
     lines.append(f"    {fn.summary!r}")
-    lines.append(f"    return _cells(call({fn.name!r}, {names}))")
+    lines.append(f"    return {result}({returned})" if result else f"    return {returned}")
     return "\n".join(lines) + "\n"
 
 
