@@ -128,3 +128,13 @@ def test_vba_wrappers_fit_excels_limits(imported):
 def test_data_sized_functions_stay_out_of_the_wizard():
     heavy = {"CXBGNBDFIT", "CXBGNBD", "CXPALIVE", "CXGGFIT", "CXCLV", "CXATTRIBUTION", "CXSURVIVAL", "CXCOHORT"}
     assert {name for name, fn in registry.functions().items() if not fn.call_in_wizard} == heavy
+
+
+def test_excel_install_elsewhere_names_the_alternative_and_exits_2():
+    from typer.testing import CliRunner
+
+    from cxroi_xl.cli import app
+
+    result = CliRunner().invoke(app, ["excel", "install"])  # the test machines run Linux
+    assert result.exit_code == 2
+    assert "Windows" in result.output and "cxroi-xl lite" in result.output

@@ -25,7 +25,7 @@ import pytest
 import xlwings as xw
 import xlwings.server
 
-from cxroi_xl import lite, registry
+from cxroi_xl import registry
 from tests.excel_dispatch import ExcelDispatcher, as_range
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,8 +86,17 @@ def answer(module, calls) -> list:
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
-    out = tmp_path_factory.mktemp("lite")
-    return lite.write(out, wheel_url="https://example.com/wheels/", help_url="https://example.com/cxroi#{name}")
+    """What `cxroi-xl lite` writes (built once for this module: building the wheel takes seconds)."""
+    from typer.testing import CliRunner
+
+    from cxroi_xl.cli import app
+
+    out = tmp_path_factory.mktemp("lite") / "cxroi_lite"
+    result = CliRunner().invoke(app, ["lite", "--out", str(out), "--wheel-url", "https://example.com/wheels/", "--help-url", "https://example.com/cxroi#{name}"])
+    assert result.exit_code == 0, result.output
+    wheels = list(out.glob("*.whl"))
+    assert sorted(p.name for p in out.iterdir()) == sorted(["main.py", "requirements.txt", wheels[0].name])
+    return {"main": out / "main.py", "requirements": out / "requirements.txt", "wheel": wheels[0]}
 
 
 @pytest.fixture(scope="module")
@@ -211,6 +220,7 @@ import asyncio, importlib, importlib.util, json, sys
 for absent in ("typer", "rich", "pydantic", "openpyxl", "lxml", "jinja2", "defusedxml", "numpy_financial"):
     assert importlib.util.find_spec(absent) is None, f"{absent} is installed in the fresh environment"
 import xlwings.server
+import udfs.cxroi_udfs  # the classic module imports too
 
 spec = importlib.util.spec_from_file_location("main", sys.argv[1])
 main = importlib.util.module_from_spec(spec)
