@@ -253,3 +253,7 @@ def test_fresh_environment_with_only_lites_packages_answers_like_the_full_instal
     assert done.returncode == 0, done.stderr[-3000:]
     fresh = json.loads(done.stdout.split("@@RESULT@@", 1)[1])
     assert fresh == answer(lite_main, calls)
+    # the command line is the [cli] extra: without it the command says so
+    command = env_dir / ("Scripts/cxroi-xl.exe" if os.name == "nt" else "bin/cxroi-xl")
+    done = subprocess.run([str(command), "functions"], capture_output=True, text=True, env=clean, timeout=300)
+    assert done.returncode == 1 and 'pip install "cxroi-xl[cli]"' in done.stderr and "Traceback" not in done.stderr
