@@ -8,14 +8,14 @@ BIN := $(VENV)/bin
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
-# The product alone (what the demo needs), and with the test tools.
+# The product with its command line (what the demo needs), and with the test tools.
 $(VENV)/.runtime: pyproject.toml | $(BIN)/activate
 	$(BIN)/python -m pip install --upgrade pip >/dev/null
-	$(BIN)/python -m pip install -e .
+	$(BIN)/python -m pip install -e ".[cli]"
 	touch $@
 
 $(VENV)/.installed: pyproject.toml $(VENV)/.runtime
-	$(BIN)/python -m pip install -e ".[test]"
+	$(BIN)/python -m pip install -e ".[cli,test]"
 	touch $@
 
 install: $(VENV)/.installed

@@ -117,6 +117,51 @@ def udfs_path() -> None:
     typer.echo(str(udf_module.UDF_DIR))
 
 
+@app.command("lite")
+def lite_command(
+    out: Path = typer.Option(Path("cxroi_lite"), "--out", help="Folder for main.py, requirements.txt and the wheel."),
+    wheel_url: Optional[str] = typer.Option(None, "--wheel-url", help="Where you will host the wheel (https://...); a URL ending in / gets the wheel's file name."),
+    help_url: Optional[str] = typer.Option(None, "--help-url", help="Help page Excel links from each function; {name} becomes the function's name."),
+) -> None:
+    """Write the add-in for xlwings Lite (Excel on Windows, macOS and the web): main.py, requirements.txt, wheel."""
+    from . import lite
+
+    try:
+        written = lite.write(out, wheel_url=wheel_url, help_url=help_url)
+    except (OSError, RuntimeError) as exc:
+        _fail(f"{out}: {exc}", 1)
+    for path in written.values():
+        console.print(f"wrote {path}")
+    if not wheel_url:
+        err_console.print(
+            f"[yellow]note:[/yellow] host {escape(written['wheel'].name)} at a URL Excel can reach and put that URL "
+            f"in place of {escape(lite.PLACEHOLDER_HOST)}... in requirements.txt (or rerun with --wheel-url)",
+            highlight=False,
+        )
+
+
+excel_app = typer.Typer(help="The classic Excel add-in (Windows).", no_args_is_help=True)
+app.add_typer(excel_app, name="excel")
+
+
+@excel_app.command("install")
+def excel_install(global_location: bool = typer.Option(False, "--global", help="Install for every user (Excel's own XLSTART folder).")) -> None:
+    """Install the cxroi add-in into Excel on Windows, functions imported, so every workbook can use them.
+
+    Exit code 2 where classic Excel add-ins cannot run (macOS, Linux): use `cxroi-xl lite` there.
+    """
+    from . import windows_addin
+
+    try:
+        path = windows_addin.install(global_location)
+    except windows_addin.UnsupportedPlatform as exc:
+        _fail(str(exc), 2)
+    except Exception as exc:  # COM refusals: Trust Center, Excel busy...
+        _fail(f"installing the add-in failed: {type(exc).__name__}: {exc}. In Excel, enable File > Options > Trust Center > "
+              "Macro Settings > 'Trust access to the VBA project object model' and try again", 1)
+    console.print(f"installed {path}; restart Excel, then type =CXROI( in any cell")
+
+
 templates_app = typer.Typer(help="The template workbooks.", no_args_is_help=True)
 app.add_typer(templates_app, name="templates")
 

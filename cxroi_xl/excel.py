@@ -17,9 +17,11 @@ was wrong (logged, and written to a cell note by ``cxroi-xl calc``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import numbers
-from typing import Any, Iterable
+import sys
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -27,7 +29,7 @@ from . import registry
 from .errors import InvalidInputError, NotReachedError, OutOfDomainError, ZeroDenominatorError
 from .registry import Arg, ExcelFunction
 
-__all__ = ["ExcelError", "call", "coerce", "to_excel", "EXCEL_ERRORS", "is_error"]
+__all__ = ["ExcelError", "call", "coerce", "to_excel", "EXCEL_ERRORS", "is_error", "COM_ERROR_CODES", "com_errors", "xlwings_results"]
 
 logger = logging.getLogger("cxroi_xl")
 
@@ -300,6 +302,64 @@ def to_excel(result: Any, shape: str) -> Any:
     else:
         rows = np.asarray(result, dtype=object).tolist() if isinstance(result, np.ndarray) else [list(r) for r in result]
     return [[_cell(v) for v in row] for row in rows]
+
+
+# Excel's error values as COM carries them (CVErr: 0x800A0000 + xlErr code),
+# e.g. xlErrNA 2042 -> -2146826246.
+COM_ERROR_CODES: dict[str, int] = {
+    "#NULL!": -2146826288,
+    "#DIV/0!": -2146826281,
+    "#VALUE!": -2146826273,
+    "#REF!": -2146826265,
+    "#NAME?": -2146826259,
+    "#NUM!": -2146826252,
+    "#N/A": -2146826246,
+}
+
+
+def com_errors(result: Any, variant: Callable[[int], Any]) -> Any:
+    """``result`` with each error value replaced by ``variant(code)``.
+
+    Classic xlwings on Windows hands a returned ``"#N/A"`` to Excel as text
+    (``ISNA`` is FALSE, ``IFERROR`` never fires); a COM error variant is a
+    real error value. Scalars and spilled 2-D lists alike; other values pass
+    unchanged.
+
+    >>> com_errors([["NPV", ExcelError("#NUM!")], ["ROI", 0.25]], lambda code: ("err", code))
+    [['NPV', ('err', -2146826252)], ['ROI', 0.25]]
+    """
+
+    def one(value: Any) -> Any:
+        if isinstance(value, str) and value in COM_ERROR_CODES:
+            return variant(COM_ERROR_CODES[value])
+        return value
+
+    if isinstance(result, list):
+        return [[one(v) for v in row] if isinstance(row, list) else one(row) for row in result]
+    return one(result)
+
+
+def _unchanged(result: Any) -> Any:
+    return result
+
+
+def xlwings_results() -> Callable[[Any], Any]:
+    """How results leave for the xlwings integration running the UDF module.
+
+    Classic xlwings on Windows (its COM server, ``xlwings.udfs``) needs COM
+    error variants (pywin32's ``VARIANT(VT_ERROR, code)``); xlwings Lite,
+    Server and Office.js turn the ``"#N/A"`` strings into real errors
+    themselves, so there results pass unchanged. The generated UDF module
+    asks once, at import.
+    """
+    xw = sys.modules.get("xlwings")
+    classic = sys.modules.get("xlwings.udfs")
+    if xw is None or classic is None or getattr(xw, "func", None) is not getattr(classic, "xlfunc", None):
+        return _unchanged
+    import pythoncom  # pywin32: present wherever classic xlwings runs
+    from win32com.client import VARIANT
+
+    return functools.partial(com_errors, variant=lambda code: VARIANT(pythoncom.VT_ERROR, code))
 
 
 def error_for(exc: BaseException) -> ExcelError:

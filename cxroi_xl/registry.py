@@ -21,7 +21,12 @@ import pkgutil
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
-__all__ = ["Arg", "ExcelFunction", "REQUIRED", "functions", "get", "ArgKind", "ReturnShape"]
+__all__ = ["Arg", "ExcelFunction", "REQUIRED", "functions", "get", "ArgKind", "ReturnShape", "WIZARD_LIMIT"]
+
+# Excel's Insert Function dialog: MacroOptions takes a function description
+# and each argument description of at most 255 characters (xlwings cuts
+# longer ones mid-word), on one line.
+WIZARD_LIMIT = 255
 
 
 class _Required:
@@ -96,6 +101,12 @@ class ExcelFunction:
     order, and returns a number (``scalar``), a 2-D list or DataFrame with a
     header (``table``), a 2-D array (``array``) or a 1-D array (``column``).
     It raises the errors of :mod:`cxroi_xl.errors` for input it cannot answer.
+
+    ``summary`` is the one line Excel's function wizard shows (at most
+    :data:`WIZARD_LIMIT` characters); ``details`` the long explanation, in
+    the README. ``call_in_wizard=False`` for functions whose cost grows with
+    their data, so classic Excel does not rerun them on every keystroke in
+    the Insert Function dialog.
     """
 
     name: str
@@ -107,7 +118,20 @@ class ExcelFunction:
     example: str
     result: str = ""
     details: str = ""
+    call_in_wizard: bool = True
     domain: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        problems = []
+        if "\n" in self.summary or len(self.summary) > WIZARD_LIMIT:
+            problems.append(f"summary must be one line of at most {WIZARD_LIMIT} characters")
+        problems += [
+            f"help of {arg.name} must be one line of at most {WIZARD_LIMIT} characters with its unit and default"
+            for arg in self.args
+            if "\n" in arg.describe() or len(arg.describe()) > WIZARD_LIMIT
+        ]
+        if problems:
+            raise ValueError(f"{self.name}: " + "; ".join(problems))
 
     @property
     def min_args(self) -> int:
@@ -123,7 +147,7 @@ class ExcelFunction:
         return f"{self.name}({', '.join(parts)})"
 
     def docstring(self) -> str:
-        """Text for Excel's function wizard (first line) and Python help."""
+        """The long help: summary, details, result and example (README, Python help)."""
         lines = [self.summary]
         if self.details:
             lines += ["", self.details]

@@ -24,9 +24,9 @@ def test_udf_module_is_generated_from_the_registry(excel):
         udf = getattr(excel.module, name)
         info = udf.__xlfunc__
         assert [a["name"] for a in info["args"]] == [a.name for a in fn.args]
-        assert [a["doc"] for a in info["args"]] == [udf_module._wizard_text(a.describe()) for a in fn.args]
+        assert [a["doc"] for a in info["args"]] == [a.describe() for a in fn.args]
         assert all(len(a["doc"]) <= 255 for a in info["args"]), "Excel's wizard cuts help at 255 characters"
-        assert info["ret"]["doc"].startswith(fn.summary)
+        assert info["ret"]["doc"] == fn.summary
         params = inspect.signature(udf).parameters
         assert [p.default is inspect.Parameter.empty for p in params.values()] == [not a.optional for a in fn.args]
 
@@ -185,3 +185,15 @@ def test_junk_gives_a_value_or_an_excel_error(excel, name, data):
             assert _is_cell_value(value), f"{name}{tuple(args)} gave {value!r}"
             if isinstance(value, str) and value.startswith("#"):
                 assert value in EXCEL_ERRORS or not value.endswith(("!", "?", "/A"))
+
+
+def test_registry_refuses_help_the_wizard_would_cut():
+    # Excel's MacroOptions takes at most 255 characters per description
+    fn = registry.get("CXCAC")
+    with pytest.raises(ValueError, match="summary must be one line"):
+        registry.ExcelFunction(name="CXLONG", summary="x" * 256, args=fn.args, returns="scalar", engine=fn.engine, category="CX", example="=CXLONG(1, 2)")
+    with pytest.raises(ValueError, match="summary must be one line"):
+        registry.ExcelFunction(name="CXTWO", summary="one\ntwo", args=fn.args, returns="scalar", engine=fn.engine, category="CX", example="=CXTWO(1, 2)")
+    long_help = registry.Arg("spend", "number", "y" * 250, unit="currency")  # 250 + " [currency]" > 255
+    with pytest.raises(ValueError, match="help of spend"):
+        registry.ExcelFunction(name="CXHELP", summary="ok", args=(long_help,), returns="scalar", engine=fn.engine, category="CX", example="=CXHELP(1)")

@@ -33,6 +33,7 @@ def attribution_table(paths, conversions, model, values, nulls, half_life):
 FUNCTIONS = [
     ExcelFunction(
         name="CXATTRIBUTION",
+        call_in_wizard=False,  # cost grows with the data: not on every keystroke in the wizard
         summary="Multi-touch attribution: conversions and value credited to each channel of the customer journeys.",
         args=(
             Arg("paths", "texts", 'One journey path per row, touches in order, e.g. "search > email > chat".', blanks="keep"),

@@ -82,6 +82,7 @@ _BAD_INPUT = "Recency > T, negative values, frequency 0 with recency > 0, text, 
 FUNCTIONS = [
     ExcelFunction(
         name="CXBGNBDFIT",
+        call_in_wizard=False,  # cost grows with the data: not on every keystroke in the wizard
         summary="Fits the BG/NBD purchase model (Fader, Hardie & Lee 2005) by maximum likelihood.",
         args=(_FREQUENCY, _RECENCY, _T),
         returns="table",
@@ -96,6 +97,7 @@ FUNCTIONS = [
     ),
     ExcelFunction(
         name="CXBGNBD",
+        call_in_wizard=False,  # cost grows with the data: not on every keystroke in the wizard
         summary="Expected purchases of each customer in the next horizon time units (BG/NBD).",
         args=(_FREQUENCY, _RECENCY, _T, Arg("horizon", "number", "How far ahead to count purchases, in the time unit of recency and T.", "time unit", default=1.0)),
         returns="column",
@@ -110,6 +112,7 @@ FUNCTIONS = [
     ),
     ExcelFunction(
         name="CXPALIVE",
+        call_in_wizard=False,  # cost grows with the data: not on every keystroke in the wizard
         summary="Probability that each customer is still active (BG/NBD P(alive)).",
         args=(_FREQUENCY, _RECENCY, _T),
         returns="column",
@@ -124,6 +127,7 @@ FUNCTIONS = [
     ),
     ExcelFunction(
         name="CXGGFIT",
+        call_in_wizard=False,  # cost grows with the data: not on every keystroke in the wizard
         summary="Fits the Gamma-Gamma spend model (Fader, Hardie & Lee 2005, RFM and CLV) by maximum likelihood.",
         args=(_FREQUENCY, _MONETARY),
         returns="table",
@@ -139,6 +143,7 @@ FUNCTIONS = [
     ),
     ExcelFunction(
         name="CXCLV",
+        call_in_wizard=False,  # cost grows with the data: not on every keystroke in the wizard
         summary="Predicted lifetime value of each customer over the next months: BG/NBD purchases x Gamma-Gamma spend, discounted monthly.",
         args=(
             _FREQUENCY,

@@ -145,6 +145,7 @@ FUNCTIONS = [
     ),
     ExcelFunction(
         name="CXCOHORT",
+        call_in_wizard=False,  # cost grows with the data: not on every keystroke in the wizard
         summary="Cohort retention matrix: share of each acquisition cohort that orders in each later period.",
         args=(
             Arg("customer_ids", "texts", "One customer id per order (text or numbers).", blanks="keep"),
@@ -160,6 +161,7 @@ FUNCTIONS = [
     ),
     ExcelFunction(
         name="CXSURVIVAL",
+        call_in_wizard=False,  # cost grows with the data: not on every keystroke in the wizard
         summary="Kaplan-Meier customer survival: share of customers still active after a time.",
         args=(
             _DURATIONS,
