@@ -9,7 +9,7 @@ import xlwings as xw
 
 from cxroi_xl.excel import call
 
-__all__ = ['CXROI', 'CXNPV', 'CXIRR', 'CXPAYBACK', 'CXTEI', 'CXSAVINGS', 'CXNPS', 'CXNPSCI', 'CXCSAT', 'CXCES', 'CXRATE', 'CXUPLIFT', 'CXDID', 'CXCLTV', 'CXCAC', 'CXLTVCAC', 'CXCHURN', 'CXRETENTION', 'CXCOHORT', 'CXSURVIVAL', 'CXBGNBDFIT', 'CXBGNBD', 'CXPALIVE', 'CXGGFIT', 'CXCLV', 'CXATTRIBUTION']
+__all__ = ['CXROI', 'CXNPV', 'CXIRR', 'CXPAYBACK', 'CXTEI', 'CXSAVINGS', 'CXNPS', 'CXNPSCI', 'CXCSAT', 'CXCES', 'CXRATE', 'CXUPLIFT', 'CXDID', 'CXCLTV', 'CXCAC', 'CXLTVCAC', 'CXCHURN', 'CXRETENTION', 'CXCOHORT', 'CXSURVIVAL', 'CXBGNBDFIT', 'CXBGNBD', 'CXPALIVE', 'CXGGFIT', 'CXCLV', 'CXATTRIBUTION', 'CXMONTECARLO', 'CXTORNADO']
 
 
 @xw.func(category='CX ROI')
@@ -427,3 +427,47 @@ def CXATTRIBUTION(paths, conversions, model=None, values=None, nulls=None, half_
     Example: =CXATTRIBUTION(A2:A500, B2:B500, "markov", C2:C500, D2:D500)
     """
     return call('CXATTRIBUTION', paths, conversions, model, values, nulls, half_life)
+
+
+@xw.func(category='CX risk')
+@xw.arg('benefit_streams', ndim=2, err_to_str=True, doc='Benefits per period BEFORE risk adjustment, period 0 first: one column per stream (service, retention, ...), one row per period (blanks count as 0). [currency]')
+@xw.arg('costs', ndim=2, err_to_str=True, doc='Costs per period before risk adjustment, one per row of benefit_streams (blanks count as 0). [currency]')
+@xw.arg('discount_rate', ndim=2, err_to_str=True, doc='Discount rate per period; for monthly flows (1+annual)^(1/12)-1. [fraction per period]')
+@xw.arg('low', ndim=2, err_to_str=True, doc="Each stream's low multiplier, one per column of benefit_streams (one cell: the same for all), e.g. 0.7 = 30% below expected. [multiple, 0..1]")
+@xw.arg('high', ndim=2, err_to_str=True, doc="Each stream's high multiplier, one per column of benefit_streams (one cell: the same for all), e.g. 1.2. [multiple, >= 1]")
+@xw.arg('cost_low', ndim=2, err_to_str=True, doc="The costs' low multiplier. [multiple, 0..1] Optional, default 1.0.")
+@xw.arg('cost_high', ndim=2, err_to_str=True, doc="The costs' high multiplier, e.g. 1.3 = up to 30% over budget. [multiple, >= 1] Optional, default 1.0.")
+@xw.arg('trials', ndim=2, err_to_str=True, doc='Number of trials, 1 to 1,000,000. [count] Optional, default 10000.')
+@xw.arg('seed', ndim=2, err_to_str=True, doc='Seed of the random generator (>= 0); the same seed gives the same table. Optional, default 1.')
+@xw.arg('bins', ndim=2, err_to_str=True, doc='Number of histogram bins, 1 to 200. [count] Optional, default 20.')
+def CXMONTECARLO(benefit_streams, costs, discount_rate, low, high, cost_low=None, cost_high=None, trials=None, seed=None, bins=None):
+    """Monte Carlo risk: NPV and ROI percentiles, mean NPV, probability that NPV > 0 and an NPV histogram.
+
+    Each trial draws one multiplier per stream and one for the costs from a triangular distribution with mode 1 between low and high (0 <= low <= 1 <= high; low = high = 1 means no uncertainty) and applies it to every period of its stream: NPV = sum_s m_s PV_s - m_c PV_c, ROI = NPV / (m_c PV_c), PV_x = sum x_t/(1+r)^t with period 0 undiscounted. Give the flows before risk adjustment: the spread replaces the fixed risk factor. Percentiles interpolate linearly. Deterministic for a seed. #VALUE! for ranges that do not match; #NUM! for multipliers outside their range; the ROI rows show #DIV/0! when the costs' present value is zero.
+
+    Returns: A table with header Metric | Value | Bin to | Count: rows 2-9 are NPV P10, NPV P50, NPV P90, Mean NPV, P(NPV > 0), ROI P10, ROI P50, ROI P90 (in Value); then one row per histogram bin: NPV bin k | lower edge | upper edge | trials in the bin (equal bins from the lowest to the highest NPV; the last bin includes its upper edge).
+
+    Example: =CXMONTECARLO(B2:E37, F2:F37, 0.008, H2:K2, H3:K3, 0.9, 1.3)
+    """
+    return call('CXMONTECARLO', benefit_streams, costs, discount_rate, low, high, cost_low, cost_high, trials, seed, bins)
+
+
+@xw.func(category='CX risk')
+@xw.arg('benefit_streams', ndim=2, err_to_str=True, doc='Benefits per period BEFORE risk adjustment, period 0 first: one column per stream (service, retention, ...), one row per period (blanks count as 0). [currency]')
+@xw.arg('costs', ndim=2, err_to_str=True, doc='Costs per period before risk adjustment, one per row of benefit_streams (blanks count as 0). [currency]')
+@xw.arg('discount_rate', ndim=2, err_to_str=True, doc='Discount rate per period; for monthly flows (1+annual)^(1/12)-1. [fraction per period]')
+@xw.arg('low', ndim=2, err_to_str=True, doc="Each stream's low multiplier, one per column of benefit_streams (one cell: the same for all), e.g. 0.7 = 30% below expected. [multiple, 0..1]")
+@xw.arg('high', ndim=2, err_to_str=True, doc="Each stream's high multiplier, one per column of benefit_streams (one cell: the same for all), e.g. 1.2. [multiple, >= 1]")
+@xw.arg('cost_low', ndim=2, err_to_str=True, doc="The costs' low multiplier. [multiple, 0..1] Optional, default 1.0.")
+@xw.arg('cost_high', ndim=2, err_to_str=True, doc="The costs' high multiplier, e.g. 1.3 = up to 30% over budget. [multiple, >= 1] Optional, default 1.0.")
+@xw.arg('names', ndim=2, err_to_str=True, doc='One name per stream, in the order of the columns; default Stream 1, Stream 2, ... Optional, default none.')
+def CXTORNADO(benefit_streams, costs, discount_rate, low, high, cost_low=None, cost_high=None, names=None):
+    """Tornado of the drivers: NPV with each stream (and the costs) at its low and its high multiplier, the others at 1.
+
+    NPV_d(m) = NPV_1 + (m - 1) PV_d with NPV_1 = sum_s PV_s - PV_c the NPV at every multiplier 1 and PV_d = -PV_c for the costs; Swing = |NPV at high - NPV at low|. Multipliers and errors as CXMONTECARLO.
+
+    Returns: A table Driver | NPV at low | NPV at high | Swing, one row per stream and one for Costs, the largest swing first.
+
+    Example: =CXTORNADO(B2:E37, F2:F37, 0.008, H2:K2, H3:K3, 0.9, 1.3, B1:E1)
+    """
+    return call('CXTORNADO', benefit_streams, costs, discount_rate, low, high, cost_low, cost_high, names)
