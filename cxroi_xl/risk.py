@@ -100,6 +100,12 @@ def triangular_multipliers(uniforms, low, high) -> np.ndarray:
     low, high : array_like, shape (k,)
         Multipliers, 0 <= low <= 1 <= high (fractions of the expected amount).
 
+    References
+    ----------
+    S. Kotz and J. R. van Dorp, *Beyond Beta* (2004), ch. 1: the triangular
+    distribution and its quantile function; Forrester Research, "Total
+    Economic Impact (TEI) methodology": triangular ranges for risk analysis.
+
     Examples
     --------
     >>> triangular_multipliers([[0.0, 0.5, 0.5]], [0.5, 0.5, 1.0], [1.5, 1.5, 1.0]).tolist()
@@ -270,6 +276,11 @@ def tornado(streams, costs, discount_rate: float, low, high, cost_low: float = 1
         ``driver, npv_low, npv_high, swing`` (currency; ``npv_low`` is the
         NPV with the driver at its low multiplier), one row per stream and
         one for the costs; ties keep the input order.
+
+    References
+    ----------
+    Forrester Research, "Total Economic Impact (TEI) methodology":
+    sensitivity of the NPV to each benefit and cost driver.
 
     Examples
     --------

@@ -40,7 +40,9 @@ def monte_carlo_table(benefit_streams, costs, discount_rate, low, high, cost_low
 
 def tornado_table(benefit_streams, costs, discount_rate, low, high, cost_low, cost_high, names):
     """CXTORNADO's spilled table with readable headers."""
-    table = risk.tornado(benefit_streams, costs, discount_rate, low, high, cost_low, cost_high, None if names is None else [n or "" for n in names])
+    if names is not None:  # a blank name cell reads as the default name
+        names = [name or f"Stream {i + 1}" for i, name in enumerate(names)]
+    table = risk.tornado(benefit_streams, costs, discount_rate, low, high, cost_low, cost_high, names)
     return table.rename(columns={"driver": "Driver", "npv_low": "NPV at low", "npv_high": "NPV at high", "swing": "Swing"})
 
 
