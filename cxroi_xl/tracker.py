@@ -230,7 +230,7 @@ STREAMS = ("service", "retention", "uplift", "proxies")
 PROXY_COLUMNS = ("name", "monthly_value", "first_month", "last_month", "confidence")
 PROJECTION_MONTHS = 3  # drivers are averaged over the last three tracked months
 
-__all__ += ["STREAMS", "PROXY_COLUMNS", "DEFAULT_RISKS", "BenefitStreams", "benefit_streams", "risk_adjusted"]
+__all__ += ["STREAMS", "PROXY_COLUMNS", "DEFAULT_RISKS", "BenefitStreams", "benefit_streams", "risk_adjusted", "retained_margin", "revenue_uplift"]
 
 
 def risk_adjusted(amounts, risk: float) -> np.ndarray:
@@ -315,6 +315,150 @@ def _last_mean(values: np.ndarray) -> float:
     """The driver a projection carries forward: mean of the last
     :data:`PROJECTION_MONTHS` tracked values (fewer if fewer exist)."""
     return float(np.mean(values[-PROJECTION_MONTHS:]))
+
+
+def _projected(tracked: np.ndarray, months: int) -> np.ndarray:
+    """Tracked values, then the driver's recent average up to ``months``."""
+    return np.concatenate([tracked, np.full(months - tracked.size, _last_mean(tracked))])
+
+
+def _retained(saved: np.ndarray, churn0: float, margin_per_customer: float) -> tuple[np.ndarray, np.ndarray]:
+    """Kept stock R and the month's retained margin R_(m-1) x margin."""
+    # R_m = (1 - c0) R_(m-1) + s_m as a first-order linear filter.
+    kept = lfilter([1.0], [1.0, -(1.0 - churn0)], saved)
+    return kept, np.concatenate([[0.0], kept[:-1]]) * margin_per_customer
+
+
+def _counts(values, name: str) -> np.ndarray:
+    array = np.asarray(values, dtype=float).ravel()
+    if array.size == 0:
+        raise InvalidInputError(f"{name}: no months given")
+    if np.isnan(array).any():
+        raise InvalidInputError(f"{name}: a month is blank")
+    if not np.all(np.isfinite(array)) or np.any(array < 0):
+        raise InvalidInputError(f"{name}: expected counts or amounts >= 0")
+    return array
+
+
+def _pairs(first, second, names: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:
+    a, b = _counts(first, names[0]), _counts(second, names[1])
+    if a.size != b.size:
+        raise InvalidInputError(f"{names[0]} and {names[1]} must cover the same months ({a.size} and {b.size})")
+    return a, b
+
+
+def _horizon(months, tracked: int) -> int:
+    if months is None:
+        return tracked
+    if int(months) != months or months < 1:
+        raise InvalidInputError("months must be a whole number of at least 1")
+    return max(int(months), tracked)
+
+
+def retained_margin(baseline_active, baseline_churned, baseline_revenue, active, churned, gross_margin: float = 0.5, months: int | None = None) -> np.ndarray:
+    r"""Margin kept each month from customers who would have churned at the
+    baseline rate.
+
+    With baseline churn :math:`c_0 = \sum churned / \sum active` and revenue
+    per customer :math:`arpu_0 = \sum revenue / \sum active` over the
+    baseline months, customers saved in post month m
+    :math:`s_m = c_0 active_m - churned_m` (negative when churn rose), kept
+    stock :math:`R_m = R_{m-1}(1 - c_0) + s_m`, :math:`R_{-1} = 0`; the
+    month's benefit is :math:`R_{m-1} \, arpu_0 \, g` (0 in period 0: a
+    customer saved in month m earns from the next month). Beyond the given
+    months, s is carried at its average over the last three given months
+    and the recurrence keeps running.
+
+    Parameters
+    ----------
+    baseline_active, baseline_churned, baseline_revenue : array_like
+        Per baseline month: active customers (count), customers lost
+        (count), revenue (currency).
+    active, churned : array_like
+        Per post month from go-live on: active customers and customers lost.
+    gross_margin : float
+        g, fraction 0..1 of revenue.
+    months : int, optional
+        Months to report from go-live (at least the post months given).
+
+    Returns
+    -------
+    ndarray
+        Retained margin per month, currency, before risk adjustment.
+
+    References
+    ----------
+    Forrester Research, "Total Economic Impact (TEI) methodology":
+    benefits from improved customer retention.
+
+    Examples
+    --------
+    c0 = 10/400 = 0.025 and arpu0 = 8,000/400 = 20; s = 4, 3.25, -3.5, so
+    R = 4, 7.15, 3.47125 and the benefit R_(m-1) x 20 x 0.5:
+
+    >>> retained_margin([200, 200], [4, 6], [4000, 4000], [200, 210, 220], [1, 2, 9]).tolist()
+    [0.0, 40.0, 71.5]
+    """
+    base_active, base_churned = _pairs(baseline_active, baseline_churned, ("baseline_active", "baseline_churned"))
+    base_revenue, _ = _pairs(baseline_revenue, base_active, ("baseline_revenue", "baseline_active"))
+    post_active, post_churned = _pairs(active, churned, ("active", "churned"))
+    if not 0 <= gross_margin <= 1:
+        raise OutOfDomainError("gross margin must lie between 0 and 1")
+    if base_active.sum() == 0:
+        raise ZeroDenominatorError("baseline months have no active customers, so baseline churn is undefined")
+    churn0 = base_churned.sum() / base_active.sum()
+    arpu0 = base_revenue.sum() / base_active.sum()
+    saved = _projected(churn0 * post_active - post_churned, _horizon(months, post_active.size))
+    return _retained(saved, churn0, arpu0 * gross_margin)[1]
+
+
+def revenue_uplift(baseline_leads, baseline_won, leads, won, value_per_win: float, months: int | None = None) -> np.ndarray:
+    r"""Value of the customers won each month beyond the baseline win rate.
+
+    Baseline win rate :math:`p_0 = \sum won / \sum leads` over the
+    baseline months; extra customers won in post month m
+    :math:`won_m - leads_m p_0`, each worth ``value_per_win``, booked in the
+    month it is won. Beyond the given months the extra wins are carried at
+    their average over the last three given months.
+
+    Parameters
+    ----------
+    baseline_leads, baseline_won : array_like
+        Per baseline month: leads (count) and customers won from them.
+    leads, won : array_like
+        The same per post month from go-live on.
+    value_per_win : float
+        Currency per extra customer, e.g. the simple lifetime margin of a
+        baseline customer :math:`arpu_0 g / c_0`.
+    months : int, optional
+        Months to report from go-live (at least the post months given).
+
+    Returns
+    -------
+    ndarray
+        Uplift per month, currency, before risk adjustment (negative when
+        fewer were won than the baseline rate predicts).
+
+    References
+    ----------
+    Forrester Research, "Total Economic Impact (TEI) methodology": revenue
+    benefits counted at their margin contribution.
+
+    Examples
+    --------
+    p0 = 50/200 = 0.25; extra wins 30 - 25 = 5, 30 - 30 = 0, 18 - 20 = -2:
+
+    >>> revenue_uplift([100, 100], [20, 30], [100, 120, 80], [30, 30, 18], 400).tolist()
+    [2000.0, 0.0, -800.0]
+    """
+    base_leads, base_won = _pairs(baseline_leads, baseline_won, ("baseline_leads", "baseline_won"))
+    post_leads, post_won = _pairs(leads, won, ("leads", "won"))
+    if not np.isfinite(value_per_win):
+        raise InvalidInputError("value_per_win must be a finite number")
+    if base_leads.sum() == 0:
+        raise ZeroDenominatorError("baseline months have no leads, so there is no baseline win rate")
+    win_rate = base_won.sum() / base_leads.sum()
+    return _projected(post_won - post_leads * win_rate, _horizon(months, post_leads.size)) * float(value_per_win)
 
 
 def _proxy_flows(proxies: pd.DataFrame | None, go_live_month: pd.Timestamp, horizon: int) -> tuple[np.ndarray, np.ndarray]:
@@ -519,16 +663,11 @@ def benefit_streams(
         value_per_win = None
 
     # Projection: each driver carried forward at its recent average.
-    def extend(tracked: np.ndarray) -> np.ndarray:
-        return np.concatenate([tracked, np.full(horizon - n, _last_mean(tracked))])
-
-    service = extend(service)
-    saved = extend(saved)
-    extra_wins = extend(extra_wins)
-    automation_cost = extend(column(post, "automation_cost"))
-    # R_m = (1 - c0) R_(m-1) + s_m as a first-order linear filter.
-    kept = lfilter([1.0], [1.0, -(1.0 - churn0)], saved)
-    retention = np.concatenate([[0.0], kept[:-1]]) * arpu0 * gross_margin
+    service = _projected(service, horizon)
+    saved = _projected(saved, horizon)
+    extra_wins = _projected(extra_wins, horizon)
+    automation_cost = _projected(column(post, "automation_cost"), horizon)
+    kept, retention = _retained(saved, churn0, arpu0 * gross_margin)
     uplift = extra_wins * (value_per_win or 0.0)
     proxy_raw, proxy_adjusted = _proxy_flows(proxies, go_live_month, horizon)
 

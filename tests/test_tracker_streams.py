@@ -303,3 +303,51 @@ def test_tracker_input_defaults_keep_the_old_model():
     # the service-only model is unchanged by the new fields
     plain = TrackerInput(data.client_id, data.client_name, data.go_live, data.kpis, data.costs, data.surveys, data.currency, data.discount_rate, data.benefit_risk, data.cost_risk)
     assert plain.model().tei == data.model().tei
+
+
+# ---- the stream functions in cells, through xlwings' dispatcher -------------
+
+
+def test_cxretainedmargin_by_hand_through_dispatch(excel):
+    # the three-month case above: 0, 40, 71.5; then R_prev x 10 = 34.7125, 46.3446875
+    args = ([200, 200], [4, 6], [4000, 4000], [200, 210, 220], [1, 2, 9])
+    assert excel("CXRETAINEDMARGIN", *args) == [[0.0], [40.0], [71.5]]
+    spilled = excel("CXRETAINEDMARGIN", *args, 0.5, 5)
+    assert [row[0] for row in spilled] == pytest.approx([0, 40, 71.5, 34.7125, 46.3446875], rel=1e-14)
+    # rows work as well as columns
+    assert excel("CXRETAINEDMARGIN", [[200, 200]], [[4, 6]], [[4000, 4000]], [[200, 210, 220]], [[1, 2, 9]]) == [[0.0], [40.0], [71.5]]
+
+
+def test_cxrevenueuplift_by_hand_through_dispatch(excel):
+    # extra wins 5, 0, -2 (then their mean, 1) x 400
+    result = excel("CXREVENUEUPLIFT", [100, 100], [20, 30], [100, 120, 80], [30, 30, 18], 400, 4)
+    assert [row[0] for row in result] == pytest.approx([2000, 0, -800, 400], abs=1e-10)
+
+
+def test_stream_functions_agree_with_the_model():
+    kpis = three_month_client()
+    m = benefit_streams(kpis, "2024-03-01", horizon_months=6)
+    base, post = kpis.iloc[:2], kpis.iloc[2:]
+    retention = tracker.retained_margin(base["active_customers"], base["churned_customers"], base["revenue"], post["active_customers"], post["churned_customers"], 0.5, 6)
+    uplift = tracker.revenue_uplift(base["leads"], base["won"], post["leads"], post["won"], m.value_per_win, 6)
+    np.testing.assert_array_equal(retention, m.monthly["retention"])
+    np.testing.assert_array_equal(uplift, m.monthly["uplift"])
+
+
+@pytest.mark.parametrize(
+    "name, args, expected",
+    [
+        ("CXRETAINEDMARGIN", ([200, 200], [4, 6], [4000, 4000], [200, None, 220], [1, 2, 9]), "#VALUE!"),  # a blank month
+        ("CXRETAINEDMARGIN", ([200, 200], [4, 6], [4000, 4000], [200, 210], [1, 2, 9]), "#VALUE!"),  # lengths differ
+        ("CXRETAINEDMARGIN", ([200, 200], [4, 6], [4000], [200, 210], [1, 2]), "#VALUE!"),
+        ("CXRETAINEDMARGIN", ([0, 0], [0, 0], [0, 0], [200, 210], [1, 2]), "#DIV/0!"),  # no baseline customers
+        ("CXRETAINEDMARGIN", ([200, 200], [4, 6], [4000, 4000], [200, 210], [1, 2], 1.5), "#NUM!"),
+        ("CXRETAINEDMARGIN", ([200, 200], [4, 6], [4000, 4000], [200, 210], [1, -2]), "#VALUE!"),
+        ("CXRETAINEDMARGIN", ([200, 200], [4, 6], [4000, 4000], [200, 210], [1, 2], 0.5, 0), "#VALUE!"),
+        ("CXREVENUEUPLIFT", ([0, 0], [0, 0], [100], [30], 400), "#DIV/0!"),  # no baseline leads
+        ("CXREVENUEUPLIFT", ([100], [20], [100, "x"], [30, 30], 400), "#VALUE!"),
+        ("CXREVENUEUPLIFT", ([100], [20], [100], [30], "lots"), "#VALUE!"),
+    ],
+)
+def test_stream_functions_bad_input_gives_an_excel_error(excel, name, args, expected):
+    assert excel(name, *args) == expected

@@ -9,7 +9,7 @@ import xlwings as xw
 
 from cxroi_xl.excel import call
 
-__all__ = ['CXROI', 'CXNPV', 'CXIRR', 'CXPAYBACK', 'CXTEI', 'CXSAVINGS', 'CXNPS', 'CXNPSCI', 'CXCSAT', 'CXCES', 'CXRATE', 'CXUPLIFT', 'CXDID', 'CXCLTV', 'CXCAC', 'CXLTVCAC', 'CXCHURN', 'CXRETENTION', 'CXCOHORT', 'CXSURVIVAL', 'CXBGNBDFIT', 'CXBGNBD', 'CXPALIVE', 'CXGGFIT', 'CXCLV', 'CXATTRIBUTION', 'CXMONTECARLO', 'CXTORNADO']
+__all__ = ['CXROI', 'CXNPV', 'CXIRR', 'CXPAYBACK', 'CXTEI', 'CXSAVINGS', 'CXNPS', 'CXNPSCI', 'CXCSAT', 'CXCES', 'CXRATE', 'CXUPLIFT', 'CXDID', 'CXCLTV', 'CXCAC', 'CXLTVCAC', 'CXCHURN', 'CXRETENTION', 'CXCOHORT', 'CXSURVIVAL', 'CXBGNBDFIT', 'CXBGNBD', 'CXPALIVE', 'CXGGFIT', 'CXCLV', 'CXATTRIBUTION', 'CXMONTECARLO', 'CXTORNADO', 'CXRETAINEDMARGIN', 'CXREVENUEUPLIFT']
 
 
 @xw.func(category='CX ROI')
@@ -471,3 +471,42 @@ def CXTORNADO(benefit_streams, costs, discount_rate, low, high, cost_low=None, c
     Example: =CXTORNADO(B2:E37, F2:F37, 0.008, H2:K2, H3:K3, 0.9, 1.3, B1:E1)
     """
     return call('CXTORNADO', benefit_streams, costs, discount_rate, low, high, cost_low, cost_high, names)
+
+
+@xw.func(category='CX ROI')
+@xw.arg('baseline_active', ndim=2, err_to_str=True, doc='Active customers in each baseline month (before go-live), one per month (row or column; no blanks). [count]')
+@xw.arg('baseline_churned', ndim=2, err_to_str=True, doc='Customers lost in each baseline month, one per month (row or column; no blanks). [count]')
+@xw.arg('baseline_revenue', ndim=2, err_to_str=True, doc='Revenue of each baseline month, one per month (row or column; no blanks). [currency]')
+@xw.arg('active', ndim=2, err_to_str=True, doc='Active customers in each month from go-live on, one per month (row or column; no blanks). [count]')
+@xw.arg('churned', ndim=2, err_to_str=True, doc='Customers lost in each month from go-live on, one per month (row or column; no blanks). [count]')
+@xw.arg('gross_margin', ndim=2, err_to_str=True, doc='Gross margin on revenue, e.g. 0.5. [fraction 0..1] Optional, default 0.5.')
+@xw.arg('months', ndim=2, err_to_str=True, doc='Months to report from go-live; months beyond the data are projected from the last three. Default: the months given. [months] Optional, default none.')
+def CXRETAINEDMARGIN(baseline_active, baseline_churned, baseline_revenue, active, churned, gross_margin=None, months=None):
+    """Retained margin from lower churn: the margin each month of customers who would have left at the baseline churn rate.
+
+    c0 = sum(baseline_churned)/sum(baseline_active), arpu0 = sum(baseline_revenue)/sum(baseline_active); saved s_m = c0 x active_m - churned_m (negative when churn rose); kept R_m = R_(m-1) x (1 - c0) + s_m, R_(-1) = 0; benefit in month m = R_(m-1) x arpu0 x gross_margin (0 in the go-live month). #DIV/0! without baseline customers; #VALUE! for blanks, negative counts or ranges of different lengths.
+
+    Returns: One amount per month from go-live on, spilled down a column, before risk adjustment.
+
+    Example: =CXRETAINEDMARGIN(Baseline[active_customers], Baseline[churned_customers], Baseline[revenue], PostAutomation[active_customers], PostAutomation[churned_customers], 0.5, 36)
+    """
+    return call('CXRETAINEDMARGIN', baseline_active, baseline_churned, baseline_revenue, active, churned, gross_margin, months)
+
+
+@xw.func(category='CX ROI')
+@xw.arg('baseline_leads', ndim=2, err_to_str=True, doc='Leads in each baseline month (before go-live), one per month (row or column; no blanks). [count]')
+@xw.arg('baseline_won', ndim=2, err_to_str=True, doc='Customers won from them in each baseline month, one per month (row or column; no blanks). [count]')
+@xw.arg('leads', ndim=2, err_to_str=True, doc='Leads in each month from go-live on, one per month (row or column; no blanks). [count]')
+@xw.arg('won', ndim=2, err_to_str=True, doc='Customers won in each month from go-live on, one per month (row or column; no blanks). [count]')
+@xw.arg('value_per_win', ndim=2, err_to_str=True, doc='Value of one extra customer, e.g. the lifetime margin arpu0 x margin / churn0. [currency]')
+@xw.arg('months', ndim=2, err_to_str=True, doc='Months to report from go-live; months beyond the data are projected from the last three. Default: the months given. [months] Optional, default none.')
+def CXREVENUEUPLIFT(baseline_leads, baseline_won, leads, won, value_per_win, months=None):
+    """Revenue uplift: the value of the customers won each month beyond the baseline win rate.
+
+    p0 = sum(baseline_won)/sum(baseline_leads); benefit in month m = (won_m - leads_m x p0) x value_per_win, booked in the month it is won. #DIV/0! without baseline leads; #VALUE! for blanks, negative counts or ranges of different lengths.
+
+    Returns: One amount per month from go-live on, spilled down a column, before risk adjustment (negative in a month that won fewer than the baseline rate predicts).
+
+    Example: =CXREVENUEUPLIFT(Baseline[leads], Baseline[won], PostAutomation[leads], PostAutomation[won], B12, 36)
+    """
+    return call('CXREVENUEUPLIFT', baseline_leads, baseline_won, leads, won, value_per_win, months)

@@ -6,6 +6,7 @@ from ..registry import Arg, ExcelFunction
 
 CATEGORY = "CX risk"
 
+
 _STREAMS = Arg(
     "benefit_streams",
     "array",
