@@ -310,6 +310,22 @@ class BenefitStreams:
         rows = self.monthly if over == "horizon" else self.monthly.iloc[: self.tracked_months]
         return rows[list(STREAMS)].to_numpy(float), rows["cost"].to_numpy(float), STREAMS
 
+    def monte_carlo(self, low, high, cost_low: float = 1.0, cost_high: float = 1.0, trials: int = 10_000, seed: int = 1, over: str = "horizon"):
+        """:func:`cxroi_xl.risk.monte_carlo_npv` of the unadjusted streams
+        (``low``/``high``: one multiplier per stream of :data:`STREAMS`, or
+        one for all) at the model's monthly rate."""
+        from . import risk
+
+        streams, costs, _ = self.risk_inputs(over)
+        return risk.monte_carlo_npv(streams, costs, self.monthly_rate, low, high, cost_low, cost_high, trials, seed)
+
+    def tornado(self, low, high, cost_low: float = 1.0, cost_high: float = 1.0, over: str = "horizon") -> pd.DataFrame:
+        """:func:`cxroi_xl.risk.tornado` of the unadjusted streams, named."""
+        from . import risk
+
+        streams, costs, names = self.risk_inputs(over)
+        return risk.tornado(streams, costs, self.monthly_rate, low, high, cost_low, cost_high, names)
+
 
 def _last_mean(values: np.ndarray) -> float:
     """The driver a projection carries forward: mean of the last

@@ -214,3 +214,17 @@ def test_error_cells_propagate(excel):
     from tests.excel_dispatch import excel_error
 
     assert excel.raw("CXMONTECARLO", [[1], [2]], [[1], [excel_error("#N/A")]], [[0.0]], [[0.9]], [[1.1]]) == [["#N/A"]]
+
+
+def test_the_holistic_model_feeds_monte_carlo_and_tornado():
+    model = read_batch(ROOT / "examples" / "sample_clients").tracker_input("ledgerly").streams()
+    streams, costs, names = model.risk_inputs()
+    unadjusted = finance.tei(streams.sum(axis=1), costs, model.monthly_rate)
+    result = model.monte_carlo(1, 1, trials=10)
+    assert result.npv_p50 == pytest.approx(unadjusted.npv, rel=1e-12) and result.roi_p50 == pytest.approx(unadjusted.roi, rel=1e-12)
+    table = model.tornado(SPREAD_LOW, SPREAD_HIGH, 0.9, 1.4)
+    assert set(table["driver"]) == {"service", "retention", "uplift", "proxies", "Costs"}
+    # only the tracked months: to date
+    to_date = model.monte_carlo(1, 1, trials=10, over="to_date")
+    raw = model.monthly.iloc[: model.tracked_months]
+    assert to_date.npv_mean == pytest.approx(finance.npv(model.monthly_rate, raw[list(names)].sum(axis=1) - raw["cost"]), rel=1e-12)
