@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .tracker import KPI_COLUMNS, TrackerInput, month_start
+from .tracker import DEFAULT_RISKS, KPI_COLUMNS, TrackerInput, month_start
 
 __all__ = ["InputError", "Problem", "BatchInput", "read_batch", "ClientRecord", "COST_CATEGORIES"]
 
@@ -71,6 +71,16 @@ class ClientRecord(BaseModel):
     discount_rate: float = Field(default=0.10, ge=0, le=1)
     benefit_risk: float = Field(default=0.10, ge=0, le=1)
     cost_risk: float = Field(default=0.05, ge=0, le=5)
+    # Holistic ROI inputs (tracker.benefit_streams); blank = the model's default.
+    retention_risk: float = Field(default=DEFAULT_RISKS["retention"], ge=0, le=1)
+    uplift_risk: float = Field(default=DEFAULT_RISKS["uplift"], ge=0, le=1)
+    gross_margin: float = Field(default=0.5, ge=0, le=1)
+    value_per_win: Optional[float] = Field(default=None, ge=0, allow_inf_nan=False)
+    horizon_months: int = Field(default=36, ge=1, le=600)
+
+    def holistic_inputs(self) -> dict:
+        """The holistic model's inputs as TrackerInput takes them."""
+        return {name: getattr(self, name) for name in ("retention_risk", "uplift_risk", "gross_margin", "value_per_win", "horizon_months")}
 
     @field_validator("client_name")
     @classmethod
@@ -123,6 +133,8 @@ class Rule:
 
 _KPI_RULES = {name: Rule("int", low=0) for name in KPI_COLUMNS}
 _KPI_RULES.update({"agent_hours": Rule("float", low=0), "hourly_cost": Rule("float", low=0), "revenue": Rule("float", low=0), "automation_cost": Rule("float", low=0)})
+# Optional, for the revenue-uplift stream: a client gives both in every month or in none.
+_KPI_RULES.update({"leads": Rule("int", False, low=0), "won": Rule("int", False, low=0)})
 
 TABLES: dict[str, dict[str, Rule]] = {
     "kpis": {"month": Rule("month"), **_KPI_RULES},
@@ -130,9 +142,11 @@ TABLES: dict[str, dict[str, Rule]] = {
     "surveys": {"date": Rule("date"), "nps": Rule("int", False, 0, 10), "csat": Rule("int", False, 1, 5), "ces": Rule("int", False, 1, 7)},
     "transactions": {"customer_id": Rule("text"), "date": Rule("date"), "amount": Rule("float", low=0)},
     "journeys": {"path": Rule("path"), "conversions": Rule("float", low=0), "value": Rule("float", False, low=0), "nulls": Rule("float", False, low=0)},
+    # Financial proxies for intangibles (holistic ROI); a blank last_month runs to the horizon's end.
+    "proxies": {"name": Rule("text"), "monthly_value": Rule("float"), "first_month": Rule("month"), "last_month": Rule("month", False), "confidence": Rule("float", low=0, high=1)},
 }
 REQUIRED_FILES = ("clients", "kpis")
-OPTIONAL_FILES = ("costs", "surveys", "journeys", "transactions")
+OPTIONAL_FILES = ("costs", "surveys", "journeys", "transactions", "proxies")
 
 
 def find_table(data_dir: Path, name: str) -> Path | None:
@@ -264,6 +278,8 @@ class BatchInput:
             cost_risk=record.cost_risk,
             transactions=self.tables.get("transactions", {}).get(client_id),
             journeys=self.tables.get("journeys", {}).get(client_id),
+            proxies=self.tables.get("proxies", {}).get(client_id),
+            **record.holistic_inputs(),
         )
 
     def input_mtime(self) -> float:
@@ -387,6 +403,29 @@ def _check_journeys(batch: BatchInput) -> None:
             batch.problems.append(Problem(client_id, batch.files["journeys"].name, int(frame["_row"].iloc[0]), "conversions", "no journey converted, so there is nothing to attribute"))
 
 
+def _check_leads_and_proxies(batch: BatchInput) -> None:
+    """leads and won in every month of a client or in none, won <= leads;
+    a proxy's last month not before its first."""
+    kpi_file = batch.files["kpis"].name
+    for client_id, frame in batch.tables.get("kpis", {}).items():
+        given = frame[["leads", "won"]].notna().to_numpy()
+        if given.any() and not given.all():
+            for row, has in zip(frame["_row"], given):
+                if not has.all():
+                    column = "leads" if not has[0] else "won"
+                    batch.problems.append(Problem(client_id, kpi_file, int(row), column, "leads and won must be given in every month of a client or in none"))
+            continue
+        if given.all():
+            over = frame["won"].astype(float) > frame["leads"].astype(float)
+            for row in frame.loc[over, "_row"]:
+                batch.problems.append(Problem(client_id, kpi_file, int(row), "won", "won exceeds leads"))
+    if "proxies" in batch.files:
+        for client_id, frame in batch.tables.get("proxies", {}).items():
+            backwards = pd.to_datetime(frame["last_month"]) < pd.to_datetime(frame["first_month"])  # NaT compares False
+            for row in frame.loc[backwards, "_row"]:
+                batch.problems.append(Problem(client_id, batch.files["proxies"].name, int(row), "last_month", "last_month is before first_month"))
+
+
 def read_batch(data_dir: Path) -> BatchInput:
     """Read and validate a data folder. Raises :class:`InputError` for
     whole-input problems; everything else is in ``problems``."""
@@ -404,21 +443,24 @@ def read_batch(data_dir: Path) -> BatchInput:
     _read_clients(batch.files["clients"], batch)
     if not batch.clients:
         raise InputError(batch.files["clients"].name, "holds no clients")
-    for name in ("kpis", "costs", "surveys", "transactions", "journeys"):
+    for name in ("kpis", "costs", "surveys", "transactions", "journeys", "proxies"):
         if name in batch.files:
             _read_client_table(name, batch.files[name], batch)
     _check_months(batch, batch.files["kpis"].name)
     _check_journeys(batch)
+    _check_leads_and_proxies(batch)
     # Tidy the per-client tables into the engine's shapes.
     for name, by_client in batch.tables.items():
         for client_id, frame in by_client.items():
             frame = frame.drop(columns="_row")
             if name == "kpis":
-                frame[list(KPI_COLUMNS)] = frame[list(KPI_COLUMNS)].astype(float)
+                frame[list(KPI_COLUMNS) + ["leads", "won"]] = frame[list(KPI_COLUMNS) + ["leads", "won"]].astype(float)
             elif name == "surveys":
                 frame[["nps", "csat", "ces"]] = frame[["nps", "csat", "ces"]].astype(float)
             elif name in ("costs", "transactions"):
                 frame["amount"] = frame["amount"].astype(float)
+            elif name == "proxies":
+                frame[["monthly_value", "confidence"]] = frame[["monthly_value", "confidence"]].astype(float)
             elif name == "journeys":
                 frame[["conversions", "value", "nulls"]] = frame[["conversions", "value", "nulls"]].astype(float)
             by_client[client_id] = frame.reset_index(drop=True)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from .tracker import KPI_COLUMNS
 
-__all__ = ["SampleClient", "synthetic_client", "SAMPLE_PROFILES", "SAMPLE_CLIENTS", "write_sample_batch"]
+__all__ = ["SampleClient", "synthetic_client", "synthetic_proxies", "SAMPLE_PROFILES", "SAMPLE_CLIENTS", "write_sample_batch"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,7 @@ class SampleClient:
     kpis: pd.DataFrame  # month (YYYY-MM) + KPI_COLUMNS
     costs: pd.DataFrame  # date, category, amount
     surveys: pd.DataFrame  # date, nps, csat, ces (blanks as NaN)
+    proxies: pd.DataFrame | None = None  # name, monthly_value, first_month, last_month, confidence
 
 
 def _uniform(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
@@ -66,12 +67,18 @@ def synthetic_client(
     post_months: int = 12,
     currency: str = "USD",
     surveys_per_month: int = 40,
+    with_leads: bool = False,
+    with_proxies: bool = False,
 ) -> SampleClient:
     """A fictional client whose automation goes live after ``baseline_months``.
 
     Contacts follow a seasonal pattern with noise; after go-live the share
     handled by automation ramps up to 30-60 %, agent hours fall with it, and
     satisfaction drifts a little (up for most clients, down for some).
+    ``with_leads`` adds monthly ``leads`` and ``won`` (the win rate rises a
+    little after go-live) and ``with_proxies`` estimates for intangibles
+    (:func:`synthetic_proxies`); both draw from their own generators, so the
+    other figures are the same with or without them.
     """
     rng = np.random.default_rng(seed)
     spec = SAMPLE_PROFILES[profile]
@@ -140,7 +147,52 @@ def synthetic_client(
         dates = month.to_timestamp() + pd.to_timedelta(days, unit="D")
         rows.append(pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "nps": nps, "csat": csat, "ces": ces}))
     surveys = pd.concat(rows, ignore_index=True).sort_values("date", kind="stable").reset_index(drop=True)
-    return SampleClient(client_id, client_name, go_live, currency, kpis, costs, surveys)
+    if with_leads:
+        kpis = kpis.assign(**_leads_and_wins(seed, active, season, ramp))
+    proxies = synthetic_proxies(seed, go_live, licence) if with_proxies else None
+    return SampleClient(client_id, client_name, go_live, currency, kpis, costs, surveys, proxies)
+
+
+def _leads_and_wins(seed: int, active: np.ndarray, season: np.ndarray, ramp: np.ndarray) -> dict[str, np.ndarray]:
+    """Monthly enquiries from prospects and how many became customers: about
+    3-10 % of the customer base enquires each month, 15-35 % of them buy,
+    and quicker answers after go-live lift that by 0.5-2 points."""
+    rng = np.random.default_rng([seed, 1])  # its own stream: the other figures do not move
+    n = active.size
+    leads = np.maximum(np.round(active[0] * rng.uniform(0.03, 0.10) * season * rng.normal(1, 0.06, n)), 5).astype(int)
+    win_rate = rng.uniform(0.15, 0.35) + rng.uniform(0.005, 0.02) * ramp
+    return {"leads": leads, "won": rng.binomial(leads, win_rate)}
+
+
+def synthetic_proxies(seed: int, go_live: pd.Timestamp, licence: float) -> pd.DataFrame:
+    """Estimated monthly value of what the automation improves but no KPI
+    counts: lower agent turnover (from three months after go-live, open
+    ended), fewer escalations to the owner (two years) and, for some
+    clients, a better brand; each with the confidence a consultant would
+    give it.
+
+    Examples
+    --------
+    >>> synthetic_proxies(5, pd.Timestamp("2025-01-01"), 500.0).columns.tolist()
+    ['name', 'monthly_value', 'first_month', 'last_month', 'confidence']
+    """
+    rng = np.random.default_rng([seed, 2])
+    month = go_live.to_period("M")
+    rows = [
+        ("Lower agent turnover", round(licence * rng.uniform(0.3, 0.8), -1), month + 3, None, 0.5),
+        ("Fewer escalations to the owner", round(licence * rng.uniform(0.2, 0.5), -1), month, month + 23, 0.7),
+    ]
+    if rng.random() < 0.5:
+        rows.append(("Brand and word of mouth", round(licence * rng.uniform(0.2, 0.6), -1), month + 6, month + 35, 0.3))
+    return pd.DataFrame(
+        {
+            "name": [r[0] for r in rows],
+            "monthly_value": [r[1] for r in rows],
+            "first_month": [r[2].strftime("%Y-%m") for r in rows],
+            "last_month": [None if r[3] is None else r[3].strftime("%Y-%m") for r in rows],
+            "confidence": [r[4] for r in rows],
+        }
+    )
 
 
 # The bundled sample batch: fictional small businesses, one profile each.
@@ -174,11 +226,13 @@ SAMPLE_CLIENTS = [
 
 
 def write_sample_batch(out_dir: Path) -> Path:
-    """Write the bundled sample batch (clients, kpis, costs, surveys CSVs)."""
+    """Write the bundled sample batch (clients, kpis, costs, surveys and
+    proxies CSVs); every other client has leads and won, two in three have
+    proxies."""
     out_dir = Path(out_dir)
-    clients, kpis, costs, surveys = [], [], [], []
+    clients, kpis, costs, surveys, proxies = [], [], [], [], []
     for i, (client_id, name, profile, currency) in enumerate(SAMPLE_CLIENTS):
-        client = synthetic_client(seed=1000 + i, profile=profile, client_id=client_id, client_name=name, currency=currency, first_month="2023-07" if i % 3 == 0 else "2024-01", surveys_per_month=25 + (i % 5) * 10)
+        client = synthetic_client(seed=1000 + i, profile=profile, client_id=client_id, client_name=name, currency=currency, first_month="2023-07" if i % 3 == 0 else "2024-01", surveys_per_month=25 + (i % 5) * 10, with_leads=i % 2 == 0, with_proxies=i % 3 != 1)
         clients.append({
             "client_id": client_id,
             "client_name": name,
@@ -189,6 +243,8 @@ def write_sample_batch(out_dir: Path) -> Path:
             "cost_risk": 0.05,
         })
         kpis.append(client.kpis.assign(client_id=client_id))
+        if client.proxies is not None:
+            proxies.append(client.proxies.assign(client_id=client_id))
         costs.append(client.costs.assign(client_id=client_id))
         surveys.append(client.surveys.assign(client_id=client_id))
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -197,7 +253,10 @@ def write_sample_batch(out_dir: Path) -> Path:
         return frame[["client_id"] + [c for c in frame.columns if c != "client_id"]]
 
     pd.DataFrame(clients).to_csv(out_dir / "clients.csv", index=False)
-    first(pd.concat(kpis)).to_csv(out_dir / "kpis.csv", index=False)
+    monthly = first(pd.concat(kpis))
+    monthly[["leads", "won"]] = monthly[["leads", "won"]].astype("Int64")  # blank for clients without them
+    monthly.to_csv(out_dir / "kpis.csv", index=False)
+    first(pd.concat(proxies)).to_csv(out_dir / "proxies.csv", index=False)
     first(pd.concat(costs)).to_csv(out_dir / "costs.csv", index=False)
     # Whole-number answers written without a decimal point; blanks stay blank.
     answers = first(pd.concat(surveys))

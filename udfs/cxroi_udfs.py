@@ -14,7 +14,7 @@ from cxroi_xl.excel import call, xlwings_results
 # as "#N/A"-style strings (which xlwings converts) everywhere else.
 _cells = xlwings_results()
 
-__all__ = ['CXROI', 'CXNPV', 'CXIRR', 'CXPAYBACK', 'CXTEI', 'CXSAVINGS', 'CXNPS', 'CXNPSCI', 'CXCSAT', 'CXCES', 'CXRATE', 'CXUPLIFT', 'CXDID', 'CXCLTV', 'CXCAC', 'CXLTVCAC', 'CXCHURN', 'CXRETENTION', 'CXCOHORT', 'CXSURVIVAL', 'CXBGNBDFIT', 'CXBGNBD', 'CXPALIVE', 'CXGGFIT', 'CXCLV', 'CXATTRIBUTION']
+__all__ = ['CXROI', 'CXNPV', 'CXIRR', 'CXPAYBACK', 'CXTEI', 'CXSAVINGS', 'CXNPS', 'CXNPSCI', 'CXCSAT', 'CXCES', 'CXRATE', 'CXUPLIFT', 'CXDID', 'CXCLTV', 'CXCAC', 'CXLTVCAC', 'CXCHURN', 'CXRETENTION', 'CXCOHORT', 'CXSURVIVAL', 'CXBGNBDFIT', 'CXBGNBD', 'CXPALIVE', 'CXGGFIT', 'CXCLV', 'CXATTRIBUTION', 'CXMONTECARLO', 'CXTORNADO', 'CXRETAINEDMARGIN', 'CXREVENUEUPLIFT']
 
 
 @xw.func(category='CX ROI')
@@ -256,3 +256,58 @@ def CXCLV(frequency, recency, T, monetary_value, months=None, monthly_discount_r
 def CXATTRIBUTION(paths, conversions, model=None, values=None, nulls=None, half_life=None):
     'Multi-touch attribution: conversions and value credited to each channel of the customer journeys.'
     return _cells(call('CXATTRIBUTION', paths, conversions, model, values, nulls, half_life))
+
+
+@xw.func(category='CX risk')
+@xw.arg('benefit_streams', ndim=2, err_to_str=True, doc='Benefits per period BEFORE risk adjustment, period 0 first: one column per stream (service, retention, ...), one row per period (blanks count as 0). [currency]')
+@xw.arg('costs', ndim=2, err_to_str=True, doc='Costs per period before risk adjustment, one per row of benefit_streams (blanks count as 0). [currency]')
+@xw.arg('discount_rate', ndim=2, err_to_str=True, doc='Discount rate per period; for monthly flows (1+annual)^(1/12)-1. [fraction per period]')
+@xw.arg('low', ndim=2, err_to_str=True, doc="Each stream's low multiplier, one per column of benefit_streams (one cell: the same for all), e.g. 0.7 = 30% below expected. [multiple, 0..1]")
+@xw.arg('high', ndim=2, err_to_str=True, doc="Each stream's high multiplier, one per column of benefit_streams (one cell: the same for all), e.g. 1.2. [multiple, >= 1]")
+@xw.arg('cost_low', ndim=2, err_to_str=True, doc="The costs' low multiplier. [multiple, 0..1] Optional, default 1.0.")
+@xw.arg('cost_high', ndim=2, err_to_str=True, doc="The costs' high multiplier, e.g. 1.3 = up to 30% over budget. [multiple, >= 1] Optional, default 1.0.")
+@xw.arg('trials', ndim=2, err_to_str=True, doc='Number of trials, 1 to 1,000,000. [count] Optional, default 10000.')
+@xw.arg('seed', ndim=2, err_to_str=True, doc='Seed of the random generator (>= 0); the same seed gives the same table. Optional, default 1.')
+@xw.arg('bins', ndim=2, err_to_str=True, doc='Number of histogram bins, 1 to 200. [count] Optional, default 20.')
+def CXMONTECARLO(benefit_streams, costs, discount_rate, low, high, cost_low=None, cost_high=None, trials=None, seed=None, bins=None):
+    'Monte Carlo risk: NPV and ROI percentiles, mean NPV, probability that NPV > 0 and an NPV histogram.'
+    return _cells(call('CXMONTECARLO', benefit_streams, costs, discount_rate, low, high, cost_low, cost_high, trials, seed, bins))
+
+
+@xw.func(category='CX risk')
+@xw.arg('benefit_streams', ndim=2, err_to_str=True, doc='Benefits per period BEFORE risk adjustment, period 0 first: one column per stream (service, retention, ...), one row per period (blanks count as 0). [currency]')
+@xw.arg('costs', ndim=2, err_to_str=True, doc='Costs per period before risk adjustment, one per row of benefit_streams (blanks count as 0). [currency]')
+@xw.arg('discount_rate', ndim=2, err_to_str=True, doc='Discount rate per period; for monthly flows (1+annual)^(1/12)-1. [fraction per period]')
+@xw.arg('low', ndim=2, err_to_str=True, doc="Each stream's low multiplier, one per column of benefit_streams (one cell: the same for all), e.g. 0.7 = 30% below expected. [multiple, 0..1]")
+@xw.arg('high', ndim=2, err_to_str=True, doc="Each stream's high multiplier, one per column of benefit_streams (one cell: the same for all), e.g. 1.2. [multiple, >= 1]")
+@xw.arg('cost_low', ndim=2, err_to_str=True, doc="The costs' low multiplier. [multiple, 0..1] Optional, default 1.0.")
+@xw.arg('cost_high', ndim=2, err_to_str=True, doc="The costs' high multiplier, e.g. 1.3 = up to 30% over budget. [multiple, >= 1] Optional, default 1.0.")
+@xw.arg('names', ndim=2, err_to_str=True, doc='One name per stream, in the order of the columns; default Stream 1, Stream 2, ... Optional, default none.')
+def CXTORNADO(benefit_streams, costs, discount_rate, low, high, cost_low=None, cost_high=None, names=None):
+    'Tornado of the drivers: NPV with each stream (and the costs) at its low and its high multiplier, the others at 1.'
+    return _cells(call('CXTORNADO', benefit_streams, costs, discount_rate, low, high, cost_low, cost_high, names))
+
+
+@xw.func(category='CX ROI')
+@xw.arg('baseline_active', ndim=2, err_to_str=True, doc='Active customers in each baseline month (before go-live), one per month (row or column; no blanks). [count]')
+@xw.arg('baseline_churned', ndim=2, err_to_str=True, doc='Customers lost in each baseline month, one per month (row or column; no blanks). [count]')
+@xw.arg('baseline_revenue', ndim=2, err_to_str=True, doc='Revenue of each baseline month, one per month (row or column; no blanks). [currency]')
+@xw.arg('active', ndim=2, err_to_str=True, doc='Active customers in each month from go-live on, one per month (row or column; no blanks). [count]')
+@xw.arg('churned', ndim=2, err_to_str=True, doc='Customers lost in each month from go-live on, one per month (row or column; no blanks). [count]')
+@xw.arg('gross_margin', ndim=2, err_to_str=True, doc='Gross margin on revenue, e.g. 0.5. [fraction 0..1] Optional, default 0.5.')
+@xw.arg('months', ndim=2, err_to_str=True, doc='Months to report from go-live; months beyond the data are projected from the last three. Default: the months given. [months] Optional, default none.')
+def CXRETAINEDMARGIN(baseline_active, baseline_churned, baseline_revenue, active, churned, gross_margin=None, months=None):
+    'Retained margin from lower churn: the margin each month of customers who would have left at the baseline churn rate.'
+    return _cells(call('CXRETAINEDMARGIN', baseline_active, baseline_churned, baseline_revenue, active, churned, gross_margin, months))
+
+
+@xw.func(category='CX ROI')
+@xw.arg('baseline_leads', ndim=2, err_to_str=True, doc='Leads in each baseline month (before go-live), one per month (row or column; no blanks). [count]')
+@xw.arg('baseline_won', ndim=2, err_to_str=True, doc='Customers won from them in each baseline month, one per month (row or column; no blanks). [count]')
+@xw.arg('leads', ndim=2, err_to_str=True, doc='Leads in each month from go-live on, one per month (row or column; no blanks). [count]')
+@xw.arg('won', ndim=2, err_to_str=True, doc='Customers won in each month from go-live on, one per month (row or column; no blanks). [count]')
+@xw.arg('value_per_win', ndim=2, err_to_str=True, doc='Value of one extra customer, e.g. the lifetime margin arpu0 x margin / churn0. [currency]')
+@xw.arg('months', ndim=2, err_to_str=True, doc='Months to report from go-live; months beyond the data are projected from the last three. Default: the months given. [months] Optional, default none.')
+def CXREVENUEUPLIFT(baseline_leads, baseline_won, leads, won, value_per_win, months=None):
+    'Revenue uplift: the value of the customers won each month beyond the baseline win rate.'
+    return _cells(call('CXREVENUEUPLIFT', baseline_leads, baseline_won, leads, won, value_per_win, months))
