@@ -71,6 +71,11 @@ def sample_calls() -> list[tuple[str, list]]:
         ("CXGGFIT", [c["frequency"], c["monetary_value"]]),
         ("CXCLV", customers + [c["monetary_value"], 12, 0.01, 7]),
         ("CXATTRIBUTION", [["search > email", "email > chat", "search"], [3, 2, 1], "markov", [30, 20, 10], [5, 4, 6]]),
+        ("CXRETAINEDMARGIN", [[1000, 1010], [25, 24], [50000, 50500], [1020, 1030, 1040], [20, 18, 30], 0.5, 6]),
+        ("CXREVENUEUPLIFT", [[200, 210], [40, 42], [220, 230], [50, 52], 900, 4]),
+        ("CXMONTECARLO", [[[0, 0], [600, 300], [600, 300]], [500, 100, 100], 0.01, [[0.8, 0.7]], [[1.2, 1.1]], 0.9, 1.3, 2000, 7, 5]),
+        ("CXTORNADO", [[[0, 0], [600, 300], [600, 300]], [500, 100, 100], 0.01, [[0.8, 0.7]], [[1.2, 1.1]], 0.9, 1.3, [["service", "retention"]]]),
+        ("CXMONTECARLO", [[0, 600, 600], [500, 100, 100], 0.01, 0.8, 1.2]),
     ]
     return [(name, [None if a is None else as_range(a) for a in args]) for name, args in calls]
 
