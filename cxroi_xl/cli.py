@@ -209,21 +209,32 @@ def generate_command(
 
 @app.command("demo")
 def demo_command(
-    out: Path = typer.Option(Path("demo_output"), "--out", help="Folder for everything the demo writes."),
-    jobs: Optional[int] = typer.Option(None, "--jobs", help="Worker processes (default: number of cores)."),
+    out: Path = typer.Option(Path("demo_output"), "--out", metavar="DIR", help="Folder for everything the demo writes."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", metavar="N", help="Worker processes (default: number of cores)."),
 ) -> None:
-    """Build the templates and a batch of client workbooks from the bundled sample data."""
-    from .sample_data import write_sample_batch
+    """Build the templates and client workbooks of every kind from the bundled sample data.
+
+    Writes OUT/templates/{live,values}/ (the three templates),
+    OUT/cx_automation_roi/ (every sample client), OUT/customer_value/ and
+    OUT/attribution/ (the clients with orders or journeys), each with its
+    summary.csv and portfolio.xlsx.
+    """
+    from .sample_data import clients_with, write_sample_batch
     from .workbooks.build import build_templates
 
     bundled = Path(__file__).resolve().parent.parent / "examples" / "sample_clients"
-    data_dir = bundled if (bundled / "clients.csv").exists() else write_sample_batch(out / "sample_clients")
+    data_dir = bundled if (bundled / "clients.csv").exists() else write_sample_batch(out / "sample_data" / "all_clients")
     for mode in ("live", "values"):
         for path in build_templates(out / "templates" / mode, mode):
             console.print(f"template ({mode}): {path}")
-    code = _run_generate(data_dir, out / "clients", "cx_automation_roi", "values", jobs, force=True, dry_run=False)
-    console.print(f"open {out / 'clients' / 'portfolio.xlsx'} for the overview")
-    raise typer.Exit(code)
+    codes = [_run_generate(data_dir, out / "cx_automation_roi", "cx_automation_roi", "values", jobs, force=True, dry_run=False)]
+    # The other templates need orders or journeys, which only some clients have.
+    for template, table in (("customer_value", "transactions"), ("attribution", "journeys")):
+        subset = out / "sample_data" / f"clients_with_{table}"
+        clients_with(data_dir, table, subset)
+        codes.append(_run_generate(subset, out / template, template, "values", jobs, force=True, dry_run=False))
+    console.print(f"open {out / 'cx_automation_roi' / 'portfolio.xlsx'} for the overview")
+    raise typer.Exit(max(codes))
 
 
 @app.command("calc")
