@@ -163,7 +163,7 @@ def templates_build(
         console.print(f"wrote {path}")
 
 
-def _run_generate(data_dir: Path, out: Path, template: str, mode: str, jobs: Optional[int], force: bool, dry_run: bool) -> int:
+def _run_generate(data_dir: Path, out: Path, template: str, mode: str, jobs: Optional[int], force: bool, dry_run: bool, report_currency: str = "USD") -> int:
     import sys
     import time
 
@@ -202,7 +202,7 @@ def _run_generate(data_dir: Path, out: Path, template: str, mode: str, jobs: Opt
             progress.advance(task)
 
         try:
-            result = generate(data_dir, out, template=template, mode=mode, jobs=jobs, force=force, on_progress=advance, batch=batch)
+            result = generate(data_dir, out, template=template, mode=mode, jobs=jobs, force=force, on_progress=advance, batch=batch, report_currency=report_currency)
         except (InputError, ValueError) as exc:
             _fail(str(exc))
     for problem in result.problems[len(batch.problems):]:
@@ -217,6 +217,13 @@ def _run_generate(data_dir: Path, out: Path, template: str, mode: str, jobs: Opt
     return result.exit_code
 
 
+def _currency_code(code: str) -> str:
+    code = code.strip().upper()
+    if len(code) != 3 or not code.isalpha() or not code.isascii():
+        raise typer.BadParameter(f"expected a three-letter ISO 4217 code such as USD, got {code!r}")
+    return code
+
+
 @app.command("generate")
 def generate_command(
     data_dir: Path = typer.Argument(..., metavar="DATA_DIR", help="Folder with clients, kpis and optionally costs, surveys, transactions, journeys (.csv or .xlsx)."),
@@ -226,13 +233,14 @@ def generate_command(
     jobs: Optional[int] = typer.Option(None, "--jobs", metavar="N", help="Worker processes (default: number of cores)."),
     force: bool = typer.Option(False, "--force", help="Rebuild every workbook, even those newer than their input."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate the input and report; write nothing."),
+    report_currency: str = typer.Option("USD", "--report-currency", metavar="CODE", callback=_currency_code, help="Currency of the portfolio's converted totals, with the rates of fx.csv in DATA_DIR (columns currency, rate: units of CODE per unit)."),
 ) -> None:
     """Generate one workbook per client plus a summary and a portfolio.
 
     Exit code 0: all clients built; 1: some failed (the others are written,
     see errors.csv); 2: unusable input (missing file or column).
     """
-    raise typer.Exit(_run_generate(data_dir, out, template, mode, jobs, force, dry_run))
+    raise typer.Exit(_run_generate(data_dir, out, template, mode, jobs, force, dry_run, report_currency))
 
 
 @app.command("demo")

@@ -206,6 +206,7 @@ def write_sample_batch(out_dir: Path) -> Path:
         answers[column] = answers[column].astype("Int64")
     answers.to_csv(out_dir / "surveys.csv", index=False)
     write_sample_orders_and_journeys(out_dir)
+    write_sample_fx(out_dir)
     return out_dir
 
 
@@ -385,4 +386,17 @@ def clients_with(data_dir: Path, table: str, out_dir: Path) -> list[str]:
     return kept
 
 
-__all__ += ["ORDER_CLIENTS", "JOURNEY_CLIENTS", "sample_orders_and_journeys", "write_sample_orders_and_journeys", "clients_with"]
+# Illustrative exchange rates for the sample batch's portfolio (US dollars
+# per unit, rounded; not market data): fx.csv converts the per-currency
+# totals into one reporting currency.
+SAMPLE_FX_USD = {"AUD": 0.65, "CAD": 0.72, "CHF": 1.12, "EUR": 1.08, "GBP": 1.27, "USD": 1.0}
+
+
+def write_sample_fx(out_dir: Path) -> Path:
+    """Write ``fx.csv`` (currency, rate: USD per unit) of the sample batch."""
+    path = Path(out_dir) / "fx.csv"
+    pd.DataFrame({"currency": list(SAMPLE_FX_USD), "rate": list(SAMPLE_FX_USD.values())}).to_csv(path, index=False)
+    return path
+
+
+__all__ += ["SAMPLE_FX_USD", "write_sample_fx", "ORDER_CLIENTS", "JOURNEY_CLIENTS", "sample_orders_and_journeys", "write_sample_orders_and_journeys", "clients_with"]
