@@ -16,7 +16,7 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.formatting.rule import CellIsRule, ColorScaleRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.table import Table, TableStyleInfo
+from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..summary import ADDITIVE_COLUMNS, COLUMNS, SummaryColumn, convert_totals, currency_totals
@@ -86,9 +86,8 @@ def _client_table(ws: Worksheet, rows: list[dict]) -> dict[str, float]:
     ref = f"A{HEADER_ROW}:{get_column_letter(len(COLUMNS))}{HEADER_ROW + n}"
     table = Table(displayName="Portfolio", ref=ref)
     table.tableStyleInfo = TableStyleInfo(name=TABLE_STYLE, showRowStripes=True)
-    table._initialise_columns()
-    for table_column, column in zip(table.tableColumns, COLUMNS):
-        table_column.name = column.label
+    # the human labels are the table's column names (nothing refers to them)
+    table.tableColumns = [TableColumn(id=j, name=column.label) for j, column in enumerate(COLUMNS, start=1)]
     ws.add_table(table)
     ws.row_dimensions[HEADER_ROW].height = 30  # two lines of header
     return {c.name: _width(c.label, texts[c.name]) for c in COLUMNS}
