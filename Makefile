@@ -24,7 +24,7 @@ install: $(VENV)/.installed
 demo: $(VENV)/.runtime
 	$(BIN)/cxroi-xl demo --out demo_output
 
-## Everything the tests need (LibreOffice, poppler, a C++ compiler for a reference package), then the whole suite.
+## Everything the tests need (LibreOffice, poppler), then the whole suite.
 test: system-deps install
 	$(BIN)/python -m pytest
 

@@ -19,31 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-import numpy as np
-import pandas as pd
-
-from . import survey
 from .batch_input import BatchInput, InputError, Problem, read_batch
 from .errors import CXError
-from .tracker import TrackerInput, split_phases
+from .summary import SUMMARY_COLUMNS, read_fx, summary_row
+from .tracker import TrackerInput
 
 __all__ = ["SUMMARY_COLUMNS", "ERROR_COLUMNS", "BatchResult", "generate", "summary_row"]
 
-SUMMARY_COLUMNS = (
-    "client_id",
-    "client_name",
-    "pv_benefits",
-    "pv_costs",
-    "npv",
-    "roi",
-    "payback_months",
-    "nps_baseline",
-    "nps_post",
-    "csat_baseline",
-    "csat_post",
-    "churn_baseline",
-    "churn_post",
-)
 ERROR_COLUMNS = ("client_id", "file", "row", "column", "message")
 # Input tables a template cannot do without, beyond clients and kpis.
 TABLE_REQUIRED_BY_TEMPLATE = {"customer_value": "transactions", "attribution": "journeys"}
@@ -63,50 +45,15 @@ class BatchResult:
         return 1 if self.failed else 0
 
 
-def _share(numerator: float, denominator: float) -> float | None:
-    return None if denominator == 0 else float(numerator) / float(denominator)
-
-
-def _survey_metric(metric: Callable, scores: np.ndarray, *args) -> float | None:
-    scores = scores[~np.isnan(scores)]
-    if scores.size == 0:
-        return None
-    try:
-        return float(metric(scores, *args))
-    except CXError:
-        return None
-
-
-def summary_row(data: TrackerInput) -> dict:
-    """The client's line of ``summary.csv`` (and of the portfolio).
-
-    Churn is sum(churned) / sum(active) over the baseline or post months; NPS
-    and CSAT (share of 4-5 on the 5-point scale) split the survey answers at
-    the go-live month.
-    """
-    model = data.model()
-    baseline, post = split_phases(data.kpis, data.go_live)
-    go_live_month = pd.Timestamp(data.go_live).to_period("M").to_timestamp()
-    answered_on = pd.to_datetime(data.surveys["date"]) if len(data.surveys) else pd.Series([], dtype="datetime64[ns]")
-    before = (answered_on < go_live_month).to_numpy()
-    nps = data.surveys["nps"].to_numpy(float) if len(data.surveys) else np.array([])
-    csat = data.surveys["csat"].to_numpy(float) if len(data.surveys) else np.array([])
-    return {
-        "client_id": data.client_id,
-        "client_name": data.client_name,
-        "currency": data.currency,  # portfolio only: summary.csv keeps its fixed columns
-        "pv_benefits": model.tei.pv_benefits,
-        "pv_costs": model.tei.pv_costs,
-        "npv": model.tei.npv,
-        "roi": model.tei.roi,
-        "payback_months": model.tei.payback,
-        "nps_baseline": _survey_metric(survey.nps, nps[before]),
-        "nps_post": _survey_metric(survey.nps, nps[~before]),
-        "csat_baseline": _survey_metric(survey.csat, csat[before], 5),
-        "csat_post": _survey_metric(survey.csat, csat[~before], 5),
-        "churn_baseline": _share(baseline["churned_customers"].sum(), baseline["active_customers"].sum()),
-        "churn_post": _share(post["churned_customers"].sum(), post["active_customers"].sum()),
-    }
+def _exchange_rates(batch: BatchInput, report_currency: str) -> dict[str, float] | None:
+    """fx.csv's rates, checked to cover every client's currency."""
+    rates = read_fx(batch.data_dir, report_currency)
+    if rates is not None:
+        for client_id in batch.valid_client_ids():
+            currency = batch.clients[client_id].currency
+            if currency not in rates:
+                raise InputError("fx.csv", f"no rate for {currency} (client {client_id}); add a row {currency},<units of {report_currency} per {currency}>")
+    return rates
 
 
 def _build_client(data: TrackerInput, template: str, mode: str, out_path: Path) -> dict:
@@ -173,6 +120,7 @@ def generate(
     dry_run: bool = False,
     on_progress: Callable[[str, str], None] | None = None,
     batch: BatchInput | None = None,
+    report_currency: str = "USD",
 ) -> BatchResult:
     """Generate every valid client's workbook plus summary, errors, portfolio.
 
@@ -190,6 +138,7 @@ def generate(
     needed = TABLE_REQUIRED_BY_TEMPLATE.get(template)
     if needed and needed not in batch.files:
         raise InputError(f"{needed}.csv", f"required by --template {template} ({needed}.csv or {needed}.xlsx in {batch.data_dir})")
+    fx = _exchange_rates(batch, report_currency)
     result = BatchResult(problems=list(batch.problems))
     result.failed = sorted(batch.failed)
     out_dir = Path(out_dir)
@@ -286,7 +235,7 @@ def generate(
         errors_path.unlink(missing_ok=True)
     from .workbooks.portfolio import write_portfolio
 
-    write_portfolio(ordered, out_dir / "portfolio.xlsx")
+    write_portfolio(ordered, out_dir / "portfolio.xlsx", fx=fx, report_currency=report_currency)
     result.failed = sorted(set(result.failed))
     result.seconds = time.perf_counter() - started
     return result

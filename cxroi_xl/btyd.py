@@ -874,6 +874,13 @@ def rfm(transactions: pd.DataFrame, customer_col: str, date_col: str, value_col:
     )
     summary.index.name = customer_col
     if value_col is not None:
-        repeat_total = per_customer["value"].sum() - per_customer["value"].first()
-        summary["monetary_value"] = np.where(summary["frequency"] > 0, repeat_total / summary["frequency"].clip(lower=1), 0.0)
+        # The repeat purchases' total, summed in order by numpy: a pandas
+        # groupby sum differs in the last bits between pandas 2 and 3 (and
+        # so would the workbooks built from it). Rows are sorted by
+        # customer, then day: each customer's first row is her first day.
+        customer_index = per_customer.ngroup().to_numpy()
+        first_day = np.r_[True, customer_index[1:] != customer_index[:-1]]
+        repeat_values = np.where(first_day, 0.0, purchases["value"].to_numpy(dtype=float))
+        repeat_total = np.bincount(customer_index, weights=repeat_values, minlength=len(summary))
+        summary["monetary_value"] = np.where(summary["frequency"] > 0, repeat_total / summary["frequency"].clip(lower=1).to_numpy(), 0.0)
     return summary

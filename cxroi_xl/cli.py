@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Literal, Optional, get_args
 
 import typer
 from rich.console import Console
@@ -15,13 +15,34 @@ from rich.markup import escape
 
 from . import reference, registry, udf_module
 
+# Every example here and in the README is run by tests/test_cli.py.
+EXAMPLES = """Examples:
+
+\b
+  cxroi-xl functions
+  cxroi-xl eval CXNPV 0.08 -40000,8000,9200
+  cxroi-xl eval CXPAYBACK -- -100,30,40,50
+  cxroi-xl templates build --out my_templates --mode values
+  cxroi-xl generate examples/sample_clients --out clients --dry-run
+  cxroi-xl demo --out demo_output
+"""
+# The choices --template and --mode accept, checked before any data is read
+# (tests/test_cli.py checks TEMPLATES against the registered builders).
+TemplateName = Literal["cx_automation_roi", "customer_value", "attribution"]
+TEMPLATES = get_args(TemplateName)
+ModeName = Literal["values", "live"]
+
+# Plain help (rich_markup_mode=None): typer's rich help shows every flag as
+# "--force <bool>"; the plain one shows "--force" and lists choices.
 app = typer.Typer(
     help="Measure what customer-experience automation returns: Excel functions, templates, client workbooks.",
+    epilog=EXAMPLES,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
-udfs_app = typer.Typer(help="The xlwings module that puts the functions into Excel.", no_args_is_help=True)
+udfs_app = typer.Typer(help="The xlwings module that puts the functions into Excel.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(udfs_app, name="udfs")
 
 console = Console(soft_wrap=True, markup=False)
@@ -63,12 +84,19 @@ def functions_command(
     typer.echo(reference.markdown() if markdown else reference.plain())
 
 
-@app.command("eval")
+# ignore_unknown_options: a negative number such as -40000,8000 is an
+# argument, not an option (`--` before the arguments works too).
+@app.command("eval", context_settings={"ignore_unknown_options": True})
 def eval_command(
     name: str = typer.Argument(..., help="Function name, e.g. CXNPV."),
     args: List[str] = typer.Argument(None, help="Arguments: a number, text, or comma-separated list for a range."),
 ) -> None:
-    """Evaluate one function from the shell: cxroi-xl eval CXNPV 0.08 -40000,8000,9200"""
+    """Evaluate one function from the shell.
+
+    \b
+    cxroi-xl eval CXNPV 0.08 -40000,8000,9200
+    cxroi-xl eval CXROI 1000,1200 800,100 0.01
+    """
     if name.upper() not in registry.functions():
         _fail(f"unknown function {name}; see `cxroi-xl functions`")
     parsed = [_parse_cli_value(a) for a in (args or [])]
@@ -140,7 +168,7 @@ def lite_command(
         )
 
 
-excel_app = typer.Typer(help="The classic Excel add-in (Windows).", no_args_is_help=True)
+excel_app = typer.Typer(help="The classic Excel add-in (Windows).", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(excel_app, name="excel")
 
 
@@ -162,14 +190,14 @@ def excel_install(global_location: bool = typer.Option(False, "--global", help="
     console.print(f"installed {path}; restart Excel, then type =CXROI( in any cell")
 
 
-templates_app = typer.Typer(help="The template workbooks.", no_args_is_help=True)
+templates_app = typer.Typer(help="The template workbooks.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(templates_app, name="templates")
 
 
 @templates_app.command("build")
 def templates_build(
-    out: Optional[Path] = typer.Option(None, "--out", help="Folder to write to (default: the shipped workbook_templates/)."),
-    mode: str = typer.Option("live", "--mode", help="live: add-in formulas in cells; values: their computed values (formulas kept in notes)."),
+    out: Optional[Path] = typer.Option(None, "--out", metavar="DIR", help="Folder to write to (default: the shipped workbook_templates/)."),
+    mode: ModeName = typer.Option("live", "--mode", help="live: add-in formulas in cells; values: their computed values (formulas kept in notes)."),
 ) -> None:
     """Rebuild the template workbooks from code (byte-identical run to run)."""
     from .workbooks.build import TEMPLATE_DIR, build_templates
@@ -180,7 +208,7 @@ def templates_build(
         console.print(f"wrote {path}")
 
 
-def _run_generate(data_dir: Path, out: Path, template: str, mode: str, jobs: Optional[int], force: bool, dry_run: bool) -> int:
+def _run_generate(data_dir: Path, out: Path, template: str, mode: str, jobs: Optional[int], force: bool, dry_run: bool, report_currency: str = "USD") -> int:
     import sys
     import time
 
@@ -219,7 +247,7 @@ def _run_generate(data_dir: Path, out: Path, template: str, mode: str, jobs: Opt
             progress.advance(task)
 
         try:
-            result = generate(data_dir, out, template=template, mode=mode, jobs=jobs, force=force, on_progress=advance, batch=batch)
+            result = generate(data_dir, out, template=template, mode=mode, jobs=jobs, force=force, on_progress=advance, batch=batch, report_currency=report_currency)
         except (InputError, ValueError) as exc:
             _fail(str(exc))
     for problem in result.problems[len(batch.problems):]:
@@ -234,48 +262,67 @@ def _run_generate(data_dir: Path, out: Path, template: str, mode: str, jobs: Opt
     return result.exit_code
 
 
+def _currency_code(code: str) -> str:
+    code = code.strip().upper()
+    if len(code) != 3 or not code.isalpha() or not code.isascii():
+        raise typer.BadParameter(f"expected a three-letter ISO 4217 code such as USD, got {code!r}")
+    return code
+
+
 @app.command("generate")
 def generate_command(
-    data_dir: Path = typer.Argument(..., help="Folder with clients, kpis and optionally costs, surveys (.csv or .xlsx)."),
-    out: Path = typer.Option(..., "--out", help="Folder for the client workbooks, summary.csv, portfolio.xlsx, errors.csv."),
-    template: str = typer.Option("cx_automation_roi", "--template", help="Template to fill."),
-    mode: str = typer.Option("values", "--mode", help="values: open anywhere; live: add-in formulas for Excel with cxroi-xl."),
-    jobs: Optional[int] = typer.Option(None, "--jobs", help="Worker processes (default: number of cores)."),
+    data_dir: Path = typer.Argument(..., metavar="DATA_DIR", help="Folder with clients, kpis and optionally costs, surveys, transactions, journeys (.csv or .xlsx)."),
+    out: Path = typer.Option(..., "--out", metavar="OUT_DIR", help="Folder for the client workbooks, summary.csv, portfolio.xlsx, errors.csv."),
+    template: TemplateName = typer.Option("cx_automation_roi", "--template", help="Template to fill: the ROI workbook, customer value (needs transactions) or attribution (needs journeys)."),
+    mode: ModeName = typer.Option("values", "--mode", help="values: open anywhere; live: add-in formulas for Excel with cxroi-xl."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", metavar="N", help="Worker processes (default: number of cores)."),
     force: bool = typer.Option(False, "--force", help="Rebuild every workbook, even those newer than their input."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate the input and report; write nothing."),
+    report_currency: str = typer.Option("USD", "--report-currency", metavar="CODE", callback=_currency_code, help="Currency of the portfolio's converted totals, with the rates of fx.csv in DATA_DIR (columns currency, rate: units of CODE per unit)."),
 ) -> None:
     """Generate one workbook per client plus a summary and a portfolio.
 
     Exit code 0: all clients built; 1: some failed (the others are written,
     see errors.csv); 2: unusable input (missing file or column).
     """
-    raise typer.Exit(_run_generate(data_dir, out, template, mode, jobs, force, dry_run))
+    raise typer.Exit(_run_generate(data_dir, out, template, mode, jobs, force, dry_run, report_currency))
 
 
 @app.command("demo")
 def demo_command(
-    out: Path = typer.Option(Path("demo_output"), "--out", help="Folder for everything the demo writes."),
-    jobs: Optional[int] = typer.Option(None, "--jobs", help="Worker processes (default: number of cores)."),
+    out: Path = typer.Option(Path("demo_output"), "--out", metavar="DIR", help="Folder for everything the demo writes."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", metavar="N", help="Worker processes (default: number of cores)."),
 ) -> None:
-    """Build the templates and a batch of client workbooks from the bundled sample data."""
-    from .sample_data import write_sample_batch
+    """Build the templates and client workbooks of every kind from the bundled sample data.
+
+    Writes OUT/templates/{live,values}/ (the three templates),
+    OUT/cx_automation_roi/ (every sample client), OUT/customer_value/ and
+    OUT/attribution/ (the clients with orders or journeys), each with its
+    summary.csv and portfolio.xlsx.
+    """
+    from .sample_data import clients_with, write_sample_batch
     from .workbooks.build import build_templates
 
     bundled = Path(__file__).resolve().parent.parent / "examples" / "sample_clients"
-    data_dir = bundled if (bundled / "clients.csv").exists() else write_sample_batch(out / "sample_clients")
+    data_dir = bundled if (bundled / "clients.csv").exists() else write_sample_batch(out / "sample_data" / "all_clients")
     for mode in ("live", "values"):
         for path in build_templates(out / "templates" / mode, mode):
             console.print(f"template ({mode}): {path}")
-    code = _run_generate(data_dir, out / "clients", "cx_automation_roi", "values", jobs, force=True, dry_run=False)
-    console.print(f"open {out / 'clients' / 'portfolio.xlsx'} for the overview")
-    raise typer.Exit(code)
+    codes = [_run_generate(data_dir, out / "cx_automation_roi", "cx_automation_roi", "values", jobs, force=True, dry_run=False)]
+    # The other templates need orders or journeys, which only some clients have.
+    for template, table in (("customer_value", "transactions"), ("attribution", "journeys")):
+        subset = out / "sample_data" / f"clients_with_{table}"
+        clients_with(data_dir, table, subset)
+        codes.append(_run_generate(subset, out / template, template, "values", jobs, force=True, dry_run=False))
+    console.print(f"open {out / 'cx_automation_roi' / 'portfolio.xlsx'} for the overview")
+    raise typer.Exit(max(codes))
 
 
 @app.command("calc")
 def calc_command(
-    book: Path = typer.Argument(..., help="A workbook with add-in formulas (.xlsx), e.g. one made from a template."),
-    out: Path = typer.Option(..., "-o", "--out", help="Where to write the values workbook (.xlsx); written whole or not at all."),
-    max_mb: float = typer.Option(50.0, "--max-mb", help="Refuse input workbooks larger than this many megabytes."),
+    book: Path = typer.Argument(..., metavar="BOOK", help="A workbook with add-in formulas (.xlsx), e.g. one made from a template."),
+    out: Path = typer.Option(..., "-o", "--out", metavar="OUT", help="Where to write the values workbook (.xlsx); written whole or not at all."),
+    max_mb: float = typer.Option(50.0, "--max-mb", metavar="MB", help="Refuse input workbooks larger than this many megabytes."),
 ) -> None:
     """Replace add-in formulas with their values (formula kept in a cell note) so BOOK opens without the add-in."""
     from rich.markup import escape

@@ -226,9 +226,9 @@ SAMPLE_CLIENTS = [
 
 
 def write_sample_batch(out_dir: Path) -> Path:
-    """Write the bundled sample batch (clients, kpis, costs, surveys and
-    proxies CSVs); every other client has leads and won, two in three have
-    proxies."""
+    """Write the bundled sample batch: clients, kpis, costs, surveys and
+    proxies CSVs (every other client has leads and won, two in three have
+    proxies), transactions and journeys for some clients, and fx rates."""
     out_dir = Path(out_dir)
     clients, kpis, costs, surveys, proxies = [], [], [], [], []
     for i, (client_id, name, profile, currency) in enumerate(SAMPLE_CLIENTS):
@@ -263,6 +263,8 @@ def write_sample_batch(out_dir: Path) -> Path:
     for column in ("nps", "csat", "ces"):
         answers[column] = answers[column].astype("Int64")
     answers.to_csv(out_dir / "surveys.csv", index=False)
+    write_sample_orders_and_journeys(out_dir)
+    write_sample_fx(out_dir)
     return out_dir
 
 
@@ -378,3 +380,81 @@ def synthetic_journeys(seed: int, n_journeys: int = 6_000, max_touches: int = 4)
 
 
 __all__ += ["synthetic_transactions", "synthetic_journeys", "JOURNEY_CHANNELS"]
+
+
+# --------------------------------------------------------------------------
+# The sample batch's orders and journeys: for the customer-value and
+# attribution templates. Only some clients have them, as in real life (a
+# clinic has no web shop); the others are built with the ROI template only.
+
+# The sample clients with an order history / with tracked journeys.
+ORDER_CLIENTS = ("northwind-shop", "ledgerly", "harbor-hotel", "bean-there", "fitfuel", "cloudnest")
+JOURNEY_CLIENTS = ("northwind-shop", "pixel-agency", "petpal", "shiftly", "quickfix-it", "gearhub")
+
+
+def sample_orders_and_journeys() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``transactions`` (client_id, customer_id, date, amount) and ``journeys``
+    (client_id, path, conversions, value, nulls) of the bundled sample batch.
+
+    Orders span the client's 24 tracked months (customers acquired during
+    the first 12). Seeded per client, like :func:`write_sample_batch`.
+    """
+    orders, journeys = [], []
+    for i, (client_id, _name, _profile, _currency) in enumerate(SAMPLE_CLIENTS):
+        first_day = "2023-07-01" if i % 3 == 0 else "2024-01-01"  # the client's first KPI month
+        rng = np.random.default_rng(5000 + i)
+        if client_id in ORDER_CLIENTS:
+            frame = synthetic_transactions(seed=2000 + i, n_customers=int(rng.integers(150, 400)), first_day=first_day, acquisition_months=12, observation_months=24)
+            orders.append(frame.assign(client_id=client_id, date=frame["date"].dt.strftime("%Y-%m-%d")))
+        if client_id in JOURNEY_CLIENTS:
+            journeys.append(synthetic_journeys(seed=3000 + i, n_journeys=int(rng.integers(1_500, 6_000))).assign(client_id=client_id))
+    order_columns = ["client_id", "customer_id", "date", "amount"]
+    journey_columns = ["client_id", "path", "conversions", "value", "nulls"]
+    transactions = pd.concat(orders, ignore_index=True)[order_columns]
+    paths = pd.concat(journeys, ignore_index=True)[journey_columns].astype({"conversions": int, "nulls": int})
+    return transactions, paths
+
+
+def write_sample_orders_and_journeys(out_dir: Path) -> Path:
+    """Write ``transactions.csv`` and ``journeys.csv`` of the sample batch."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    transactions, journeys = sample_orders_and_journeys()
+    transactions.to_csv(out_dir / "transactions.csv", index=False)
+    journeys.to_csv(out_dir / "journeys.csv", index=False)
+    return out_dir
+
+
+def clients_with(data_dir: Path, table: str, out_dir: Path) -> list[str]:
+    """Copy the batch in ``data_dir`` to ``out_dir``, keeping only the clients
+    that have rows in ``table`` (e.g. ``transactions``); every CSV with a
+    ``client_id`` column is filtered, other files are copied as they are.
+    Returns the clients kept."""
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    keep = set(pd.read_csv(data_dir / f"{table}.csv", usecols=["client_id"], dtype=str)["client_id"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    kept: list[str] = []
+    for path in sorted(data_dir.glob("*.csv")):
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        if "client_id" in frame.columns:
+            frame = frame[frame["client_id"].isin(keep)]
+            if path.stem == "clients":
+                kept = frame["client_id"].tolist()
+        frame.to_csv(out_dir / path.name, index=False)
+    return kept
+
+
+# Illustrative exchange rates for the sample batch's portfolio (US dollars
+# per unit, rounded; not market data): fx.csv converts the per-currency
+# totals into one reporting currency.
+SAMPLE_FX_USD = {"AUD": 0.65, "CAD": 0.72, "CHF": 1.12, "EUR": 1.08, "GBP": 1.27, "USD": 1.0}
+
+
+def write_sample_fx(out_dir: Path) -> Path:
+    """Write ``fx.csv`` (currency, rate: USD per unit) of the sample batch."""
+    path = Path(out_dir) / "fx.csv"
+    pd.DataFrame({"currency": list(SAMPLE_FX_USD), "rate": list(SAMPLE_FX_USD.values())}).to_csv(path, index=False)
+    return path
+
+
+__all__ += ["SAMPLE_FX_USD", "write_sample_fx", "ORDER_CLIENTS", "JOURNEY_CLIENTS", "sample_orders_and_journeys", "write_sample_orders_and_journeys", "clients_with"]

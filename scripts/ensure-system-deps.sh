@@ -6,9 +6,6 @@ set -euo pipefail
 missing=()
 command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-calc)
 command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
-# ChannelAttribution, a reference package of the attribution tests, ships
-# only as C++ source on PyPI
-command -v g++ >/dev/null 2>&1 || missing+=(g++)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing ${missing[*]} (needed by the tests)"
 if [ "$(id -u)" -eq 0 ]; then
@@ -22,4 +19,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update
 $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
-command -v soffice >/dev/null && command -v pdftoppm >/dev/null && command -v g++ >/dev/null
+command -v soffice >/dev/null && command -v pdftoppm >/dev/null

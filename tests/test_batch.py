@@ -59,7 +59,7 @@ def independent_tei(data: Path, client_id: str) -> dict:
     post = kpis[kpis["month"] >= go_live].sort_values("month")
     cost_per_contact = (base["agent_hours"] * base["hourly_cost"]).sum() / base["contacts"].sum()
     benefit = (post["contacts"] * cost_per_contact - post["agent_hours"] * post["hourly_cost"]).to_numpy()
-    cost = post["automation_cost"].to_numpy(dtype=float)
+    cost = post["automation_cost"].to_numpy(dtype=float, copy=True)  # writable under pandas 3 copy-on-write
     for _, row in costs.iterrows():
         month = row["date"][:7]
         if month < go_live:
@@ -89,7 +89,8 @@ def test_golden_numbers_for_two_clients(sample_run):
     for client_id in ("rose-bakery", "ledgerly"):
         expected = independent_tei(data, client_id)
         for key, value in expected.items():
-            assert float(summary[client_id][key]) == pytest.approx(value, rel=1e-9), (client_id, key)
+            # summary.csv rounds money to the cent (GBP, USD) and ROI to 4 decimals
+            assert float(summary[client_id][key]) == pytest.approx(value, abs=0.005 if key != "roi" else 5e-5), (client_id, key)
 
 
 def test_churn_and_nps_in_the_summary(sample_run):
@@ -99,12 +100,12 @@ def test_churn_and_nps_in_the_summary(sample_run):
     kpis = kpis[kpis["client_id"] == "ledgerly"]
     go_live = pd.read_csv(data / "clients.csv").set_index("client_id").loc["ledgerly", "go_live"][:7]
     base = kpis[kpis["month"] < go_live]
-    assert float(summary["churn_baseline"]) == pytest.approx(base["churned_customers"].sum() / base["active_customers"].sum(), rel=1e-12)
+    assert float(summary["churn_baseline"]) == pytest.approx(base["churned_customers"].sum() / base["active_customers"].sum(), abs=5e-5)  # 4 decimals
     surveys = pd.read_csv(data / "surveys.csv")
     answers = surveys[(surveys["client_id"] == "ledgerly") & (surveys["date"].str[:7] >= go_live)]["nps"].dropna()
     # NPS by hand: % 9-10 minus % 0-6
     expected_nps = 100 * ((answers >= 9).mean() - (answers <= 6).mean())
-    assert float(summary["nps_post"]) == pytest.approx(expected_nps, rel=1e-12)
+    assert float(summary["nps_post"]) == pytest.approx(expected_nps, abs=0.005)  # 2 decimals
 
 
 def test_outputs_are_complete(sample_run):
@@ -241,8 +242,9 @@ def test_values_workbooks_open_in_libreoffice_without_errors(tmp_path):
         assert errors == [], path.name
         if path.stem in summary:
             roi = values["ROI"]
-            assert roi["C9"] == pytest.approx(float(summary[path.stem]["roi"]), rel=1e-9)
-            assert roi["C17"] == pytest.approx(float(summary[path.stem]["npv"]), rel=1e-9)
+            # they agree to summary.csv's rounding: ROI 4 decimals, money to the cent
+            assert roi["C9"] == pytest.approx(float(summary[path.stem]["roi"]), abs=5e-5)
+            assert roi["C17"] == pytest.approx(float(summary[path.stem]["npv"]), abs=0.005)
     assert values_of(recalculated, "rose-bakery")["ROI"]["C10"] == "not reached"
 
 
@@ -329,7 +331,7 @@ def test_xlsx_input_with_date_cells_for_months(tmp_path):
     assert result.exit_code == 0, result.output
     (tmp_path / "again").mkdir()
     expected = independent_tei(subset(tmp_path / "again", ["rose-bakery"]), "rose-bakery")
-    assert float(read_summary(out)["rose-bakery"]["roi"]) == pytest.approx(expected["roi"], rel=1e-9)
+    assert float(read_summary(out)["rose-bakery"]["roi"]) == pytest.approx(expected["roi"], abs=5e-5)  # 4 decimals
 
 
 def test_output_folder_that_is_a_file_is_a_usage_error(tmp_path):

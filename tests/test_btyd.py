@@ -10,7 +10,10 @@ Oracles:
 * Fader & Hardie (2013), "The Gamma-Gamma Model of Monetary Value": on the
   946 CDNOW repeat buyers p = 6.25, q = 3.74, gamma = 15.44.
 * `lifetimes` 0.11.3 (BetaGeoFitter, GammaGammaFitter, an independent
-  implementation with autograd gradients), customer by customer.
+  implementation with autograd gradients), customer by customer: its
+  answers on CDNOW are recorded in tests/data/reference_lifetimes.json by
+  scripts/record_reference_values.py (lifetimes pins old libraries, so it is
+  not installed with the tests).
 * The models' definitions, integrated numerically (scipy.integrate.quad)
   over the mixing distributions rather than through the closed forms.
 * Known parameters of simulated customers; hand-derived small cases.
@@ -18,12 +21,12 @@ Oracles:
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from lifetimes import BetaGeoFitter, GammaGammaFitter
 from scipy import integrate, optimize, special, stats
 
 from cxroi_xl import btyd
@@ -51,11 +54,12 @@ def fitted(cdnow):
 
 
 @pytest.fixture(scope="module")
-def lifetimes_fitted(cdnow):
-    bg = BetaGeoFitter().fit(cdnow.frequency, cdnow.recency, cdnow["T"])
-    repeat = cdnow[cdnow.frequency > 0]
-    gg = GammaGammaFitter().fit(repeat.frequency, repeat.monetary_value)
-    return bg, gg
+def lifetimes_recorded(cdnow):
+    """lifetimes' fits and predictions on CDNOW (see the module docstring)."""
+    recorded = json.loads((DATA / "reference_lifetimes.json").read_text(encoding="utf-8"))
+    assert recorded["source"]["version"] == "0.11.3"
+    assert recorded["per_customer"]["customer_id"] == cdnow.customer_id.tolist()
+    return recorded
 
 
 def _customers(df: pd.DataFrame):
@@ -110,34 +114,32 @@ def test_unconditional_expectation_matches_hardie_sheet(fitted):
 # ---- lifetimes, customer by customer ---------------------------------------
 
 
-def test_fits_agree_with_lifetimes(fitted, lifetimes_fitted):
+def test_fits_agree_with_lifetimes(fitted, lifetimes_recorded):
     bg, gg = fitted
-    lt_bg, lt_gg = lifetimes_fitted
+    lt_bg, lt_gg = lifetimes_recorded["bgnbd"], lifetimes_recorded["gamma_gamma"]
+    bg_names, gg_names = ["r", "alpha", "a", "b"], ["p", "q", "v"]
     # two optimisers stopping near one maximum: relative 1e-5
-    np.testing.assert_allclose(bg.params_[["r", "alpha", "a", "b"]], lt_bg.params_[["r", "alpha", "a", "b"]], rtol=1e-5)
-    np.testing.assert_allclose(gg.params_.to_numpy(), lt_gg.params_[["p", "q", "v"]].to_numpy(), rtol=1e-5)
+    np.testing.assert_allclose(bg.params_[bg_names], [lt_bg["params"][n] for n in bg_names], rtol=1e-5)
+    np.testing.assert_allclose(gg.params_.to_numpy(), [lt_gg["params"][n] for n in gg_names], rtol=1e-5)
     # standard errors from the Hessian (ours by differences of the analytic
     # gradient, lifetimes' by autograd): relative 1e-4
-    np.testing.assert_allclose(bg.summary["se(coef)"], lt_bg.summary.loc[["r", "alpha", "a", "b"], "se(coef)"], rtol=1e-4)
-    np.testing.assert_allclose(gg.summary["se(coef)"].to_numpy(), lt_gg.summary.loc[["p", "q", "v"], "se(coef)"].to_numpy(), rtol=1e-4)
+    np.testing.assert_allclose(bg.summary["se(coef)"], [lt_bg["se"][n] for n in bg_names], rtol=1e-4)
+    np.testing.assert_allclose(gg.summary["se(coef)"].to_numpy(), [lt_gg["se"][n] for n in gg_names], rtol=1e-4)
 
 
-def test_predictions_agree_with_lifetimes_customer_by_customer(cdnow, lifetimes_fitted):
-    lt_bg, lt_gg = lifetimes_fitted
+def test_predictions_agree_with_lifetimes_customer_by_customer(cdnow, lifetimes_recorded):
+    theirs = lifetimes_recorded["per_customer"]
     # same parameters on both sides, so only the formulas are compared
-    bg = btyd.BetaGeo.from_params(*lt_bg.params_[["r", "alpha", "a", "b"]])
-    gg = btyd.GammaGamma.from_params(*lt_gg.params_[["p", "q", "v"]])
+    bg = btyd.BetaGeo.from_params(*(lifetimes_recorded["bgnbd"]["params"][n] for n in ("r", "alpha", "a", "b")))
+    gg = btyd.GammaGamma.from_params(*(lifetimes_recorded["gamma_gamma"]["params"][n] for n in ("p", "q", "v")))
     customers = _customers(cdnow)
     for weeks in (1, 39, 156):
         ours = bg.conditional_expected_purchases(weeks, *customers)
-        theirs = lt_bg.conditional_expected_number_of_purchases_up_to_time(weeks, *customers).to_numpy()
-        np.testing.assert_allclose(ours, theirs, rtol=1e-10)
-    np.testing.assert_allclose(bg.probability_alive(*customers), lt_bg.conditional_probability_alive(*customers), rtol=1e-12)
-    spend = lt_gg.conditional_expected_average_profit(cdnow.frequency, cdnow.monetary_value).to_numpy()
-    np.testing.assert_allclose(gg.conditional_expected_average_value(cdnow.frequency, cdnow.monetary_value), spend, rtol=1e-12)
-    theirs = lt_gg.customer_lifetime_value(lt_bg, *customers, cdnow.monetary_value, time=12, discount_rate=0.01, freq="W").to_numpy()
+        np.testing.assert_allclose(ours, theirs[f"expected_purchases_{weeks}w"], rtol=1e-10)
+    np.testing.assert_allclose(bg.probability_alive(*customers), theirs["probability_alive"], rtol=1e-12)
+    np.testing.assert_allclose(gg.conditional_expected_average_value(cdnow.frequency, cdnow.monetary_value), theirs["expected_average_profit"], rtol=1e-12)
     ours = btyd.customer_lifetime_value(bg, gg, *customers, cdnow.monetary_value, 12, 0.01, LIFETIMES_WEEK)
-    np.testing.assert_allclose(ours, theirs, rtol=1e-10)
+    np.testing.assert_allclose(ours, theirs["clv_12_months_1pct_weekly"], rtol=1e-10)
 
 
 # ---- the models' definitions, integrated numerically -----------------------
@@ -424,21 +426,19 @@ def test_cxbgnbdfit_and_cxggfit_through_dispatch(excel, cdnow):
         assert dict(table[1:])[name] == pytest.approx(value, abs=0.01)
 
 
-def test_per_customer_functions_through_dispatch(excel, cdnow, lifetimes_fitted):
-    lt_bg, lt_gg = lifetimes_fitted
+def test_per_customer_functions_through_dispatch(excel, cdnow, lifetimes_recorded):
+    theirs = lifetimes_recorded["per_customer"]
     customers = _columns(cdnow, "frequency", "recency", "T")
     # the two fits agree to 1e-6 relative, so predictions to 1e-5
     column = excel("CXBGNBD", *customers, 39)
-    theirs = lt_bg.conditional_expected_number_of_purchases_up_to_time(39, *_customers(cdnow))
-    np.testing.assert_allclose([row[0] for row in column], theirs, rtol=1e-5)
+    np.testing.assert_allclose([row[0] for row in column], theirs["expected_purchases_39w"], rtol=1e-5)
     assert column[0][0] == pytest.approx(1.226, abs=5e-4)  # the paper's example is customer 1
     one_week = excel("CXBGNBD", *customers)
-    np.testing.assert_allclose([row[0] for row in one_week], lt_bg.conditional_expected_number_of_purchases_up_to_time(1, *_customers(cdnow)), rtol=1e-5)
+    np.testing.assert_allclose([row[0] for row in one_week], theirs["expected_purchases_1w"], rtol=1e-5)
     alive = excel("CXPALIVE", *customers)
-    np.testing.assert_allclose([row[0] for row in alive], lt_bg.conditional_probability_alive(*_customers(cdnow)), rtol=1e-5)
+    np.testing.assert_allclose([row[0] for row in alive], theirs["probability_alive"], rtol=1e-5)
     clv = excel("CXCLV", *customers, cdnow.monetary_value.tolist(), 12, 0.01, LIFETIMES_WEEK)
-    theirs = lt_gg.customer_lifetime_value(lt_bg, *_customers(cdnow), cdnow.monetary_value, time=12, discount_rate=0.01, freq="W")
-    np.testing.assert_allclose([row[0] for row in clv], theirs, rtol=1e-5)
+    np.testing.assert_allclose([row[0] for row in clv], theirs["clv_12_months_1pct_weekly"], rtol=1e-5)
 
 
 def test_cxclv_defaults_are_12_months_1_percent_weeks(excel, cdnow, fitted):

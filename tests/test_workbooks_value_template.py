@@ -9,7 +9,9 @@ Oracles (tolerance 1e-9 relative, LibreOffice stores 15 significant digits):
   from the same table.
 * Cohort matrix: derived independently with pandas (first-order month, then
   distinct customer-months).
-* Survival: lifelines' KaplanMeierFitter on the Customers sheet's durations.
+* Survival: the engine (cxroi_xl.value.kaplan_meier, checked against a
+  published table and lifelines in test_value.py) on the Customers sheet's
+  durations.
 * Predicted CLV: the engine (cxroi_xl.btyd) called directly on the same
   customers; its fit is checked against the CDNOW publication in test_btyd.py.
 * The per-customer summary: a hand-derived case (same-day orders, the
@@ -25,7 +27,6 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
-from lifelines import KaplanMeierFitter
 from openpyxl.formula.tokenizer import Token, Tokenizer
 from openpyxl.worksheet.formula import ArrayFormula
 
@@ -33,6 +34,7 @@ from cxroi_xl import btyd, registry
 from cxroi_xl.errors import InvalidInputError
 from cxroi_xl.excel import ExcelError
 from cxroi_xl.sample_data import synthetic_transactions
+from cxroi_xl.value import kaplan_meier, survival_at
 from cxroi_xl.workbooks import build, common, libreoffice, value_template
 from cxroi_xl.workbooks.formula import NATIVE_FUNCTIONS, Evaluator
 
@@ -331,15 +333,17 @@ def test_cohort_matrix(recalculated, example):
                 assert shown == pytest.approx(share, rel=RELATIVE, abs=1e-15)
 
 
-def test_survival_against_lifelines(recalculated, example):
+def test_survival_equals_the_engine(recalculated, example):
+    # value.kaplan_meier is checked against the published 6-MP table and
+    # lifelines' recorded answers in test_value.py
     summary = value_template.customer_summary(value_template._orders(example.transactions))
-    fitter = KaplanMeierFitter().fit(summary["tenure_months"], summary["churned"])
+    durations, churned = summary["tenure_months"].to_numpy(float), summary["churned"].to_numpy(float)
     survival = recalculated["Survival"]
     times = list(value_template.SURVIVAL_TIMES)
-    assert column_below(survival, "Share still active", len(times)) == pytest.approx(fitter.survival_function_at_times(times).to_list(), rel=RELATIVE)
-    event_times = fitter.event_table.index[fitter.event_table["observed"] > 0]
-    shown = column_below(survival, "Survival", len(event_times))
-    assert shown == pytest.approx(fitter.survival_function_.loc[event_times, "KM_estimate"].to_list(), rel=RELATIVE)
+    assert column_below(survival, "Share still active", len(times)) == pytest.approx(survival_at(durations, churned, times).tolist(), rel=RELATIVE)
+    table = kaplan_meier(durations, churned)
+    shown = column_below(survival, "Survival", len(table))
+    assert shown == pytest.approx(table["Survival"].tolist(), rel=RELATIVE)
 
 
 def test_predicted_value_equals_the_engine(recalculated, example):

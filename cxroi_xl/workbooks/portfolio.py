@@ -1,5 +1,12 @@
-"""``portfolio.xlsx``: every client's headline figures in one table, with
-conditional formatting and a chart, for the consultant's overview."""
+"""``portfolio.xlsx``: every client's headline figures in one table, their
+totals per currency and, with exchange rates, in one reporting currency.
+
+Headers, units and number formats come from :mod:`cxroi_xl.summary` (the
+one declaration of the summary's columns), so the portfolio shows the same
+rounded figures as ``summary.csv``. Totals are numbers computed here, not
+formulas: a formula cell would need a cached value to show anything in a
+viewer that does not recalculate.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,61 +14,184 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.formatting.rule import CellIsRule, ColorScaleRule
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
+from openpyxl.worksheet.worksheet import Worksheet
 
-from .common import FORMATS, TableSpec, page_setup, save_workbook, set_widths, title
+from ..summary import ADDITIVE_COLUMNS, COLUMNS, SummaryColumn, convert_totals, currency_totals
+from .common import BOLD_FONT, HEADER_FILL, HEADER_FONT, NOTE_FONT, SECTION_FONT, TABLE_STYLE, page_setup, put_text, save_workbook, title
 
-_COLUMNS = [
-    ("client_id", FORMATS["text"]),
-    ("client_name", FORMATS["text"]),
-    ("currency", FORMATS["text"]),
-    ("pv_benefits", "#,##0"),
-    ("pv_costs", "#,##0"),
-    ("npv", "#,##0"),
-    ("roi", FORMATS["pct"]),
-    ("payback_months", FORMATS["periods"]),
-    ("nps_baseline", FORMATS["points"]),
-    ("nps_post", FORMATS["points"]),
-    ("csat_baseline", FORMATS["pct"]),
-    ("csat_post", FORMATS["pct"]),
-    ("churn_baseline", FORMATS["pct2"]),
-    ("churn_post", FORMATS["pct2"]),
-]
+HEADER_ROW = 4
+_BY_NAME = {column.name: column for column in COLUMNS}
+# Widths in characters: a header wraps at its spaces onto at most two lines,
+# so a column is as wide as the longest word of its label or its widest value.
+_MIN_WIDTH = 9
+_MAX_WIDTH = 40
 
 
-def build_portfolio(rows: list[dict]) -> Workbook:
+def _shown(value, column: SummaryColumn, currency: str) -> str:
+    """Roughly the text Excel shows for ``value`` (for column widths)."""
+    if value is None:
+        return ""
+    if column.unit == "text":
+        return str(value)
+    if column.unit == "rate":
+        return f"{float(value):.2%}"
+    decimals = column.decimals(currency) or 0
+    return f"{float(value):+,.{decimals}f}" if column.unit == "points" else f"{float(value):,.{decimals}f}"
+
+
+def _width(label: str, texts) -> float:
+    words = max((len(word) for word in label.split()), default=0)
+    half = (len(label) + 1) // 2  # two lines of about half the label
+    return float(min(_MAX_WIDTH, max(_MIN_WIDTH, words + 2, half + 2, *(len(t) + 2 for t in texts))))
+
+
+def _header(ws: Worksheet, row: int, col: int, label: str) -> None:
+    cell = ws.cell(row, col, label)
+    cell.font = HEADER_FONT
+    cell.fill = HEADER_FILL
+    cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+
+def _put(ws: Worksheet, row: int, col: int, value, column: SummaryColumn, currency: str):
+    cell = ws.cell(row, col)
+    if column.unit == "text":
+        put_text(cell, value)  # client text starting with = stays text
+    else:
+        cell.value = value
+        cell.number_format = column.excel_format(currency)
+    return cell
+
+
+def _client_table(ws: Worksheet, rows: list[dict]) -> dict[str, float]:
+    """The clients' table; returns the widths its columns need."""
+    texts: dict[str, list[str]] = {c.name: [] for c in COLUMNS}
+    for j, column in enumerate(COLUMNS, start=1):
+        _header(ws, HEADER_ROW, j, column.label)
+    for i, row in enumerate(rows, start=HEADER_ROW + 1):
+        currency = row.get("currency") or "USD"
+        for j, column in enumerate(COLUMNS, start=1):
+            value = row.get(column.name)
+            if column.name == "payback_months" and value is None:
+                value = "not reached"  # the net benefit never covers the costs in the tracked months
+                cell = ws.cell(i, j, value)
+                cell.alignment = Alignment(horizontal="right")
+                texts[column.name].append(value)
+                continue
+            _put(ws, i, j, value, column, currency)
+            texts[column.name].append(_shown(value, column, currency))
+    n = max(len(rows), 1)
+    ref = f"A{HEADER_ROW}:{get_column_letter(len(COLUMNS))}{HEADER_ROW + n}"
+    table = Table(displayName="Portfolio", ref=ref)
+    table.tableStyleInfo = TableStyleInfo(name=TABLE_STYLE, showRowStripes=True)
+    # the human labels are the table's column names (nothing refers to them)
+    table.tableColumns = [TableColumn(id=j, name=column.label) for j, column in enumerate(COLUMNS, start=1)]
+    ws.add_table(table)
+    ws.row_dimensions[HEADER_ROW].height = 30  # two lines of header
+    return {c.name: _width(c.label, texts[c.name]) for c in COLUMNS}
+
+
+def _total_columns(report_currency: str | None = None) -> list[tuple[str, str, SummaryColumn | None]]:
+    """(key, label, summary column or None) of a totals table; converted
+    totals add the rate used, last."""
+    columns = [("currency", "Currency", None), ("clients", "Clients", None)]
+    columns += [(name, _BY_NAME[name].label, _BY_NAME[name]) for name in ADDITIVE_COLUMNS]
+    columns.append(("roi", "ROI (NPV / PV costs)", _BY_NAME["roi"]))
+    if report_currency:
+        columns.append(("rate", f"Rate ({report_currency} per unit)", None))
+    return columns
+
+
+def _totals_table(ws: Worksheet, top: int, heading: str, note: str, columns, rows: list[dict], amount_currency) -> int:
+    """A heading, a note and a plain block of totals; returns the next free row."""
+    ws.cell(top, 1, heading).font = SECTION_FONT
+    ws.cell(top + 1, 1, note).font = NOTE_FONT
+    header = top + 2
+    for j, (_, label, _) in enumerate(columns, start=1):
+        _header(ws, header, j, label)
+    ws.row_dimensions[header].height = 30
+    for i, row in enumerate(rows, start=header + 1):
+        currency = amount_currency(row)
+        for j, (key, _, column) in enumerate(columns, start=1):
+            value = row.get(key)
+            if column is None:
+                cell = ws.cell(i, j)
+                if isinstance(value, str):
+                    put_text(cell, value)
+                else:
+                    cell.value = value
+                    if key == "rate":
+                        cell.number_format = "0.000000"
+            else:
+                cell = _put(ws, i, j, value, column, currency)
+            if row.get("_bold"):
+                cell.font = BOLD_FONT
+    return header + 1 + len(rows) + 1
+
+
+def build_portfolio(rows: list[dict], fx: dict[str, float] | None = None, report_currency: str = "USD") -> Workbook:
+    """The portfolio of the summary ``rows`` (see :mod:`cxroi_xl.summary`),
+    with per-currency subtotals and, given ``fx`` (units of
+    ``report_currency`` per unit of each currency), converted totals."""
+    report_currency = report_currency.upper()
     wb = Workbook()
     ws = wb.active
     ws.title = "Portfolio"
-    title(ws, "Portfolio: CX automation returns by client", f"{len(rows)} clients. Amounts in each client's own currency; ROI and payback from the risk-adjusted, discounted model.")
-    header_row = 4
-    table = TableSpec("Portfolio", [(name, fmt, None) for name, fmt in _COLUMNS], header_row)
-    n = table.write(ws, ([row.get(name) for name, _ in _COLUMNS] for row in rows), text_columns=("client_id", "client_name", "currency"))
-    last = header_row + n
-    roi = table.data_range("roi", n)
-    npv = table.data_range("npv", n)
-    ws.conditional_formatting.add(roi, ColorScaleRule(start_type="num", start_value=-0.5, start_color="F8696B", mid_type="num", mid_value=0, mid_color="FFFFFF", end_type="num", end_value=2, end_color="63BE7B"))
-    ws.conditional_formatting.add(npv, CellIsRule(operator="lessThan", formula=["0"], font=Font(color="9C0006"), fill=PatternFill("solid", fgColor="FFC7CE")))
-    ws.conditional_formatting.add(table.data_range("churn_post", n), CellIsRule(operator="greaterThan", formula=[f"{table.col_letter('churn_baseline')}{header_row + 1}"], font=Font(color="9C0006")))
-    widths = {"client_id": max([12] + [len(str(row.get("client_id", ""))) + 2 for row in rows]), "client_name": 32, "currency": 10}
-    set_widths(ws, {table.col_letter(name): widths.get(name, 14) for name, _ in _COLUMNS})
-    ws.freeze_panes = ws.cell(header_row + 1, 3)
+    title(ws, "Portfolio: CX automation returns by client", f"{len(rows)} clients. Amounts in each client's own currency; ROI and payback from the risk-adjusted, discounted model. Totals by currency on the Totals sheet.")
+    widths = _client_table(ws, rows)
+    n = max(len(rows), 1)
+    letter = {c.name: get_column_letter(j) for j, c in enumerate(COLUMNS, start=1)}
+
+    def data_range(name: str) -> str:
+        return f"{letter[name]}{HEADER_ROW + 1}:{letter[name]}{HEADER_ROW + n}"
+
+    ws.conditional_formatting.add(data_range("roi"), ColorScaleRule(start_type="num", start_value=-0.5, start_color="F8696B", mid_type="num", mid_value=0, mid_color="FFFFFF", end_type="num", end_value=2, end_color="63BE7B"))
+    ws.conditional_formatting.add(data_range("npv"), CellIsRule(operator="lessThan", formula=["0"], font=Font(color="9C0006"), fill=PatternFill("solid", fgColor="FFC7CE")))
+    ws.conditional_formatting.add(data_range("churn_post"), CellIsRule(operator="greaterThan", formula=[f"{letter['churn_baseline']}{HEADER_ROW + 1}"], font=Font(color="9C0006")))
+    for name, width in widths.items():
+        ws.column_dimensions[letter[name]].width = width
+    ws.freeze_panes = ws.cell(HEADER_ROW + 1, 3)
+    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
 
     chart = BarChart()
     chart.type = "bar"
     chart.title = "ROI by client"
     chart.y_axis.numFmt = "0%"
-    roi_col = [name for name, _ in _COLUMNS].index("roi") + 1
-    chart.add_data(Reference(ws, min_col=roi_col, min_row=header_row, max_row=last), titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=2, min_row=header_row + 1, max_row=last))
+    roi_col = list(letter).index("roi") + 1
+    chart.add_data(Reference(ws, min_col=roi_col, min_row=HEADER_ROW, max_row=HEADER_ROW + n), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=2, min_row=HEADER_ROW + 1, max_row=HEADER_ROW + n))
     chart.height = max(8, 0.5 * n + 3)
     chart.width = 18
     chart.legend = None
     chart.x_axis.tickLblPos = "low"  # client names stay readable beside negative bars
-    ws.add_chart(chart, f"P{header_row}")
+    ws.add_chart(chart, f"{get_column_letter(len(COLUMNS) + 2)}{HEADER_ROW}")
     page_setup(ws)
+
+    _write_totals(wb.create_sheet("Totals"), rows, fx, report_currency)
     return wb
 
 
-def write_portfolio(rows: list[dict], path: Path) -> Path:
-    return save_workbook(build_portfolio(rows), path)
+def _write_totals(ws: Worksheet, rows: list[dict], fx: dict[str, float] | None, report_currency: str) -> None:
+    title(ws, "Totals by currency", "PV benefits, PV costs and NPV added up per currency; ROI = NPV / PV costs of the sums. NPS, CSAT, churn and payback are not added up.")
+    by_currency = currency_totals(rows)
+    totals = by_currency.to_dict("records")
+    next_row = _totals_table(ws, 4, "By currency", "Each currency's clients, in that currency.", _total_columns(), totals, lambda row: row["currency"])
+    shown = [(row, row["currency"]) for row in totals]
+    if fx is not None:
+        converted, grand = convert_totals(by_currency, fx, report_currency)
+        converted_rows = converted.to_dict("records") + [dict(grand, currency=f"All in {report_currency}", _bold=True)]
+        note = f"Converted with the rates in fx.csv: units of {report_currency} for one unit of each currency."
+        if grand["missing"]:
+            note += " No rate for " + ", ".join(grand["missing"]) + ": left out of the total."
+        _totals_table(ws, next_row, f"In {report_currency}", note, _total_columns(report_currency), converted_rows, lambda row: report_currency)
+        shown += [(row, report_currency) for row in converted_rows]
+    for j, (key, label, column) in enumerate(_total_columns(report_currency if fx is not None else None), start=1):
+        texts = [str(row.get(key) or "") if column is None else _shown(row.get(key), column, currency) for row, currency in shown]
+        ws.column_dimensions[get_column_letter(j)].width = _width(label, texts)
+    page_setup(ws)
+
+
+def write_portfolio(rows: list[dict], path: Path, fx: dict[str, float] | None = None, report_currency: str = "USD") -> Path:
+    return save_workbook(build_portfolio(rows, fx, report_currency), path)

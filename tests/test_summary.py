@@ -1,0 +1,78 @@
+"""summary.csv: its columns declared once, money rounded to the currency's
+minor unit, rates to 4 decimals.
+
+Oracles: the ISO 4217 list of minor units (USD 2, EUR 2, JPY 0, BHD 3, KWD
+3, CLF 4; gold XAU has none), written out below; the ROI model re-derived
+with plain pandas in tests/test_batch.py (``independent_tei``), rounded by
+hand here.
+"""
+from __future__ import annotations
+
+import csv
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from cxroi_xl import batch
+from cxroi_xl.cli import app
+from cxroi_xl.summary import COLUMNS, SUMMARY_COLUMNS, minor_unit, round_money, round_row
+from tests.test_batch import independent_tei, subset
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("currency, places", [("USD", 2), ("EUR", 2), ("GBP", 2), ("JPY", 0), ("BHD", 3), ("KWD", 3), ("CLF", 4), ("XAU", 2), ("ZZZ", 2)])
+def test_minor_units_follow_iso_4217(currency, places):
+    # XAU (no minor unit) and a code ISO 4217 does not list keep 2 decimals
+    assert minor_unit(currency) == places
+
+
+def test_round_money_and_rows_by_hand():
+    assert round_money(1234.5678, "USD") == 1234.57
+    assert round_money(1234.5678, "JPY") == 1235 and isinstance(round_money(1234.5678, "JPY"), int)
+    assert round_money(1.23456, "BHD") == 1.235 and round_money(-2.5e-4, "BHD") in (0.0, -0.0)
+    row = {"client_id": "a", "client_name": "A", "currency": "JPY", "pv_benefits": 150_000.4, "pv_costs": 99_999.5, "npv": 50_000.9,
+           "roi": 0.500014, "payback_months": 7.456, "nps_baseline": 12.345678, "nps_post": None, "csat_baseline": 0.812345,
+           "csat_post": 0.9, "churn_baseline": 0.0234567, "churn_post": float("nan")}
+    rounded = round_row(row)
+    assert rounded["pv_benefits"] == 150_000 and rounded["pv_costs"] == 100_000 and rounded["npv"] == 50_001
+    assert rounded["roi"] == 0.5 and rounded["csat_baseline"] == 0.8123 and rounded["churn_baseline"] == 0.0235
+    assert rounded["payback_months"] == 7.46 and rounded["nps_baseline"] == 12.35
+    assert rounded["nps_post"] is None and rounded["churn_post"] is None
+    assert rounded["client_name"] == "A"
+
+
+def test_columns_are_declared_once():
+    assert batch.SUMMARY_COLUMNS is SUMMARY_COLUMNS
+    assert [c.name for c in COLUMNS] == list(SUMMARY_COLUMNS)
+    assert len({c.label for c in COLUMNS}) == len(COLUMNS)
+    assert {c.name for c in COLUMNS if c.additive} == {"pv_benefits", "pv_costs", "npv"}
+
+
+def _decimals(text: str) -> int:
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+def test_summary_csv_rounds_per_currency(tmp_path):
+    data = subset(tmp_path, ["rose-bakery", "ledgerly"])
+    clients = pd.read_csv(data / "clients.csv", dtype=str)
+    clients["currency"] = clients["client_id"].map({"rose-bakery": "JPY", "ledgerly": "BHD"})
+    clients.to_csv(data / "clients.csv", index=False)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["generate", str(data), "--out", str(out), "--jobs", "1", "--mode", "live"])
+    assert result.exit_code == 0, result.output
+    with open(out / "summary.csv", newline="", encoding="utf-8") as handle:
+        summary = {row["client_id"]: row for row in csv.DictReader(handle)}
+    assert list(next(iter(summary.values()))) == list(SUMMARY_COLUMNS)
+    for client_id, currency, places in (("rose-bakery", "JPY", 0), ("ledgerly", "BHD", 3)):
+        row = summary[client_id]
+        assert row["currency"] == currency
+        expected = independent_tei(data, client_id)  # the model re-derived with pandas
+        for name in ("pv_benefits", "pv_costs", "npv"):
+            assert _decimals(row[name]) <= places
+            # rounded to the minor unit: within half of it of the exact value
+            assert float(row[name]) == pytest.approx(expected[name], abs=0.5 * 10**-places * (1 + 1e-6))
+        assert _decimals(row["roi"]) <= 4 and float(row["roi"]) == pytest.approx(expected["roi"], abs=0.5e-4 * (1 + 1e-6))
+        for name in ("csat_baseline", "csat_post", "churn_baseline", "churn_post"):
+            assert _decimals(row[name]) <= 4
