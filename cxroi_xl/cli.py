@@ -6,6 +6,7 @@ done), 2 usage or whole-input error.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import List, Optional
 
@@ -90,9 +91,12 @@ def _parse_cli_value(text: str):
         if item == "":
             return None
         try:
-            return float(item)
+            number = float(item)
         except ValueError:
             return item
+        # float() also reads "nan", "inf" and "infinity": those are words, and
+        # a word in a cell is text (#VALUE! where a number belongs), never a blank
+        return number if math.isfinite(number) else item
 
     if "," in text:
         return [[one(item)] for item in text.split(",")]
