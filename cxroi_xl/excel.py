@@ -129,7 +129,8 @@ def _is_number(value: Any) -> bool:
 def _check_errors(cells: Iterable[Any], arg: Arg) -> None:
     for cell in cells:
         if isinstance(cell, str) and cell in EXCEL_ERRORS:
-            raise _PropagatedError(ExcelError(cell, f"{arg.name} holds the error {cell}"))
+            why = getattr(cell, "reason", "")  # the evaluator's errors say where they came from; keep it
+            raise _PropagatedError(ExcelError(cell, f"{arg.name} holds the error {cell}" + (f": {why}" if why else "")))
 
 
 _NUMERIC_TYPES = (int, float, type(None), np.float64, np.int64)
@@ -338,7 +339,9 @@ def call(name: str, *raw_args: Any) -> Any:
     except Exception as exc:  # a cell must show an error value, never a traceback
         error = error_for(exc)
         if error.reason.startswith("unexpected error"):
-            logger.exception("%s failed", fn.name)
+            # the reason is in the cell; the traceback only for whoever turns on debug logging
+            logger.info("%s failed: %s", fn.name, error.reason)
+            logger.debug("%s failed", fn.name, exc_info=True)
         else:
             logger.info("%s returned %s: %s", fn.name, error, error.reason)
         return error
