@@ -223,7 +223,7 @@ def test_cells_per_workbook_cap_stops_the_rest_with_a_reason():
     sheet["C3"] = "=CXNPV(0, SUM(B21:B50))"  # 30 more: over 50 in all
     replaced = {cell.cell: cell.value for cell in to_values(book, Budget(cells_per_workbook=50))}
     assert replaced["C1"] == replaced["C2"] == 465
-    assert replaced["C3"] == "#NUM!" and "read more than 50 cells in all" in replaced["C3"].reason
+    assert replaced["C3"] == "#NUM!" and "read or hold more than 50 cells in all" in replaced["C3"].reason
 
 
 def test_time_limit_leaves_an_error_in_every_cell_not_computed():
@@ -293,3 +293,15 @@ def _regex_oracle(pattern: str, text: str) -> bool:
 @given(st.text(alphabet="aAb*?~", max_size=8), st.text(alphabet="aAb*?~", max_size=10))
 def test_wildcard_matches_as_the_regex_oracle(pattern, text):
     assert formula._wildcard(pattern)(text) == _regex_oracle(pattern, text)
+
+
+def test_array_results_kept_count_against_the_workbook_budget():
+    # Each array formula's result is kept until the workbook is written; a few
+    # hundred formulas each holding a million-cell result would exhaust memory.
+    book = _sheet_with_numbers(30)
+    sheet = book.active
+    sheet["C1"] = ArrayFormula("C1:C30", "=CXCHURN(B1:B30*2, B1:B30)")  # 30 read, 30 held: 60
+    sheet["D1"] = ArrayFormula("D1:D30", "=CXCHURN(B1:B30*4, B1:B30)")  # the read is shared; 30 more held: 90
+    replaced = {cell.cell: cell.value for cell in to_values(book, Budget(cells_per_workbook=80))}
+    assert replaced["C1"] == [[0.5]] * 30
+    assert replaced["D1"] == "#NUM!" and "read or hold more than 80 cells" in replaced["D1"].reason

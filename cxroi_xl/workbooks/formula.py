@@ -20,6 +20,13 @@ How it works:
   spill onto non-empty cells gives ``#SPILL!`` as in Excel 365.
 * Native functions follow Excel's documented semantics for the set listed in
   :data:`NATIVE_FUNCTIONS`; any other function gives ``#NAME?``.
+* Workbooks may come from anyone, so evaluation is bounded (:class:`Budget`):
+  a wall-clock limit for the workbook, cells read per formula and per
+  workbook, Excel's own limits on text (32,767 characters) and formulas
+  (8,192 characters, 64 nested functions), array sizes; ranges larger than
+  :data:`LARGE_RANGE_CELLS` are read only as far as the sheet is used, each
+  range once per workbook, and wildcards match in linear time. A cell over
+  a limit shows an error with the reason; the others are still computed.
 
 Semantics, briefly: errors propagate through arithmetic; a blank is 0 in
 arithmetic and "" in text, and is skipped by SUM, AVERAGE, COUNT...; dates
@@ -97,8 +104,9 @@ class Budget:
     seconds: wall-clock time for the whole workbook, counted from the
     evaluator's creation. cells_per_formula: cells one formula may read
     (after trimming to the used area; a range read twice counts twice).
-    cells_per_workbook: cells read from the sheets in all (a range read by
-    several formulas is read once and shared). text_per_formula: characters
+    cells_per_workbook: cells read from the sheets (a range read by several
+    formulas is read once and shared) plus cells of the array results kept
+    while the workbook is evaluated. text_per_formula: characters
     of text one formula may build (32,767 per text, as Excel, but a formula
     over a range builds one per cell).
     """
@@ -836,6 +844,11 @@ class Evaluator:
         finally:
             self._active.discard(key)
             self._spending.pop()
+        if isinstance(result, _Spill):  # kept for the whole run: its cells count against the workbook's budget
+            try:
+                self._spend_workbook(len(result.values) * len(result.values[0]) if result.values else 0)
+            except _LimitReached as limit:
+                result, reached = limit.error, limit
         self._results[key] = result
         if reached is not None and reached.workbook:
             raise reached  # the formulas waiting on this one cannot finish either
@@ -856,9 +869,12 @@ class Evaluator:
             if spend.cells > self.budget.cells_per_formula:
                 raise _LimitReached("#NUM!", f"the formula reads more than {self.budget.cells_per_formula:,} cells (at {ref.address()})")
         if fresh:
-            self._cells_read += count
-            if self._cells_read > self.budget.cells_per_workbook:
-                raise _LimitReached("#NUM!", f"not computed: the workbook's formulas read more than {self.budget.cells_per_workbook:,} cells in all", workbook=True)
+            self._spend_workbook(count)
+
+    def _spend_workbook(self, count: int) -> None:
+        self._cells_read += count
+        if self._cells_read > self.budget.cells_per_workbook:
+            raise _LimitReached("#NUM!", f"not computed: the workbook's formulas read or hold more than {self.budget.cells_per_workbook:,} cells in all", workbook=True)
 
     def _spend_text(self, chars: int) -> None:
         if self._spending:
