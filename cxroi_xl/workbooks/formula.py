@@ -684,11 +684,16 @@ class Evaluator:
         self._addin_formulas: dict[str, bool] = {}
         self._results: dict[tuple[str, int, int], Any] = {}
         self._active: set[Any] = set()
-        self._anchors: dict[str, list[tuple[int, int]]] = {}
+        # Formulas that may spill, per sheet: column -> rows, so a cell is
+        # checked only against anchors above and to the left of it. Anchors
+        # found not to spill are dropped (copy on write: a caller up the
+        # stack may be iterating the old lists).
+        self._anchors: dict[str, dict[int, list[int]]] = {}
         for ws in workbook.worksheets:
-            self._anchors[ws.title] = sorted(
-                (row, col) for (row, col), cell in ws._cells.items() if self._may_spill(cell)
-            )
+            columns: dict[int, list[int]] = {}
+            for row, col in sorted((row, col) for (row, col), cell in ws._cells.items() if self._may_spill(cell)):
+                columns.setdefault(col, []).append(row)
+            self._anchors[ws.title] = columns
 
     # ---- public ------------------------------------------------------------
 
@@ -805,15 +810,31 @@ class Evaluator:
     def _spill_over(self, title: str, row: int, col: int, empty: bool) -> _Spill | None:
         """The spill covering a non-formula cell, if any. Only an array
         formula's saved range takes over cells holding (cached) values."""
-        for top, left in self._anchors.get(title, ()):
-            if top > row:
-                break
-            if left > col or (top, left) == (row, col) or (title, top, left) in self._active:
+        columns = self._anchors.get(title)
+        if not columns:
+            return None
+        found: tuple[tuple[int, int], _Spill] | None = None
+        settled: list[tuple[int, int]] = []
+        for left, tops in columns.items():
+            if left > col:
                 continue
-            result = self._formula_result(title, top, left)
-            if isinstance(result, _Spill) and result.covers(row, col) and (empty or result.in_fixed(row, col)):
-                return result
-        return None
+            for top in tops:
+                if top > row:
+                    break
+                if (top, left) == (row, col) or (title, top, left) in self._active:
+                    continue
+                result = self._formula_result(title, top, left)
+                if not isinstance(result, _Spill):
+                    settled.append((top, left))  # memoised: it will never spill
+                elif result.covers(row, col) and (empty or result.in_fixed(row, col)):
+                    if found is None or (top, left) < found[0]:  # the uppermost, then leftmost, as before
+                        found = ((top, left), result)
+                    break
+        if settled:
+            gone = set(settled)
+            kept = {left: [top for top in tops if (top, left) not in gone] for left, tops in self._anchors[title].items()}
+            self._anchors[title] = {left: tops for left, tops in kept.items() if tops}
+        return None if found is None else found[1]
 
     def _formula_result(self, title: str, row: int, col: int) -> Any:
         key = (title, row, col)
