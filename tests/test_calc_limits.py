@@ -305,3 +305,16 @@ def test_array_results_kept_count_against_the_workbook_budget():
     replaced = {cell.cell: cell.value for cell in to_values(book, Budget(cells_per_workbook=80))}
     assert replaced["C1"] == [[0.5]] * 30
     assert replaced["D1"] == "#NUM!" and "read or hold more than 80 cells" in replaced["D1"].reason
+
+
+def test_deep_brackets_within_the_length_limit_are_refused_and_long_sums_computed():
+    book = _book()
+    sheet = book.active
+    sheet["B1"] = "=CXNPV(0, " + "(" * 3_000 + "1" + ")" * 3_000 + ")"  # 6,000 characters, 3,000 levels
+    sheet["B2"] = "=CXNPV(0, " + "-" * 3_000 + "1)"  # signs nest too
+    sheet["B3"] = "=CXNPV(0, " + "+".join(["1"] * 3_000) + ")"  # long, but flat: 3,000
+    replaced = {cell.cell: cell.value for cell in to_values(book)}
+    assert replaced["B1"] == "#VALUE!" and "nest more than 128 levels" in replaced["B1"].reason
+    assert replaced["B2"] == "#VALUE!" and "nest more than 128 levels" in replaced["B2"].reason
+    assert replaced["B3"] == 3_000
+    assert replaced["A1"] == pytest.approx(2.6)
