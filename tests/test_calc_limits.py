@@ -318,3 +318,21 @@ def test_deep_brackets_within_the_length_limit_are_refused_and_long_sums_compute
     assert replaced["B2"] == "#VALUE!" and "nest more than 128 levels" in replaced["B2"].reason
     assert replaced["B3"] == 3_000
     assert replaced["A1"] == pytest.approx(2.6)
+
+
+def test_criteria_longer_than_excels_255_characters_are_refused():
+    # A 255-character limit (Excel's) keeps each wildcard test small: a
+    # 32,767-character cell against a long ?-pattern would take seconds per cell.
+    book = _book()
+    sheet = book.active
+    sheet["B1"] = "a" * 32_767
+    sheet["B2"] = "a?" * 128  # 256 characters
+    sheet["B3"] = "a?" * 127 + "a"  # 255: allowed
+    sheet["C1"] = "=CXNPV(0, COUNTIF(B1, B2))"
+    sheet["C2"] = "=CXNPV(0, COUNTIF(B1, B3))"
+    sheet["C3"] = "=CXNPV(0, IFERROR(MATCH(B2, B1, 0), 7))"
+    replaced = {cell.cell: cell.value for cell in to_values(book)}
+    assert replaced["C1"] == "#VALUE!" and "longer than 255 characters" in replaced["C1"].reason
+    assert replaced["C2"] == 0  # 255 characters never match 32,767
+    assert replaced["C3"] == 7
+    assert replaced["A1"] == pytest.approx(2.6)

@@ -90,6 +90,7 @@ LARGE_RANGE_CELLS = 10_000
 MAX_TEXT_CHARS = 32_767
 MAX_FORMULA_CHARS = 8_192
 MAX_FUNCTION_NESTING = 64
+MAX_CRITERION_CHARS = 255  # COUNTIF/SUMIF criteria and MATCH lookup text
 MAX_BRACKET_NESTING = 128  # parentheses, functions, array constants and signs together
 MAX_ARRAY_CELLS = 2_000_000  # one array (a range read or a computed block) in one formula
 
@@ -1526,6 +1527,8 @@ def _criterion(criterion: Any) -> Callable[[Any], bool]:
         op, operand = "=", criterion
     else:
         text = str(criterion)
+        if len(text) > MAX_CRITERION_CHARS:
+            raise _Failure("#VALUE!", f"the criterion is longer than {MAX_CRITERION_CHARS} characters (Excel's limit)")
         op = next((o for o in ("<=", ">=", "<>", "<", ">", "=") if text.startswith(o)), "")
         rest = text[len(op):]
         op = op or "="
@@ -1581,6 +1584,8 @@ def _matching(ev: Evaluator, pairs: list[tuple[Any, Any]]) -> tuple[list[list[An
             for j, value in enumerate(row):
                 if mask[i][j] and not test(value):
                     mask[i][j] = False
+            if i % 1024 == 1023:  # a text test costs up to 32,767 x 255 steps: watch the clock
+                ev._check_time()
     return first, mask
 
 
@@ -1780,6 +1785,8 @@ def _match(ev, context, lookup, area, match_type=MISSING):
         wanted = 0.0
     if kind == 0:
         if isinstance(wanted, str):
+            if len(wanted) > MAX_CRITERION_CHARS:
+                raise _Failure("#VALUE!", f"MATCH: the lookup text is longer than {MAX_CRITERION_CHARS} characters (Excel's limit)")
             pattern = _wildcard(wanted)
             test = lambda v: isinstance(v, str) and pattern(v)  # noqa: E731
         else:
