@@ -6,6 +6,7 @@ done), 2 usage or whole-input error.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import List, Literal, Optional, get_args
 
@@ -118,9 +119,12 @@ def _parse_cli_value(text: str):
         if item == "":
             return None
         try:
-            return float(item)
+            number = float(item)
         except ValueError:
             return item
+        # float() also reads "nan", "inf" and "infinity": those are words, and
+        # a word in a cell is text (#VALUE! where a number belongs), never a blank
+        return number if math.isfinite(number) else item
 
     if "," in text:
         return [[one(item)] for item in text.split(",")]
@@ -323,24 +327,37 @@ def calc_command(
     book: Path = typer.Argument(..., metavar="BOOK", help="A workbook with add-in formulas (.xlsx), e.g. one made from a template."),
     out: Path = typer.Option(..., "-o", "--out", metavar="OUT", help="Where to write the values workbook (.xlsx); written whole or not at all."),
     max_mb: float = typer.Option(50.0, "--max-mb", metavar="MB", help="Refuse input workbooks larger than this many megabytes."),
+    time_limit: float = typer.Option(120.0, "--time-limit", min=0.1, metavar="SECONDS", help="Seconds the whole workbook may take; formulas not computed by then show #VALUE! with the reason."),
 ) -> None:
-    """Replace add-in formulas with their values (formula kept in a cell note) so BOOK opens without the add-in."""
+    """Replace add-in formulas with their values (formula kept in a cell note) so BOOK opens without the add-in.
+
+    Exit code 0: every add-in cell has a value; 1: some cells end in an
+    error (listed: sheet, cell, error, reason; the workbook is still
+    written); 2: unusable input (missing, not an .xlsx, encrypted, oversized).
+    """
     from rich.markup import escape
 
+    from .workbooks.formula import Budget
     from .workbooks.safety import Limits, WorkbookError
     from .workbooks.values import calc_file
 
     try:
-        report = calc_file(book, out, Limits(max_bytes=int(max_mb * 1024 * 1024)))
+        report = calc_file(book, out, Limits(max_bytes=int(max_mb * 1024 * 1024)), Budget(seconds=time_limit))
     except WorkbookError as exc:
         _fail(escape(str(exc)), 2)
     except OSError as exc:
         _fail(escape(f"{out}: not written: {exc}"), 1)
     except Exception as exc:  # a defect must still end in one clear line and no output file
-        _fail(escape(f"{book}: calculation failed: {type(exc).__name__}: {exc}"), 1)
+        _fail(escape(f"{book}: calculation failed: {type(exc).__name__}: {exc}".splitlines()[0]), 1)
     console.print(escape(f"wrote {report.output}: {len(report.replaced)} add-in formula(s) replaced by their values"), highlight=False)
-    for sheet, cell, formula, error, reason in report.errors:
-        err_console.print(f"[yellow]note:[/yellow] {escape(f'{sheet}!{cell} {formula} gives {error}: {reason}')}", highlight=False)
+    errors = report.errors
+    for sheet, cell, formula, error, reason in errors:
+        shown = formula if len(formula) <= 60 else formula[:57] + "..."
+        line = f"{sheet}!{cell} {error}: {reason} (formula {shown})".replace("\n", " ")
+        err_console.print(f"[red]cell error:[/red] {escape(line)}", highlight=False)
+    if errors:
+        err_console.print(escape(f"{len(errors)} cell(s) ended in an error; see the notes in {report.output}"), highlight=False)
+        raise typer.Exit(1)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -49,6 +49,13 @@ _ERROR_CODES: dict[type[BaseException], str] = {
     np.linalg.LinAlgError: "#NUM!",
 }
 
+# Per-period amount series (period 0 first), by argument name. In one call a
+# single number given for one of them is an amount at period 0: it is padded
+# with zeros to the length of the longest other such series, so
+# CXROI(B2:B4, 250) means costs 250, 0, 0 (README, Conventions). Two series
+# of different lengths above 1 are still refused.
+PERIOD_AMOUNTS = frozenset({"benefits", "costs", "cashflows"})
+
 EXCEL_EPOCH = np.datetime64("1899-12-30", "D")  # serial 1 = 1900-01-01 in Excel's 1900 system (after its leap-year bug)
 
 
@@ -131,7 +138,8 @@ def _is_number(value: Any) -> bool:
 def _check_errors(cells: Iterable[Any], arg: Arg) -> None:
     for cell in cells:
         if isinstance(cell, str) and cell in EXCEL_ERRORS:
-            raise _PropagatedError(ExcelError(cell, f"{arg.name} holds the error {cell}"))
+            why = getattr(cell, "reason", "")  # the evaluator's errors say where they came from; keep it
+            raise _PropagatedError(ExcelError(cell, f"{arg.name} holds the error {cell}" + (f": {why}" if why else "")))
 
 
 _NUMERIC_TYPES = (int, float, type(None), np.float64, np.int64)
@@ -266,6 +274,19 @@ def coerce(arg: Arg, raw: Any) -> Any:
     raise AssertionError(f"unknown argument kind {kind!r}")
 
 
+def _period_zero(fn: ExcelFunction, args: list[Any]) -> list[Any]:
+    """A single number among a call's per-period amounts is an amount at
+    period 0, zero-padded to the longest of them (see :data:`PERIOD_AMOUNTS`)."""
+    series = [i for i, spec in enumerate(fn.args) if spec.kind == "numbers" and spec.name in PERIOD_AMOUNTS and isinstance(args[i], np.ndarray)]
+    if len(series) < 2:
+        return args
+    longest = max(args[i].size for i in series)
+    for i in series:
+        if args[i].size == 1 and longest > 1:
+            args[i] = np.concatenate([args[i], np.zeros(longest - 1)])
+    return args
+
+
 # --------------------------------------------------------------------------
 # Results
 
@@ -389,7 +410,7 @@ def call(name: str, *raw_args: Any) -> Any:
         if len(raw_args) > fn.max_args:
             raise InvalidInputError(f"{fn.name} takes at most {fn.max_args} arguments")
         padded = list(raw_args) + [None] * (fn.max_args - len(raw_args))
-        args = [coerce(spec, raw) for spec, raw in zip(fn.args, padded)]
+        args = _period_zero(fn, [coerce(spec, raw) for spec, raw in zip(fn.args, padded)])
         with np.errstate(all="ignore"):
             result = fn.engine(*args)
         return to_excel(result, fn.returns)
@@ -398,7 +419,9 @@ def call(name: str, *raw_args: Any) -> Any:
     except Exception as exc:  # a cell must show an error value, never a traceback
         error = error_for(exc)
         if error.reason.startswith("unexpected error"):
-            logger.exception("%s failed", fn.name)
+            # the reason is in the cell; the traceback only for whoever turns on debug logging
+            logger.info("%s failed: %s", fn.name, error.reason)
+            logger.debug("%s failed", fn.name, exc_info=True)
         else:
             logger.info("%s returned %s: %s", fn.name, error, error.reason)
         return error

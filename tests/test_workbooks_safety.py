@@ -158,3 +158,38 @@ def test_missing_file_and_folder(tmp_path):
 def test_a_good_file_passes(tmp_path):
     book = open_workbook(_good_workbook(tmp_path / "good.xlsx"))
     assert book["Sheet"].tables["Flows"].ref == "A1:B3"
+
+
+_LAUGHS = '<?xml version="1.0" encoding="{encoding}"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
+
+
+@pytest.mark.parametrize(
+    "codec, declared",
+    [("utf-16", "UTF-16"), ("utf-16-le", "UTF-16"), ("utf-16-be", "UTF-16"), ("utf-32", "UTF-32"), ("utf-8-sig", "UTF-8")],
+    ids=["utf16-bom", "utf16le-unmarked", "utf16be-unmarked", "utf32-bom", "utf8-bom"],
+)
+def test_doctype_is_found_in_any_encoding_a_parser_reads(tmp_path, codec, declared):
+    # A part in UTF-16 (with or without a byte-order mark) hides "<!DOCTYPE"
+    # from a byte search; the pre-check must read the part as a parser would.
+    good = _good_workbook(tmp_path / "good.xlsx")
+
+    def inject(xml: bytes) -> bytes:
+        body = xml.decode("utf-8").split("?>", 1)[-1]
+        return (_LAUGHS.format(encoding=declared) + body.replace("<sheetData>", "<sheetData>&lol2;", 1)).encode(codec)
+
+    path = _rewrite(good, tmp_path / f"laughs-{codec}.xlsx", "xl/worksheets/sheet1.xml", inject)
+    with pytest.raises(WorkbookError, match="sheet1.xml declares a DOCTYPE"):
+        safety.check_archive(path)
+
+
+def test_a_utf16_part_without_doctype_passes_the_check(tmp_path):
+    good = _good_workbook(tmp_path / "good.xlsx")
+    recoded = lambda xml: ('<?xml version="1.0" encoding="UTF-16"?>' + xml.decode("utf-8").split("?>", 1)[-1]).encode("utf-16")  # noqa: E731
+    safety.check_archive(_rewrite(good, tmp_path / "utf16.xlsx", "xl/worksheets/sheet1.xml", recoded))
+
+
+def test_a_part_in_an_unknown_encoding_is_refused(tmp_path):
+    good = _good_workbook(tmp_path / "good.xlsx")
+    declared = lambda xml: b'<?xml version="1.0" encoding="x-no-such-codec"?>' + xml.split(b"?>", 1)[-1]  # noqa: E731
+    with pytest.raises(WorkbookError, match="unknown encoding 'x-no-such-codec'"):
+        safety.check_archive(_rewrite(good, tmp_path / "odd.xlsx", "xl/worksheets/sheet1.xml", declared))

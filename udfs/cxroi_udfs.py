@@ -18,8 +18,8 @@ __all__ = ['CXROI', 'CXNPV', 'CXIRR', 'CXPAYBACK', 'CXTEI', 'CXSAVINGS', 'CXNPS'
 
 
 @xw.func(category='CX ROI')
-@xw.arg('benefits', ndim=2, err_to_str=True, doc='Benefits per period, period 0 first (row or column; blanks count as 0). [currency]')
-@xw.arg('costs', ndim=2, err_to_str=True, doc='Costs per period, period 0 first, same length as benefits (blanks count as 0). [currency]')
+@xw.arg('benefits', ndim=2, err_to_str=True, doc='Benefits per period, period 0 first (row or column; blanks count as 0); a single number is a benefit at period 0. [currency]')
+@xw.arg('costs', ndim=2, err_to_str=True, doc='Costs per period, period 0 first, same length as benefits (blanks count as 0); a single number is a cost at period 0, e.g. a one-off set-up cost. [currency]')
 @xw.arg('discount_rate', ndim=2, err_to_str=True, doc='Discount rate per period; 0 = undiscounted. [fraction per period] Optional, default 0.0.')
 @xw.arg('benefit_risk', ndim=2, err_to_str=True, doc='Share by which benefits are reduced for risk, e.g. 0.1. [fraction 0..1] Optional, default 0.0.')
 @xw.arg('cost_risk', ndim=2, err_to_str=True, doc='Share by which costs are inflated for risk, e.g. 0.05. [fraction >= 0] Optional, default 0.0.')
@@ -55,8 +55,8 @@ def CXPAYBACK(cashflows, discount_rate=None):
 
 
 @xw.func(category='CX ROI')
-@xw.arg('benefits', ndim=2, err_to_str=True, doc='Benefits per period, period 0 first (row or column; blanks count as 0). [currency]')
-@xw.arg('costs', ndim=2, err_to_str=True, doc='Costs per period, period 0 first, same length as benefits (blanks count as 0). [currency]')
+@xw.arg('benefits', ndim=2, err_to_str=True, doc='Benefits per period, period 0 first (row or column; blanks count as 0); a single number is a benefit at period 0. [currency]')
+@xw.arg('costs', ndim=2, err_to_str=True, doc='Costs per period, period 0 first, same length as benefits (blanks count as 0); a single number is a cost at period 0, e.g. a one-off set-up cost. [currency]')
 @xw.arg('discount_rate', ndim=2, err_to_str=True, doc='Discount rate per period. [fraction per period] Optional, default 0.1.')
 @xw.arg('benefit_risk', ndim=2, err_to_str=True, doc='Share by which benefits are reduced for risk, e.g. 0.1. [fraction 0..1] Optional, default 0.0.')
 @xw.arg('cost_risk', ndim=2, err_to_str=True, doc='Share by which costs are inflated for risk, e.g. 0.05. [fraction >= 0] Optional, default 0.0.')

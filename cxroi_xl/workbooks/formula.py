@@ -20,6 +20,13 @@ How it works:
   spill onto non-empty cells gives ``#SPILL!`` as in Excel 365.
 * Native functions follow Excel's documented semantics for the set listed in
   :data:`NATIVE_FUNCTIONS`; any other function gives ``#NAME?``.
+* Workbooks may come from anyone, so evaluation is bounded (:class:`Budget`):
+  a wall-clock limit for the workbook, cells read per formula and per
+  workbook, Excel's own limits on text (32,767 characters) and formulas
+  (8,192 characters, 64 nested functions), array sizes; ranges larger than
+  :data:`LARGE_RANGE_CELLS` are read only as far as the sheet is used, each
+  range once per workbook, and wildcards match in linear time. A cell over
+  a limit shows an error with the reason; the others are still computed.
 
 Semantics, briefly: errors propagate through arithmetic; a blank is 0 in
 arithmetic and "" in text, and is skipped by SUM, AVERAGE, COUNT...; dates
@@ -48,6 +55,7 @@ import logging
 import math
 import re
 import sys
+import time
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal, localcontext
 from typing import Any, Callable, Iterator
@@ -59,7 +67,7 @@ from openpyxl.worksheet.formula import ArrayFormula
 from .. import registry
 from ..excel import EXCEL_ERRORS, ExcelError, call as call_addin
 
-__all__ = ["Evaluator", "NATIVE_FUNCTIONS", "Ref", "formula_text", "function_calls", "function_names", "table_bounds", "to_serial"]
+__all__ = ["Budget", "Evaluator", "NATIVE_FUNCTIONS", "Ref", "formula_text", "function_calls", "function_names", "table_bounds", "to_serial"]
 
 logger = logging.getLogger("cxroi_xl")
 
@@ -74,10 +82,40 @@ _RECURSION_LIMIT = 20_000  # Python frames for _MAX_NESTING nested cells, with r
 # Values
 
 
-# Ranges larger than this are trimmed to the sheet's used area when read;
-# after trimming, one formula may read at most MAX_RANGE_CELLS cells.
-LARGE_RANGE_CELLS = 1_000_000
-MAX_RANGE_CELLS = 5_000_000
+# Ranges larger than this are trimmed to the sheet's used area when read
+# (beyond it every cell is blank); smaller ones keep their exact shape.
+LARGE_RANGE_CELLS = 10_000
+# Excel's own limits (Microsoft, "Excel specifications and limits"): longer
+# text, longer formulas or deeper nesting give #VALUE! here.
+MAX_TEXT_CHARS = 32_767
+MAX_FORMULA_CHARS = 8_192
+MAX_FUNCTION_NESTING = 64
+MAX_CRITERION_CHARS = 255  # COUNTIF/SUMIF criteria and MATCH lookup text
+MAX_BRACKET_NESTING = 128  # parentheses, functions, array constants and signs together
+MAX_ARRAY_CELLS = 2_000_000  # one array (a range read or a computed block) in one formula
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What evaluating one workbook may cost. A cell that goes over a cap
+    shows an error saying which; the other cells are still computed. When
+    the time or the workbook's cell budget runs out, the cells not yet
+    computed show that error instead of a value.
+
+    seconds: wall-clock time for the whole workbook, counted from the
+    evaluator's creation. cells_per_formula: cells one formula may read
+    (after trimming to the used area; a range read twice counts twice).
+    cells_per_workbook: cells read from the sheets (a range read by several
+    formulas is read once and shared) plus cells of the array results kept
+    while the workbook is evaluated. text_per_formula: characters
+    of text one formula may build (32,767 per text, as Excel, but a formula
+    over a range builds one per cell).
+    """
+
+    seconds: float = 120.0
+    cells_per_formula: int = MAX_ARRAY_CELLS
+    cells_per_workbook: int = 20_000_000
+    text_per_formula: int = 50_000_000
 
 
 @dataclass(frozen=True)
@@ -176,6 +214,28 @@ class _Failure(Exception):
         self.error = ExcelError(code, reason)
 
 
+class _LimitReached(Exception):
+    """A resource cap of the :class:`Budget`. Not a :class:`_Failure`, so
+    IFERROR cannot turn it into a number: the formula evaluating when it was
+    hit shows the error. ``workbook`` caps (time, total cells) also stop
+    every formula that was waiting on that one."""
+
+    def __init__(self, code: str, reason: str, workbook: bool = False):
+        super().__init__(reason)
+        self.error = ExcelError(code, reason)
+        self.workbook = workbook
+
+
+class _Spend:
+    """What one formula has used so far."""
+
+    __slots__ = ("cells", "chars")
+
+    def __init__(self) -> None:
+        self.cells = 0
+        self.chars = 0
+
+
 def _number(value: Any) -> float:
     """A scalar as a number, as Excel's arithmetic converts it."""
     if _is_error(value):
@@ -260,6 +320,10 @@ class FormulaSyntaxError(ValueError):
     """The formula text cannot be parsed."""
 
 
+class FormulaTooComplex(FormulaSyntaxError):
+    """The formula is longer or nests deeper than Excel allows (#VALUE!)."""
+
+
 _INFIX_PRECEDENCE = {":": 7, "^": 5, "*": 4, "/": 4, "+": 3, "-": 3, "&": 2, "=": 1, "<>": 1, "<": 1, ">": 1, "<=": 1, ">=": 1}
 
 
@@ -284,6 +348,20 @@ class _Parser:
             raise FormulaSyntaxError(str(exc) if isinstance(exc, TokenizerError) else "unbalanced brackets") from None
         self.tokens = [t for t in tokens if t.type != Token.WSPACE]
         self.at = 0
+        self.functions = 0  # functions open around the current token
+        self.brackets = 0  # any nesting: functions, parentheses, arrays, signs
+
+    def enter(self, function: bool = False) -> None:
+        self.brackets += 1
+        self.functions += function
+        if self.functions > MAX_FUNCTION_NESTING:
+            raise FormulaTooComplex(f"functions nest more than {MAX_FUNCTION_NESTING} levels deep (Excel's limit)")
+        if self.brackets > MAX_BRACKET_NESTING:
+            raise FormulaTooComplex(f"brackets and signs nest more than {MAX_BRACKET_NESTING} levels deep")
+
+    def leave(self, function: bool = False) -> None:
+        self.brackets -= 1
+        self.functions -= function
 
     def parse(self) -> tuple:
         if not self.tokens:
@@ -321,7 +399,9 @@ class _Parser:
         token = self.peek()
         if token is not None and token.type == Token.OP_PRE:
             self.take()
+            self.enter()
             operand = self.unary()
+            self.leave()
             return ("neg", operand) if token.value == "-" else ("pos", operand)
         node = self.primary()
         while (token := self.peek()) is not None and token.type == Token.OP_POST:
@@ -343,15 +423,23 @@ class _Parser:
                 return ("value", ExcelError(code, f"the formula contains {code}"))
             return ("ref", token.value)
         if token.type == Token.FUNC and token.subtype == Token.OPEN:
-            return ("call", _function_name(token.value[:-1]), self.arguments())
+            self.enter(function=True)
+            node = ("call", _function_name(token.value[:-1]), self.arguments())
+            self.leave(function=True)
+            return node
         if token.type == Token.PAREN and token.subtype == Token.OPEN:
+            self.enter()
             node = self.expression(0)
             closing = self.take()
             if closing.type != Token.PAREN:
                 raise FormulaSyntaxError("unbalanced parentheses")
+            self.leave()
             return node
         if token.type == Token.ARRAY and token.subtype == Token.OPEN:
-            return self.array()
+            self.enter()
+            node = self.array()
+            self.leave()
+            return node
         raise FormulaSyntaxError(f"unexpected {token.value!r}")
 
     def arguments(self) -> list[tuple]:
@@ -398,15 +486,17 @@ class _Parser:
 
 
 def _walk_calls(node: tuple) -> Iterator[tuple[str, int]]:
-    if node[0] == "call":
-        yield node[1], len(node[2])
-        for arg in node[2]:
-            yield from _walk_calls(arg)
-    elif node[0] == "op":
-        yield from _walk_calls(node[2])
-        yield from _walk_calls(node[3])
-    elif node[0] in ("neg", "pos", "percent"):
-        yield from _walk_calls(node[1])
+    # a loop, not recursion: a chain such as 1+1+...+1 is thousands of levels deep
+    pending = [node]
+    while pending:
+        node = pending.pop()
+        if node[0] == "call":
+            yield node[1], len(node[2])
+            pending.extend(reversed(node[2]))
+        elif node[0] == "op":
+            pending.extend((node[3], node[2]))
+        elif node[0] in ("neg", "pos", "percent"):
+            pending.append(node[1])
 
 
 def function_calls(formula: str) -> list[tuple[str, int]]:
@@ -433,15 +523,22 @@ _PARSED: dict[str, tuple] = {}
 def _parse(formula: str) -> tuple:
     tree = _PARSED.get(formula)
     if tree is None:
+        if len(formula) > MAX_FORMULA_CHARS + 1:  # + the leading "="
+            raise FormulaTooComplex(f"the formula has {len(formula) - 1:,} characters, over Excel's limit of {MAX_FORMULA_CHARS:,}")
         if len(_PARSED) > 50_000:  # table rows make many distinct texts; keep memory bounded
             _PARSED.clear()
-        tree = _PARSED[formula] = _Parser(formula if formula.startswith("=") else "=" + formula).parse()
+        try:
+            tree = _Parser(formula if formula.startswith("=") else "=" + formula).parse()
+        except RecursionError:  # the nesting caps come first; this is a last guard
+            raise FormulaTooComplex("the formula nests too deeply") from None
+        _PARSED[formula] = tree
     return tree
 
 
 # --------------------------------------------------------------------------
 # References
 
+_CALLED = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)\s*\(")  # a name followed by "(", for formulas that cannot be parsed
 _CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d{1,7})$")
 _COLUMNS = re.compile(r"^\$?([A-Za-z]{1,3}):\$?([A-Za-z]{1,3})$")
 _ROWS = re.compile(r"^\$?(\d{1,7}):\$?(\d{1,7})$")
@@ -564,8 +661,16 @@ class Evaluator:
     writes results back.
     """
 
-    def __init__(self, workbook: Any):
+    def __init__(self, workbook: Any, budget: Budget | None = None):
         self.workbook = workbook
+        self.budget = budget or Budget()
+        self._deadline = time.monotonic() + self.budget.seconds
+        self._spending: list[_Spend] = []  # one per formula being evaluated, innermost last
+        self._cells_read = 0
+        self._circular = 0  # circular references met; a range read that met one is not shared
+        self._grids: dict[Ref, list[list[Any]]] = {}  # range reads shared between formulas
+        # The used area of each sheet, once: openpyxl recounts it on every ask.
+        self._used = {ws.title: (max(ws.max_row, 1), max(ws.max_column, 1)) for ws in workbook.worksheets}
         self._sheets = {ws.title.lower(): ws for ws in workbook.worksheets}
         self._tables: dict[str, tuple[Any, Any]] = {}
         for ws in workbook.worksheets:
@@ -580,11 +685,16 @@ class Evaluator:
         self._addin_formulas: dict[str, bool] = {}
         self._results: dict[tuple[str, int, int], Any] = {}
         self._active: set[Any] = set()
-        self._anchors: dict[str, list[tuple[int, int]]] = {}
+        # Formulas that may spill, per sheet: column -> rows, so a cell is
+        # checked only against anchors above and to the left of it. Anchors
+        # found not to spill are dropped (copy on write: a caller up the
+        # stack may be iterating the old lists).
+        self._anchors: dict[str, dict[int, list[int]]] = {}
         for ws in workbook.worksheets:
-            self._anchors[ws.title] = sorted(
-                (row, col) for (row, col), cell in ws._cells.items() if self._may_spill(cell)
-            )
+            columns: dict[int, list[int]] = {}
+            for row, col in sorted((row, col) for (row, col), cell in ws._cells.items() if self._may_spill(cell)):
+                columns.setdefault(col, []).append(row)
+            self._anchors[ws.title] = columns
 
     # ---- public ------------------------------------------------------------
 
@@ -625,7 +735,9 @@ class Evaluator:
         try:
             return not function_names(text).isdisjoint(self._addins)
         except FormulaSyntaxError:
-            return False
+            # unreadable or over Excel's limits: if it names an add-in function
+            # it is ours to answer, with an error saying why
+            return not {_function_name(name) for name in _CALLED.findall(text)}.isdisjoint(self._addins)
 
     # ---- cells -------------------------------------------------------------
 
@@ -647,6 +759,8 @@ class Evaluator:
                             pending.pop()
                         except _TooDeep as deeper:
                             pending.append(deeper.key)
+        except _LimitReached as limit:  # the time or the workbook's cells ran out
+            return limit.error
         finally:
             sys.setrecursionlimit(previous)
 
@@ -697,44 +811,112 @@ class Evaluator:
     def _spill_over(self, title: str, row: int, col: int, empty: bool) -> _Spill | None:
         """The spill covering a non-formula cell, if any. Only an array
         formula's saved range takes over cells holding (cached) values."""
-        for top, left in self._anchors.get(title, ()):
-            if top > row:
-                break
-            if left > col or (top, left) == (row, col) or (title, top, left) in self._active:
+        columns = self._anchors.get(title)
+        if not columns:
+            return None
+        found: tuple[tuple[int, int], _Spill] | None = None
+        settled: list[tuple[int, int]] = []
+        for left, tops in columns.items():
+            if left > col:
                 continue
-            result = self._formula_result(title, top, left)
-            if isinstance(result, _Spill) and result.covers(row, col) and (empty or result.in_fixed(row, col)):
-                return result
-        return None
+            for top in tops:
+                if top > row:
+                    break
+                if (top, left) == (row, col) or (title, top, left) in self._active:
+                    continue
+                result = self._formula_result(title, top, left)
+                if not isinstance(result, _Spill):
+                    settled.append((top, left))  # memoised: it will never spill
+                elif result.covers(row, col) and (empty or result.in_fixed(row, col)):
+                    if found is None or (top, left) < found[0]:  # the uppermost, then leftmost, as before
+                        found = ((top, left), result)
+                    break
+        if settled:
+            gone = set(settled)
+            kept = {left: [top for top in tops if (top, left) not in gone] for left, tops in self._anchors[title].items()}
+            self._anchors[title] = {left: tops for left, tops in kept.items() if tops}
+        return None if found is None else found[1]
 
     def _formula_result(self, title: str, row: int, col: int) -> Any:
         key = (title, row, col)
         if key in self._results:
             return self._results[key]
         if key in self._active:
+            self._circular += 1
             return _error("#REF!", f"circular reference through {title}!{get_column_letter(col)}{row}")
         if len(self._active) >= _MAX_NESTING:
             raise _TooDeep(key)
+        self._check_time()
         self._active.add(key)
+        self._spending.append(_Spend())
+        reached = None
         try:
             result = self._evaluate_cell_formula(title, row, col)
         except _TooDeep:
             raise
+        except _LimitReached as limit:
+            result, reached = limit.error, limit
         except RecursionError:
             result = _error("#NUM!", f"the formulas feeding {title}!{get_column_letter(col)}{row} nest too deeply")
-        except Exception as exc:  # a cell shows an error value, never a traceback
-            logger.exception("evaluating %s!%s%s failed", title, get_column_letter(col), row)
+        except MemoryError:
+            result = _error("#NUM!", "not enough memory to compute this formula")
+        except Exception as exc:  # a cell shows an error value and a one-line reason, never a traceback
+            logger.debug("evaluating %s!%s%s failed", title, get_column_letter(col), row, exc_info=True)
             result = _error("#VALUE!", f"unexpected error: {type(exc).__name__}: {exc}".splitlines()[0])
         finally:
             self._active.discard(key)
+            self._spending.pop()
+        if isinstance(result, _Spill):  # kept for the whole run: its cells count against the workbook's budget
+            try:
+                self._spend_workbook(len(result.values) * len(result.values[0]) if result.values else 0)
+            except _LimitReached as limit:
+                result, reached = limit.error, limit
         self._results[key] = result
+        if reached is not None and reached.workbook:
+            raise reached  # the formulas waiting on this one cannot finish either
         return result
 
+    # ---- the budget ----------------------------------------------------------
+
+    def _check_time(self) -> None:
+        if time.monotonic() > self._deadline:
+            raise _LimitReached("#VALUE!", f"not computed: the workbook's time limit of {self.budget.seconds:g} s ran out", workbook=True)
+
+    def _spend_cells(self, ref: Ref, fresh: bool) -> None:
+        """Count a range read against the formula's and the workbook's caps, before reading it."""
+        count = ref.rows * ref.cols
+        if self._spending:
+            spend = self._spending[-1]
+            spend.cells += count
+            if spend.cells > self.budget.cells_per_formula:
+                raise _LimitReached("#NUM!", f"the formula reads more than {self.budget.cells_per_formula:,} cells (at {ref.address()})")
+        if fresh:
+            self._spend_workbook(count)
+
+    def _spend_workbook(self, count: int) -> None:
+        self._cells_read += count
+        if self._cells_read > self.budget.cells_per_workbook:
+            raise _LimitReached("#NUM!", f"not computed: the workbook's formulas read or hold more than {self.budget.cells_per_workbook:,} cells in all", workbook=True)
+
+    def _spend_text(self, chars: int) -> None:
+        if self._spending:
+            spend = self._spending[-1]
+            spend.chars += chars
+            if spend.chars > self.budget.text_per_formula:
+                raise _LimitReached("#VALUE!", f"the formula builds more than {self.budget.text_per_formula:,} characters of text")
+
     def _array_range(self, title: str, formula: ArrayFormula) -> Ref | None:
+        """The range an array formula was saved with, clipped to the sheet's
+        used area: beyond it the formula shows nothing a file could hold, and
+        a saved C1:Z1000000 must not make us create or blank 24 million cells."""
         try:
-            return self._reference(formula.ref, (title, 1, 1))
+            ref = self._reference(formula.ref, (title, 1, 1))
         except (_Failure, FormulaSyntaxError):
             return None
+        if not isinstance(ref, Ref):
+            return None
+        rows, cols = self._used[ref.sheet]
+        return Ref(ref.sheet, ref.min_row, ref.min_col, max(ref.min_row, min(ref.max_row, rows)), max(ref.min_col, min(ref.max_col, cols)))
 
     def _evaluate_cell_formula(self, title: str, row: int, col: int) -> Any:
         ws = self._sheets[title.lower()]
@@ -743,8 +925,11 @@ class Evaluator:
         context = (title, row, col)
         try:
             tree = _parse(text)
+        except FormulaTooComplex as exc:
+            return _error("#VALUE!", f"the formula is refused: {exc}")
         except FormulaSyntaxError as exc:
-            return _error("#NAME?", f"the formula {text} cannot be read: {exc}")
+            shown = text if len(text) <= 80 else text[:77] + "..."
+            return _error("#NAME?", f"the formula {shown} cannot be read: {exc}")
         result = self._evaluate(tree, context)
         fixed = self._array_range(title, raw) if isinstance(raw, ArrayFormula) else None
         dynamic = self._calls_addin(text, tree)
@@ -834,15 +1019,28 @@ class Evaluator:
         return value
 
     def _grid(self, ref: Ref) -> list[list[Any]]:
+        """The values of a range, row by row. Read once per workbook and
+        shared: cells are memoised, so a second read would find the same."""
         if ref.rows * ref.cols > LARGE_RANGE_CELLS:
-            # A huge range (A1:XFD1048576) is read as far as the sheet is
+            # A large range (A1:XFD1048576) is read as far as the sheet is
             # used: beyond that every cell is blank, and building billions of
             # blanks would exhaust memory on a file of a few kilobytes.
-            ws = self._sheet(ref.sheet)
-            ref = Ref(ref.sheet, ref.min_row, ref.min_col, min(ref.max_row, max(ws.max_row, ref.min_row)), min(ref.max_col, max(ws.max_column, ref.min_col)))
-            if ref.rows * ref.cols > MAX_RANGE_CELLS:
-                raise _Failure("#NUM!", f"{ref.address()} holds {ref.rows * ref.cols:,} cells, over the {MAX_RANGE_CELLS:,} a formula may read")
-        return [[self._cell(ref.sheet, row, col) for col in range(ref.min_col, ref.max_col + 1)] for row in range(ref.min_row, ref.max_row + 1)]
+            rows, cols = self._used[self._sheet(ref.sheet).title]
+            ref = Ref(ref.sheet, ref.min_row, ref.min_col, min(ref.max_row, max(rows, ref.min_row)), min(ref.max_col, max(cols, ref.min_col)))
+        grid = self._grids.get(ref)
+        self._spend_cells(ref, fresh=grid is None)
+        if grid is not None:
+            return grid
+        self._check_time()
+        circular = self._circular
+        grid = []
+        for row in range(ref.min_row, ref.max_row + 1):
+            grid.append([self._cell(ref.sheet, row, col) for col in range(ref.min_col, ref.max_col + 1)])
+            if row % 4096 == 0:
+                self._check_time()
+        if self._circular == circular:  # a value read through a circle depends on where the read started
+            self._grids[ref] = grid
+        return grid
 
     def _operator(self, op: str, left_node: tuple, right_node: tuple, context: tuple[str, int, int]) -> Any:
         left = self._evaluate(left_node, context)
@@ -851,7 +1049,15 @@ class Evaluator:
             if isinstance(left, Ref) and isinstance(right, Ref) and left.sheet == right.sheet:
                 return Ref(left.sheet, min(left.min_row, right.min_row), min(left.min_col, right.min_col), max(left.max_row, right.max_row), max(left.max_col, right.max_col))
             return _error("#VALUE!", "the : operator needs two references on one sheet")
+        if op == "&":
+            return _elementwise(self._join, self._values(left), self._values(right))
         return _elementwise(_BINARY[op], self._values(left), self._values(right))
+
+    def _join(self, left: Any, right: Any) -> str:
+        """``&``: Excel's 32,767-character cap per text, and the formula's text budget."""
+        text = _joined(_text(left), _text(right))
+        self._spend_text(len(text))
+        return text
 
     def _reference(self, text: str, context: tuple[str, int, int]) -> Any:
         """A reference operand -> Ref (or a defined name's value)."""
@@ -877,10 +1083,10 @@ class Evaluator:
             return Ref(title, first[0], first[1], first[0], first[1])
         if match := _COLUMNS.match(address):
             a, b = (column_index_from_string(g.upper()) for g in match.groups())
-            return Ref(title, 1, min(a, b), max(ws.max_row, 1), max(a, b))  # whole columns, up to the last used row
+            return Ref(title, 1, min(a, b), self._used[ws.title][0], max(a, b))  # whole columns, up to the last used row
         if match := _ROWS.match(address):
             a, b = (int(g) for g in match.groups())
-            return Ref(title, min(a, b), 1, max(a, b), max(ws.max_column, 1))
+            return Ref(title, min(a, b), 1, max(a, b), self._used[ws.title][1])
         return self._name(address, sheet_name is not None, title, context)
 
     def _name(self, name: str, qualified: bool, title: str, context: tuple[str, int, int]) -> Any:
@@ -897,6 +1103,8 @@ class Evaluator:
         self._active.add(marker)
         try:
             return self._evaluate(_parse("=" + text), context)
+        except FormulaTooComplex as exc:
+            raise _Failure("#VALUE!", f"the name {name} is refused: {exc}") from None
         except FormulaSyntaxError as exc:
             raise _Failure("#NAME?", f"the name {name} cannot be read: {exc}") from None
         finally:
@@ -1090,6 +1298,8 @@ def _elementwise(function: Callable[..., Any], *args: Any) -> Any:
     grids = [a if isinstance(a, list) else [[a]] for a in args]
     rows = max(_grid_shape(g)[0] for g in grids)
     cols = max(_grid_shape(g)[1] for g in grids)
+    if rows * cols > MAX_ARRAY_CELLS:  # a column times a row broadcasts to their product
+        raise _Failure("#NUM!", f"the result would be a {rows:,}x{cols:,} array, over the {MAX_ARRAY_CELLS:,} cells a formula may compute")
     return Array([[_safely(function, *(_pick(g, i, j) for g in grids)) for j in range(cols)] for i in range(rows)])
 
 
@@ -1160,7 +1370,7 @@ _BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "*": _arithmetic(lambda a, b: a * b),
     "/": _arithmetic(_divide),
     "^": _arithmetic(_power),
-    "&": lambda a, b: _text(a) + _text(b),
+    "&": lambda a, b: _joined(_text(a), _text(b)),
     **{op: _compare(op) for op in ("=", "<>", "<", ">", "<=", ">=")},
 }
 
@@ -1255,22 +1465,56 @@ def _sumproduct(ev, context, *args):
     return _finite(math.fsum(total))
 
 
-def _wildcard(pattern: str) -> re.Pattern[str]:
-    """Excel's * and ? (escaped with ~) as a case-insensitive regex."""
-    parts, escape = [], False
+def _wildcard(pattern: str) -> Callable[[str], bool]:
+    """Excel's * and ? (escaped with ~) as a case-insensitive test of a whole text.
+
+    In linear time, without backtracking: the pattern is cut at each * into
+    pieces of fixed length (characters and ?); the first piece must start
+    the text, the last end it, and each middle one is taken at its leftmost
+    place after the previous one (leftmost is never worse for what follows).
+    A regular expression with many .* would try every split: a 40-character
+    text and a 25-star criterion would never finish.
+
+    >>> test = _wildcard("a*b?d*")
+    >>> test("AxxBcDzz"), test("abd"), _wildcard("~*")("*"), _wildcard("~*")("x")
+    (True, False, True, False)
+    """
+    pieces: list[list[str]] = [[]]
+    escape = False
     for char in pattern:
         if escape:
-            parts.append(re.escape(char))
+            pieces[-1].append(re.escape(char))
             escape = False
         elif char == "~":
             escape = True
         elif char == "*":
-            parts.append(".*")
+            pieces.append([])
         elif char == "?":
-            parts.append(".")
+            pieces[-1].append(".")
         else:
-            parts.append(re.escape(char))
-    return re.compile("".join(parts) + r"\Z", re.IGNORECASE | re.DOTALL)
+            pieces[-1].append(re.escape(char))
+    # each piece matches exactly len(piece) characters: no quantifier, so no backtracking
+    compiled = [(re.compile("".join(piece), re.IGNORECASE | re.DOTALL), len(piece)) for piece in pieces]
+    if len(compiled) == 1:
+        whole = compiled[0][0]
+        return lambda text: whole.fullmatch(text) is not None
+    first, middle, (last, last_length) = compiled[0][0], compiled[1:-1], compiled[-1]
+
+    def matches(text: str) -> bool:
+        found = first.match(text)
+        if found is None:
+            return False
+        position = found.end()
+        for piece, length in middle:
+            if length:
+                found = piece.search(text, position)
+                if found is None:
+                    return False
+                position = found.end()
+        start = len(text) - last_length
+        return start >= position and last.fullmatch(text, start) is not None
+
+    return matches
 
 
 def _criterion(criterion: Any) -> Callable[[Any], bool]:
@@ -1283,6 +1527,8 @@ def _criterion(criterion: Any) -> Callable[[Any], bool]:
         op, operand = "=", criterion
     else:
         text = str(criterion)
+        if len(text) > MAX_CRITERION_CHARS:
+            raise _Failure("#VALUE!", f"the criterion is longer than {MAX_CRITERION_CHARS} characters (Excel's limit)")
         op = next((o for o in ("<=", ">=", "<>", "<", ">", "=") if text.startswith(o)), "")
         rest = text[len(op):]
         op = op or "="
@@ -1302,7 +1548,7 @@ def _criterion(criterion: Any) -> Callable[[Any], bool]:
                 return lambda v: v is not None and v != ""
         if op in ("=", "<>"):
             pattern = _wildcard(operand)
-            matches = lambda v: isinstance(v, str) and pattern.match(v) is not None  # noqa: E731
+            matches = lambda v: isinstance(v, str) and pattern(v)  # noqa: E731
             return matches if op == "=" else (lambda v: not matches(v))
         return lambda v: isinstance(v, str) and compare(v, operand)
     if isinstance(operand, bool):
@@ -1338,6 +1584,8 @@ def _matching(ev: Evaluator, pairs: list[tuple[Any, Any]]) -> tuple[list[list[An
             for j, value in enumerate(row):
                 if mask[i][j] and not test(value):
                     mask[i][j] = False
+            if i % 1024 == 1023:  # a text test costs up to 32,767 x 255 steps: watch the clock
+                ev._check_time()
     return first, mask
 
 
@@ -1537,8 +1785,10 @@ def _match(ev, context, lookup, area, match_type=MISSING):
         wanted = 0.0
     if kind == 0:
         if isinstance(wanted, str):
+            if len(wanted) > MAX_CRITERION_CHARS:
+                raise _Failure("#VALUE!", f"MATCH: the lookup text is longer than {MAX_CRITERION_CHARS} characters (Excel's limit)")
             pattern = _wildcard(wanted)
-            test = lambda v: isinstance(v, str) and pattern.match(v) is not None  # noqa: E731
+            test = lambda v: isinstance(v, str) and pattern(v)  # noqa: E731
         else:
             key = _rank(wanted)
             test = lambda v: v is not None and not _is_error(v) and _rank(v) == key  # noqa: E731
@@ -1619,8 +1869,16 @@ def _npv(ev, context, rate, *values):
     return _finite(math.fsum(v / (1 + r) ** t for t, v in enumerate(flows, start=1)))
 
 
+def _joined(*parts: str) -> str:
+    if sum(map(len, parts)) > MAX_TEXT_CHARS:
+        raise _Failure("#VALUE!", f"the text would be longer than {MAX_TEXT_CHARS:,} characters (Excel's limit)")
+    return "".join(parts)
+
+
 def _concatenate(ev, context, *args):
-    return "".join(_text(ev._one(arg)) for arg in args)
+    text = _joined(*(_text(ev._one(arg)) for arg in args))
+    ev._spend_text(len(text))
+    return text
 
 
 def _n(value: Any) -> Any:

@@ -21,7 +21,9 @@ Every refusal is a :class:`WorkbookError` naming the file and the problem.
 """
 from __future__ import annotations
 
+import codecs
 import os
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,21 +108,69 @@ def check_archive(path: str | os.PathLike, limits: Limits = Limits()) -> None:
     _refuse_document_types(path, entries)
 
 
+_BOMS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"\xff\xfe", "utf-16-le"),
+)
+# How "<?" looks in the first bytes of a part without a byte-order mark (XML 1.0, appendix F)
+_UNMARKED = (
+    (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\x00<\x00?", "utf-16-be"),
+    (b"<\x00?\x00", "utf-16-le"),
+)
+_DECLARED = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']""")
+_DOCTYPE = "<!doctype"
+
+
+def _part_encoding(head: bytes) -> str:
+    """The encoding of an XML part, as an XML parser finds it: a byte-order
+    mark, else the pattern of "<?" in the first bytes, else the declaration,
+    else UTF-8."""
+    for mark, name in _BOMS:
+        if head.startswith(mark):
+            return name
+    for pattern, name in _UNMARKED:
+        if head.startswith(pattern):
+            return name
+    declared = _DECLARED.match(head)
+    return declared.group(1).decode("ascii").lower() if declared else "utf-8"
+
+
 def _refuse_document_types(path: Path, entries: list[zipfile.ZipInfo]) -> None:
     """No part of a genuine workbook declares a DTD. Refusing any DOCTYPE
     before parsing protects every XML parser openpyxl may use (it reads
     some parts with lxml when lxml is installed), not only defusedxml's:
-    no entity expansion, no external entities."""
+    no entity expansion, no external entities.
+
+    The check reads each part in its own encoding: "<!DOCTYPE" in UTF-16 is
+    not the ASCII bytes, and a parser honours a byte-order mark or an
+    encoding declaration. A part whose encoding Python does not know is
+    refused, since no check could be made."""
     with zipfile.ZipFile(path) as archive:
         for entry in entries:
             if not entry.filename.lower().endswith((".xml", ".rels", ".vml")):
                 continue
             with archive.open(entry) as part:
-                tail = b""
-                while chunk := part.read(1 << 16):
-                    if b"<!doctype" in (tail + chunk).lower():
+                head = part.read(256)
+                encoding = _part_encoding(head)
+                try:
+                    decoder = codecs.getincrementaldecoder(encoding)("replace")
+                except LookupError:
+                    raise WorkbookError(path, f"part {entry.filename} declares the unknown encoding {encoding!r}") from None
+                tail, raw_tail = "", b""
+                chunk = head
+                while chunk:
+                    # both readings: the declared one, and the ASCII bytes a parser ignoring it would see
+                    text = tail + decoder.decode(chunk).lower()
+                    raw = raw_tail + chunk.lower()
+                    if _DOCTYPE in text or _DOCTYPE.encode() in raw:
                         raise WorkbookError(path, f"part {entry.filename} declares a DOCTYPE, which no workbook needs (an XML entity attack?)")
-                    tail = chunk[-16:]
+                    tail, raw_tail = text[-len(_DOCTYPE):], raw[-len(_DOCTYPE):]
+                    chunk = part.read(1 << 16)
 
 
 def check_tables(workbook: Any, path: str | os.PathLike) -> None:

@@ -25,7 +25,7 @@ from openpyxl.utils.cell import get_column_letter
 from openpyxl.worksheet.formula import ArrayFormula
 
 from ..excel import ExcelError
-from .formula import Evaluator
+from .formula import Budget, Evaluator
 from .safety import Limits, open_workbook
 
 __all__ = ["ValueCell", "CalcReport", "to_values", "calc_file", "COMMENT_AUTHOR"]
@@ -102,7 +102,7 @@ def _attach_note(cell: Any, text: str) -> None:
     cell.comment = comment
 
 
-def to_values(workbook: Any) -> list[ValueCell]:
+def to_values(workbook: Any, budget: Budget | None = None) -> list[ValueCell]:
     """Replace add-in formulas by their values, in place.
 
     Everything is evaluated before anything is written, so the values do not
@@ -118,7 +118,7 @@ def to_values(workbook: Any) -> list[ValueCell]:
     >>> sheet["A1"].value, sheet["A2"].value, sheet["A1"].comment.author
     (2.6, '=A1*2', 'cxroi-xl')
     """
-    evaluator = Evaluator(workbook)
+    evaluator = Evaluator(workbook, budget)
     plan = []
     for sheet in workbook.worksheets:
         for row, col in sorted(sheet._cells):
@@ -149,17 +149,18 @@ def to_values(workbook: Any) -> list[ValueCell]:
     return replaced
 
 
-def calc_file(source: str | os.PathLike, output: str | os.PathLike, limits: Limits = Limits()) -> CalcReport:
+def calc_file(source: str | os.PathLike, output: str | os.PathLike, limits: Limits = Limits(), budget: Budget | None = None) -> CalcReport:
     """``cxroi-xl calc``: the values form of ``source`` written to ``output``.
 
     ``source`` is opened as untrusted (:func:`~cxroi_xl.workbooks.safety.open_workbook`);
-    a bad file raises :class:`WorkbookError`. The result is written to a
+    a bad file raises :class:`WorkbookError`. ``budget`` bounds the
+    evaluation (time, cells, text; see :class:`~cxroi_xl.workbooks.formula.Budget`). The result is written to a
     temporary file beside ``output`` and moved into place in one step, so
     ``output`` is either the complete new workbook or untouched.
     """
     source, output = Path(source), Path(output)
     workbook = open_workbook(source, limits)
-    replaced = to_values(workbook)
+    replaced = to_values(workbook, budget)
     folder = output.parent
     if not folder.is_dir():
         raise FileNotFoundError(f"the folder {folder} does not exist")
