@@ -198,13 +198,39 @@ def generate_command(
     jobs: Optional[int] = typer.Option(None, "--jobs", help="Worker processes (default: number of cores)."),
     force: bool = typer.Option(False, "--force", help="Rebuild every workbook, even those newer than their input."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate the input and report; write nothing."),
+    executor: str = typer.Option("local", "--executor", help="local: this machine's cores; dask: a Dask cluster reading Parquet input (needs cxroi-xl[dask])."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="With --executor dask: the scheduler's address; default a LocalCluster here."),
 ) -> None:
     """Generate one workbook per client plus a summary and a portfolio.
 
     Exit code 0: all clients built; 1: some failed (the others are written,
     see errors.csv); 2: unusable input (missing file or column).
     """
+    if executor == "dask":
+        raise typer.Exit(_run_generate_dask(_url_or_path(data_dir), _url_or_path(out), template, mode, scheduler))
+    if executor != "local":
+        _fail("--executor must be local or dask")
     raise typer.Exit(_run_generate(data_dir, out, template, mode, jobs, force, dry_run))
+
+
+def _url_or_path(path: Path) -> str:
+    """An fsspec URL given where a Path is parsed (``s3://b/x`` became ``s3:/b/x``) restored."""
+    import re
+
+    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]+):/(?!/)", r"\1://", str(path))
+
+
+def _run_generate_dask(data: str, out: str, template: str, mode: str, scheduler: Optional[str]) -> int:
+    from .batch_input import InputError
+
+    try:
+        from .dask_executor import run_command
+    except ImportError as exc:
+        _fail(f"--executor dask needs the cxroi-xl[dask] extra ({exc.name} is not installed)")
+    try:
+        return run_command(data, out, template, mode, scheduler, console, err_console)
+    except InputError as exc:
+        _fail(str(exc))
 
 
 @app.command("demo")

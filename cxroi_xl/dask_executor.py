@@ -272,3 +272,62 @@ def generate_on_dask(
         return on(client), ids
     with cluster_client(scheduler, n_workers=n_workers, memory_limit=memory_limit) as client_:
         return on(client_), ids
+
+
+def write_outputs(run: ClusterRun, order: list[str], output: str | os.PathLike) -> None:
+    """``summary.csv`` (rows in input order), ``errors.csv`` (when anything
+    failed) and ``portfolio.xlsx``, as the local executor writes them, to a
+    local folder or through a temporary key at a URL."""
+    from .batch import ERROR_COLUMNS, SUMMARY_COLUMNS, write_csv
+    from .workbooks.portfolio import write_portfolio
+
+    output = os.fspath(output)
+    ordered = [run.rows[c] for c in order if c in run.rows]
+    with tempfile.TemporaryDirectory(prefix="cxroi-xl-") as scratch:
+        folder = Path(scratch) if is_url(output) else Path(output)
+        written = [write_csv(folder / "summary.csv", SUMMARY_COLUMNS, ordered)]
+        if run.problems:
+            written.append(write_csv(folder / "errors.csv", ERROR_COLUMNS, (p.as_row() for p in run.problems)))
+        elif not is_url(output):
+            (folder / "errors.csv").unlink(missing_ok=True)
+        written.append(write_portfolio(ordered, folder / "portfolio.xlsx"))
+        if is_url(output):
+            for path in written:
+                _publish(path, output, path.name)
+
+
+def run_command(data: str, out: str, template: str, mode: str, scheduler: str | None, console, err_console) -> int:
+    """``cxroi-xl generate DATA --out OUT --executor dask [--scheduler ADDRESS]``:
+    build on the cluster with a rich progress bar, write the summary, errors
+    and portfolio, print one line; the exit code of ``generate``."""
+    import sys
+
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .batch import TABLE_REQUIRED_BY_TEMPLATE
+    from .batch_input import InputError
+    from .workbooks.build import BUILDERS
+
+    if template not in BUILDERS:
+        raise InputError("--template", f"unknown template {template}; choose from {', '.join(BUILDERS)}")
+    if mode not in ("values", "live"):
+        raise InputError("--mode", "must be values or live")
+    location = open_location(data)
+    needed = TABLE_REQUIRED_BY_TEMPLATE.get(template)
+    if needed and needed not in location.tables:
+        raise InputError(f"{needed}.parquet", f"required by --template {template} ({needed}.parquet or a folder {needed}/ in {data})")
+    started = time.perf_counter()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err_console, disable=not sys.stderr.isatty(), transient=True) as progress:
+        task = progress.add_task("workbooks", total=None)
+
+        def advance(client_id: str, status: str) -> None:
+            progress.advance(task)
+
+        run, order = generate_on_dask(data, out, TemplateBuild(template, mode), scheduler=scheduler, on_progress=advance)
+    write_outputs(run, order, out)
+    for problem in run.problems:
+        where = f"{problem.file}" + (f" row {problem.row}" if problem.row else "") + (f", column {problem.column}" if problem.column else "")
+        err_console.print(f"[yellow]skipped[/yellow] {escape(problem.client_id)}: {escape(where)}: {escape(problem.message)}", highlight=False)
+    console.print(f"{len(run.built)} built, {len(run.failed)} failed in {time.perf_counter() - started:.1f} s on the cluster -> {out}" + (" (see errors.csv)" if run.failed else ""), highlight=False, markup=False)
+    return 1 if run.failed else 0

@@ -124,3 +124,25 @@ def test_a_worker_dying_twice_fails_only_its_partition(client, dataset, local, t
     assert {p.message for p in run.problems} == {"a worker died while building this client, twice; rerun to build it"}
     assert [p.client_id for p in run.problems] == lost
     client.wait_for_workers(2, timeout=120)
+
+
+def test_generate_command_with_the_dask_executor(tmp_path):
+    """The command line end to end: a LocalCluster started by the command,
+    the same summary.csv and errors.csv as the local executor on the same data."""
+    from typer.testing import CliRunner
+
+    from cxroi_xl.cli import app, _url_or_path
+
+    frames = inject_bad_rows(client_frames(32))["frames"]
+    data = write_parquet(frames, tmp_path / "data")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["generate", str(data), "--out", str(out), "--mode", "live", "--executor", "dask"])
+    assert result.exit_code == 1, result.output
+    local = batch.generate(None, tmp_path / "local", mode="live", jobs=1, batch=parquet_input.read_parquet_batch(data))
+    assert (out / "summary.csv").read_bytes() == (tmp_path / "local" / "summary.csv").read_bytes()
+    lines = lambda path: sorted(path.read_text().splitlines())  # noqa: E731  (row order: by task there, by table here)
+    assert lines(out / "errors.csv") == lines(tmp_path / "local" / "errors.csv")
+    assert (out / "portfolio.xlsx").exists() and sorted(p.name for p in out.glob("c*.xlsx")) == sorted(f"{c}.xlsx" for c in local.built)
+    assert _url_or_path(Path("s3://bucket/x")) == "s3://bucket/x" and _url_or_path(Path("/data/x")) == "/data/x"
+    bad = CliRunner().invoke(app, ["generate", str(tmp_path / "nowhere"), "--out", str(out), "--executor", "dask"])
+    assert bad.exit_code == 2 and "not a folder" in bad.output
