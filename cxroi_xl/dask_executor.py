@@ -42,6 +42,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -198,7 +199,8 @@ def run_on_dask(
     output = os.fspath(output)
     run = ClusterRun()
     partitions = [list(p) for p in partitions if p]
-    futures = {client.submit(run_partition, location, ids, build, output, pure=False, key=f"cxroi-clients-{n}-{ids[0]}"): ids for n, ids in enumerate(partitions)}
+    run_id = uuid.uuid4().hex[:12]  # keys unique per run: two runs never share a result
+    futures = {client.submit(run_partition, location, ids, build, output, key=f"cxroi-clients-{run_id}-{n}"): ids for n, ids in enumerate(partitions)}
     try:
         for future in as_completed(futures):
             ids = futures.pop(future)
