@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .batch_input import Problem
-from .parquet_input import ParquetLocation, client_ids, open_location, partition_clients, read_clients, unknown_client_problems
+from .parquet_input import ParquetLocation, client_ids, id_problems, open_location, partition_clients, read_clients, scan_client_ids, table_files
 from .tracker import TrackerInput
 
 __all__ = ["TemplateBuild", "ClusterRun", "run_partition", "run_on_dask", "generate_on_dask", "cluster_client", "is_url"]
@@ -242,7 +242,7 @@ def generate_on_dask(
 ) -> tuple[ClusterRun, list[str]]:
     """Everything ``generate --executor dask`` needs from the cluster: the
     summary rows, the problems (including rows of unknown clients, found
-    first by one task per table reading only its client_id column) and the clients
+    first by one task per file reading only its client_id column) and the clients
     in input order (the order of ``summary.csv``). Writing the summary,
     errors and portfolio stays with the caller, as for the local executor.
     Raises :class:`~cxroi_xl.batch_input.InputError` for whole-input
@@ -261,9 +261,11 @@ def generate_on_dask(
     def on(client_):
         # Whole-table checks first (one client_id column each, on the
         # workers): a client they flag is skipped, as the local reader skips it.
-        known = set(ids)
-        checks = client_.gather([client_.submit(unknown_client_problems, location, known, name, pure=False) for name in location.tables])
-        flagged = [p for problems in checks for p in problems]
+        [known] = client_.scatter([set(ids)], broadcast=True)  # sent to each worker once, not with every task
+        scans = {(name, file): client_.submit(scan_client_ids, location, name, file, known, pure=False) for name in location.tables for file in table_files(location, name)}
+        flagged = []
+        for name in location.tables:
+            flagged += id_problems(name, [(file, scans[name, file].result()) for (table, file) in scans if table == name])
         skipped = {p.client_id for p in flagged}
         run = run_on_dask(client_, location, partition_clients([i for i in ids if i not in skipped], partition_size), build, output, on_progress)
         run.problems = flagged + run.problems

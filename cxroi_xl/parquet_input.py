@@ -52,7 +52,7 @@ from .batch_input import (
 )
 from .tracker import KPI_COLUMNS
 
-__all__ = ["ParquetLocation", "ParquetBatchInput", "open_location", "client_ids", "partition_clients", "read_clients", "read_parquet_batch", "unknown_client_problems"]
+__all__ = ["ParquetLocation", "ParquetBatchInput", "open_location", "client_ids", "partition_clients", "read_clients", "read_parquet_batch", "unknown_client_problems", "scan_client_ids", "id_problems", "table_files"]
 
 CLIENT_COLUMNS = ("client_id", "client_name", "go_live", "currency", "discount_rate", "benefit_risk", "cost_risk")
 _FILE, _ROW = "__file", "__row"
@@ -175,7 +175,7 @@ def _as_text(column) -> pd.Series:
     return series.where(series != "", None)
 
 
-def _read_rows(location: ParquetLocation, name: str, columns: Iterable[str], wanted: set[str] | None) -> pd.DataFrame:
+def _read_rows(location: ParquetLocation, name: str, columns: Iterable[str], wanted: set[str] | None, only_file: str | None = None) -> pd.DataFrame:
     """The table's rows whose stripped client_id is in ``wanted`` (all rows
     when None), as text, with the file and 1-based record number of each.
 
@@ -195,6 +195,8 @@ def _read_rows(location: ParquetLocation, name: str, columns: Iterable[str], wan
     pieces = []
     for fragment in sorted(dataset.get_fragments(filter=pushdown), key=lambda f: f.path):
         file = _relative(location, fragment.path)
+        if only_file is not None and file != only_file:
+            continue
         partition_keys = ds.get_partition_keys(fragment.partition_expression) or {}
         file_columns = [c for c in present if c not in partition_keys]
         metadata = fragment.metadata
@@ -378,10 +380,53 @@ def read_clients(location: ParquetLocation | str, ids: Iterable[str]) -> Parquet
     return batch
 
 
+def table_files(location: ParquetLocation, table: str) -> list[str]:
+    """The table's Parquet files (relative to the location) in reading order."""
+    dataset = _dataset(location.url, location.tables[table], location.opened)
+    return sorted(_relative(location, f.path) for f in dataset.get_fragments())
+
+
+def scan_client_ids(location: ParquetLocation, table: str, file: str, known: set[str]) -> dict[str, dict[str, tuple[int, int]]]:
+    """One file's ids that no by-client read would pick up: ``{"unknown": {id:
+    (first record, rows)}, "padded": {...}}``. Reads the client_id column of
+    that one file only, so a cluster can scan a huge table file by file."""
+    ids = _read_rows(location, table, ["client_id"], None, only_file=file)
+    stripped = ids["client_id"].map(lambda v: v.strip() if isinstance(v, str) else "")
+    found: dict[str, dict[str, tuple[int, int]]] = {"unknown": {}, "padded": {}}
+    padded = (ids["client_id"].notna() & (ids["client_id"] != stripped)).to_numpy()
+    unknown = ~stripped.isin(known).to_numpy() if table != "clients" else np.zeros(len(ids), dtype=bool)
+    for kind, mask in (("padded", padded), ("unknown", unknown)):
+        for client_id, rows in ids[mask].groupby(stripped[mask].to_numpy(), sort=False):
+            found[kind][client_id] = (int(rows[_ROW].iat[0]), len(rows))
+    return found
+
+
+def id_problems(table: str, scans: list[tuple[str, dict]]) -> list[Problem]:
+    """Per-file scans (in file order) merged into problems worded as the CSV
+    input words them: one per id, at its first row, counting the others."""
+    problems = []
+    for kind in ("padded", "unknown"):
+        first: dict[str, tuple[str, int]] = {}
+        total: dict[str, int] = {}
+        for file, scan in scans:
+            for client_id, (row, count) in scan[kind].items():
+                first.setdefault(client_id, (file, row))
+                total[client_id] = total.get(client_id, 0) + count
+        for client_id, (file, row) in first.items():
+            if kind == "padded":
+                message = "client_id has spaces around it; write it without them in Parquet"
+            else:
+                more = f" (and {total[client_id] - 1} more rows)" if total[client_id] > 1 else ""
+                message = f"client_id not in clients{more}"
+            problems.append(Problem(client_id or "(blank)", file, row, "client_id", message))
+    return problems
+
+
 def unknown_client_problems(location: ParquetLocation | str, known: set[str], table: str) -> list[Problem]:
     """Rows of ``table`` whose client_id is not in ``clients``: one problem per
     unknown id with its first row, as the CSV input reports them. Reads only
-    the client_id column, file by file.
+    the client_id column, file by file (:func:`scan_client_ids`, which a
+    cluster runs one task per file).
 
     Also reported: ids written with spaces around them. The CSV input strips
     them, but here the by-client reads compare exact text, so such a row
@@ -391,19 +436,7 @@ def unknown_client_problems(location: ParquetLocation | str, known: set[str], ta
         location = open_location(location)
     if table not in location.tables:
         return []
-    ids = _read_rows(location, table, ["client_id"], None)
-    stripped = ids["client_id"].map(lambda v: v.strip() if isinstance(v, str) else "")
-    problems = []
-    padded = (ids["client_id"].notna() & (ids["client_id"] != stripped)).to_numpy()
-    for client_id, rows in ids[padded].groupby(stripped[padded].to_numpy(), sort=False):
-        problems.append(Problem(client_id, rows[_FILE].iat[0], int(rows[_ROW].iat[0]), "client_id", "client_id has spaces around it; write it without them in Parquet"))
-    if table == "clients":
-        return problems
-    unknown = ~stripped.isin(known).to_numpy()
-    for client_id, rows in ids[unknown].groupby(stripped[unknown].to_numpy(), sort=False):
-        more = f" (and {len(rows) - 1} more rows)" if len(rows) > 1 else ""
-        problems.append(Problem(client_id or "(blank)", rows[_FILE].iat[0], int(rows[_ROW].iat[0]), "client_id", f"client_id not in clients{more}"))
-    return problems
+    return id_problems(table, [(file, scan_client_ids(location, table, file, known)) for file in table_files(location, table)])
 
 
 def read_parquet_batch(url: str | os.PathLike) -> ParquetBatchInput:
