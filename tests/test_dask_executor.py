@@ -146,3 +146,19 @@ def test_generate_command_with_the_dask_executor(tmp_path):
     assert _url_or_path(Path("s3://bucket/x")) == "s3://bucket/x" and _url_or_path(Path("/data/x")) == "/data/x"
     bad = CliRunner().invoke(app, ["generate", str(tmp_path / "nowhere"), "--out", str(out), "--executor", "dask"])
     assert bad.exit_code == 2 and "not a folder" in bad.output
+
+
+def test_ctrl_c_cancels_the_pending_tasks(client, dataset, local, tmp_path):
+    def interrupt(client_id: str, status: str) -> None:
+        raise KeyboardInterrupt
+
+    ids = local.valid_client_ids()[:64]
+    location = parquet_input.open_location(dataset)
+    with pytest.raises(KeyboardInterrupt):
+        dask_executor.run_on_dask(client, location, parquet_input.partition_clients(ids, 4), slow_stub_build, tmp_path, on_progress=interrupt)
+    deadline = time.monotonic() + 30
+    while any(client.processing().values()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(client.processing().values())  # nothing left running on the cluster
+    assert len(list(tmp_path.glob("*.xlsx"))) < len(ids)  # stopped early
+    assert not list(tmp_path.glob(".*.tmp"))  # and no half-written file
