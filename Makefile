@@ -15,7 +15,7 @@ $(VENV)/.runtime: pyproject.toml | $(BIN)/activate
 	touch $@
 
 $(VENV)/.installed: pyproject.toml $(VENV)/.runtime
-	$(BIN)/python -m pip install -e ".[cli,test]"
+	$(BIN)/python -m pip install -e ".[cli,test,dask]"
 	touch $@
 
 install: $(VENV)/.installed

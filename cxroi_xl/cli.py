@@ -32,6 +32,7 @@ EXAMPLES = """Examples:
 TemplateName = Literal["cx_automation_roi", "customer_value", "attribution"]
 TEMPLATES = get_args(TemplateName)
 ModeName = Literal["values", "live"]
+ExecutorName = Literal["local", "dask"]
 
 # Plain help (rich_markup_mode=None): typer's rich help shows every flag as
 # "--force <bool>"; the plain one shows "--force" and lists choices.
@@ -283,13 +284,37 @@ def generate_command(
     force: bool = typer.Option(False, "--force", help="Rebuild every workbook, even those newer than their input."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate the input and report; write nothing."),
     report_currency: str = typer.Option("USD", "--report-currency", metavar="CODE", callback=_currency_code, help="Currency of the portfolio's converted totals, with the rates of fx.csv in DATA_DIR (columns currency, rate: units of CODE per unit)."),
+    executor: ExecutorName = typer.Option("local", "--executor", help="local: this machine's cores; dask: a Dask cluster, reading CSV, .xlsx or Parquet input (needs the [dask] extra)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS", help="With --executor dask: the scheduler's address; default a LocalCluster here."),
 ) -> None:
     """Generate one workbook per client plus a summary and a portfolio.
 
     Exit code 0: all clients built; 1: some failed (the others are written,
     see errors.csv); 2: unusable input (missing file or column).
     """
+    if executor == "dask":
+        raise typer.Exit(_run_generate_dask(_url_or_path(data_dir), _url_or_path(out), template, mode, scheduler))
     raise typer.Exit(_run_generate(data_dir, out, template, mode, jobs, force, dry_run, report_currency))
+
+
+def _url_or_path(path: Path) -> str:
+    """An fsspec URL given where a Path is parsed (``s3://b/x`` became ``s3:/b/x``) restored."""
+    import re
+
+    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]+):/(?!/)", r"\1://", str(path))
+
+
+def _run_generate_dask(data: str, out: str, template: str, mode: str, scheduler: Optional[str]) -> int:
+    from .batch_input import InputError
+
+    try:
+        from .dask_executor import run_command
+    except ImportError as exc:
+        _fail(f"--executor dask needs the cxroi-xl[dask] extra ({exc.name} is not installed)")
+    try:
+        return run_command(data, out, template, mode, scheduler, console, err_console)
+    except InputError as exc:
+        _fail(str(exc))
 
 
 @app.command("demo")
