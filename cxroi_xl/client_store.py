@@ -62,15 +62,26 @@ class ClientColumns:
         n = len(frame)
         if n == 0:
             return
-        hashes = pd.util.hash_pandas_object(frame[list(self.kinds)], index=False).to_numpy(dtype="<u8")
+        # the stored types, so a row hashes the same whatever else its chunk held
+        canonical = {}
+        for column, kind in self.kinds.items():
+            values = frame[column]
+            if kind == "f8":
+                canonical[column] = pd.to_numeric(values, errors="coerce").to_numpy(dtype="<f8", na_value=np.nan)
+            elif kind == "M8":
+                canonical[column] = pd.to_datetime(values).to_numpy(dtype="datetime64[ns]")
+            else:
+                canonical[column] = values.to_numpy(dtype=object)
+        frame = pd.DataFrame(canonical)
+        hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype="<u8")
         for key, values in (("_code", codes), ("_row", rows), ("_hash", hashes)):
             np.asarray(values, dtype=_INTERNAL[key]).tofile(self._handles[key])
         for column, kind in self.kinds.items():
             values = frame[column]
             if kind == "f8":
-                values.to_numpy(dtype="<f8", na_value=np.nan).tofile(self._handles[column])
+                values.to_numpy().tofile(self._handles[column])
             elif kind == "M8":
-                values.to_numpy(dtype="datetime64[ns]").view("<i8").tofile(self._handles[column])
+                values.to_numpy().view("<i8").tofile(self._handles[column])
             else:
                 encoded = [v.encode("utf-8") if isinstance(v, str) else b"" for v in values]
                 ends = np.cumsum(np.fromiter(map(len, encoded), dtype="<i8", count=n)) + self._text_bytes[column]
