@@ -196,13 +196,14 @@ def generate_command(
     template: str = typer.Option("cx_automation_roi", "--template", help="Template to fill."),
     mode: str = typer.Option("values", "--mode", help="values: open anywhere; live: add-in formulas for Excel with cxroi-xl."),
     jobs: Optional[int] = typer.Option(None, "--jobs", help="Worker processes (default: number of cores)."),
-    force: bool = typer.Option(False, "--force", help="Rebuild every workbook, even those newer than their input."),
+    force: bool = typer.Option(False, "--force", help="Rebuild every workbook, even those up to date with their input (see manifest.json)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate the input and report; write nothing."),
 ) -> None:
     """Generate one workbook per client plus a summary and a portfolio.
 
     Exit code 0: all clients built; 1: some failed (the others are written,
-    see errors.csv); 2: unusable input (missing file or column).
+    see errors.csv); 2: unusable input (missing file or column, unreadable
+    encoding) or output folder (the data folder, or one another run is using).
     """
     raise typer.Exit(_run_generate(data_dir, out, template, mode, jobs, force, dry_run))
 
