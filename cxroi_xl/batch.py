@@ -396,8 +396,7 @@ def _generate_into(
 
     def record_success(client_id: str, row: dict) -> None:
         path = folder.publish(f"{client_id}.xlsx")
-        manifest.record(client_id, prints[client_id], path, row)
-        rows[client_id] = row
+        rows[client_id] = manifest.record(client_id, prints[client_id], path, row)
         result.built.append(client_id)
 
     jobs = max(1, jobs or os.cpu_count() or 1)

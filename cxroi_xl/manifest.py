@@ -97,7 +97,9 @@ class Manifest:
     def open_journal(self, path: Path) -> None:
         self._journal = open(path, "a", encoding="utf-8")
 
-    def record(self, client_id: str, print_: str, workbook: Path, summary: dict) -> None:
+    def record(self, client_id: str, print_: str, workbook: Path, summary: dict) -> dict:
+        """Note a workbook just built; returns the summary row as stored
+        (JSON-safe), which the caller keeps instead of a second copy."""
         entry = {
             "fingerprint": print_,
             "workbook": _stamp(workbook),
@@ -109,6 +111,7 @@ class Manifest:
         if self._journal is not None:
             self._journal.write(json.dumps({"client_id": client_id, "record": entry}) + "\n")
             self._journal.flush()
+        return entry["summary"]
 
     def forget(self, client_id: str) -> None:
         self.clients.pop(client_id, None)
