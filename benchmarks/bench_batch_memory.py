@@ -15,7 +15,7 @@ bundled sample generator makes them (960 survey rows per client, so 9.6
 million at 10,000 clients); 50 distinct synthetic clients are repeated under
 new ids to write large inputs quickly.
 
-    python benchmarks/bench_batch_memory.py [--clients 1000 10000] [--jobs 2] [--mode values]
+    python benchmarks/bench_batch_memory.py [--clients 1000 10000] [--jobs 2] [--mode values] [--surveys-per-month 40]
 
 Linux only (/proc).
 """
@@ -38,9 +38,9 @@ from cxroi_xl.sample_data import SAMPLE_PROFILES, synthetic_client
 DISTINCT = 50
 
 
-def write_clients(folder: Path, n: int) -> Path:
+def write_clients(folder: Path, n: int, surveys_per_month: int = 40) -> Path:
     profiles = list(SAMPLE_PROFILES)
-    base = [synthetic_client(seed=i, profile=profiles[i % len(profiles)], client_id=f"s{i}") for i in range(DISTINCT)]
+    base = [synthetic_client(seed=i, profile=profiles[i % len(profiles)], client_id=f"s{i}", surveys_per_month=surveys_per_month) for i in range(DISTINCT)]
     folder.mkdir(parents=True, exist_ok=True)
     ids = [f"c{i:05d}" for i in range(n)]
     pd.DataFrame(
@@ -113,8 +113,13 @@ def peak_of_run(command: list[str]) -> tuple[float, float, float, int]:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    _, stderr = process.communicate()
-    done.set()
+    try:
+        _, stderr = process.communicate()
+    finally:
+        if process.poll() is None:  # interrupted: its workers follow it
+            process.kill()
+            process.wait()
+        done.set()
     sampler.join()
     if process.returncode != 0:
         raise SystemExit(f"generate failed ({process.returncode}): {stderr[-2000:]}")
@@ -128,12 +133,13 @@ def main() -> None:
     parser.add_argument("--clients", type=int, nargs=2, default=[1000, 10000])
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--mode", default="values")
+    parser.add_argument("--surveys-per-month", type=int, default=40, help="survey answers per client and month (fewer = faster workbooks, smaller input)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="cxroi-bench-memory-"))
     try:
         peaks = {}
         for n in args.clients:
-            data = write_clients(work / f"data{n}", n)
+            data = write_clients(work / f"data{n}", n, args.surveys_per_month)
             size = sum(p.stat().st_size for p in data.iterdir()) / 2**20
             command = [sys.executable, "-m", "cxroi_xl.cli", "generate", str(data), "--out", str(work / f"out{n}"), "--jobs", str(args.jobs), "--mode", args.mode]
             pss, rss, seconds, processes = peak_of_run(command)

@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .client_store import ClientColumns
 from .input_files import CONTROL_CHARACTERS, MAX_INPUT_BYTES, InputError, TableFile, find_table
-from .tracker import KPI_COLUMNS, TrackerInput, month_start
+from .tracker import KPI_COLUMNS, TrackerInput
 
 __all__ = ["InputError", "Problem", "BatchInput", "read_batch", "ClientRecord", "COST_CATEGORIES", "reserved_id_reason", "MAX_INPUT_BYTES"]
 

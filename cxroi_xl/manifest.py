@@ -131,6 +131,9 @@ class Manifest:
 
 
 def process_alive(pid: int) -> bool:
+    """Whether a process with this id runs (used where OUT cannot be locked)."""
+    if os.name == "nt":
+        return True  # os.kill(pid, 0) would signal it there: never guess, keep the folder
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from cxroi_xl.cli import app
-from tests.test_batch import SAMPLE, independent_tei, read_summary, runner, subset
+from tests.test_batch import independent_tei, read_summary, runner, subset
 
 NAME = "Café Müller – “Œuvre” Straße"  # every character is in Windows-1252
 
