@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -222,6 +223,7 @@ class BatchInput:
     codes: dict[str, int] = field(default_factory=dict)  # client id -> position in clients
     stores: dict[str, ClientColumns] = field(default_factory=dict)
     folder: Path | None = None
+    _finalizer: object = field(default=None, repr=False)
 
     @property
     def failed(self) -> set[str]:
@@ -273,7 +275,9 @@ class BatchInput:
 
     def close(self) -> None:
         """Remove the on-disk store (also done when the object is collected)."""
-        if self.folder is not None:
+        if self._finalizer is not None:
+            self._finalizer()  # runs once: removes the folder, releases its lock
+        elif self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -455,6 +459,43 @@ def _check_journeys(batch: BatchInput) -> None:
         batch.problems.append(Problem(id_of[code], batch.labels["journeys"], int(info["first"]), "conversions", "no journey converted, so there is nothing to attribute"))
 
 
+_STORE_PREFIX = "cxroi-input-"
+
+
+def _new_store_folder() -> tuple[Path, int | None]:
+    """A private temporary folder for the input store, locked for as long
+    as this process uses it. Stores left by runs that were killed (their
+    lock is free) are removed first; nothing else is touched."""
+    folder = Path(tempfile.mkdtemp(prefix=_STORE_PREFIX))
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no cleanup of killed runs' stores
+        return folder, None
+    lock = os.open(folder / ".lock", os.O_CREAT | os.O_RDWR, 0o600)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    for other in folder.parent.glob(_STORE_PREFIX + "*"):
+        if other == folder or not (other / ".lock").is_file():
+            continue
+        try:
+            fd = os.open(other / ".lock", os.O_RDWR)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # a live run's store
+        finally:
+            os.close(fd)
+        shutil.rmtree(other, ignore_errors=True)
+    return folder, lock
+
+
+def _remove_store(folder: Path, lock: int | None) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    if lock is not None:
+        os.close(lock)
+
+
 def read_batch(data_dir: Path) -> BatchInput:
     """Read and validate a data folder. Raises :class:`InputError` for
     whole-input problems; everything else is in ``problems``. Call
@@ -466,9 +507,9 @@ def read_batch(data_dir: Path) -> BatchInput:
         if find_table(data_dir, name) is None:
             raise InputError(f"{name}.csv", f"required file missing in {data_dir} ({name}.csv or {name}.xlsx)")
     files = {name: path for name in REQUIRED_FILES + OPTIONAL_FILES if (path := find_table(data_dir, name)) is not None}
-    folder = Path(tempfile.mkdtemp(prefix="cxroi-input-"))
+    folder, lock = _new_store_folder()
     batch = BatchInput(data_dir=data_dir, clients={}, files=files, folder=folder)
-    weakref.finalize(batch, shutil.rmtree, folder, True)
+    batch._finalizer = weakref.finalize(batch, _remove_store, folder, lock)
     try:
         clients = TableFile(files["clients"], "clients")
         _read_clients(clients, batch)

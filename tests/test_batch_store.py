@@ -91,3 +91,36 @@ def test_scattered_input_builds_the_same_workbooks_as_grouped(tmp_path):
         for key, value in row.items():
             if key not in ("client_id", "client_name") and value:
                 assert float(results["shuffled"][client_id][key]) == pytest.approx(float(value), rel=1e-12), (client_id, key)
+
+
+def test_a_killed_runs_store_is_removed_and_a_live_ones_kept():
+    """The store lives in the system's temporary folder; a run killed with
+    -9 cannot remove it, so the next run does, but never a live run's."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.test_batch import SAMPLE
+
+    live = read_batch(SAMPLE)
+    child = subprocess.Popen(
+        [sys.executable, "-c", f"import time; from cxroi_xl.batch_input import read_batch; b = read_batch({str(SAMPLE)!r}); print(b.folder, flush=True); time.sleep(120)"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        killed = child.stdout.readline().strip()
+        assert killed and os.path.isdir(killed)
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    assert os.path.isdir(killed)  # nothing could clean up after -9
+    later = read_batch(SAMPLE)
+    try:
+        assert not os.path.exists(killed)
+        assert live.folder.is_dir() and live.tracker_input("northwind-shop").kpis.shape[0] > 0
+    finally:
+        live.close()
+        later.close()
+    assert not live.folder.exists() and not later.folder.exists()
