@@ -1,48 +1,71 @@
 """Reading and validating a batch's client data (``cxroi-xl generate``).
 
-A data folder holds ``clients``, ``kpis`` and optionally ``costs`` and
-``surveys``, each as ``.csv`` or ``.xlsx``. Every problem is reported with the
-file, the spreadsheet row (header = row 1), the column and what was expected;
-a client with any bad row is skipped as a whole, never half-written and
-never zero-filled. Problems that make the whole input unusable (a required
-file or column missing, a file that cannot be read) raise
-:class:`InputError`.
+A data folder holds ``clients``, ``kpis`` and optionally ``costs``,
+``surveys``, ``transactions`` and ``journeys``, each as ``.csv`` or ``.xlsx``
+(encodings, delimiters and sheets as real exports produce them: see
+:mod:`cxroi_xl.input_files`). Every problem is reported with the file, the
+spreadsheet row (header = row 1), the column and what was expected; a client
+with any bad row is skipped as a whole, never half-written and never
+zero-filled. Problems that make the whole input unusable (a required file or
+column missing, a file that cannot be read) raise :class:`InputError`.
 
-The ``clients`` rows are validated by a pydantic model; the monthly and
-survey tables, which can run to millions of rows, are checked column by
-column with vectorised pandas rules declared in :data:`TABLES`.
+The ``clients`` rows are validated by a pydantic model; the other tables,
+which can run to millions of rows, are read in chunks and checked column by
+column with vectorised pandas rules declared in :data:`TABLES`. Validated
+rows go to an on-disk column store (:mod:`cxroi_xl.client_store`) indexed by
+client, and :meth:`BatchInput.tracker_input` materialises one client at a
+time, so memory stays flat however many clients the batch holds.
 """
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import os
 import re
+import shutil
+import tempfile
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Literal, Optional
+from typing import Literal, Optional
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .tracker import DEFAULT_RISKS, KPI_COLUMNS, TrackerInput, month_start
+from .client_store import ClientColumns
+from .input_files import CONTROL_CHARACTERS, MAX_INPUT_BYTES, InputError, TableFile, find_table
+from .tracker import DEFAULT_RISKS, KPI_COLUMNS, TrackerInput
 
-__all__ = ["InputError", "Problem", "BatchInput", "read_batch", "ClientRecord", "COST_CATEGORIES"]
+__all__ = ["InputError", "Problem", "BatchInput", "read_batch", "ClientRecord", "COST_CATEGORIES", "reserved_id_reason", "MAX_INPUT_BYTES"]
 
 COST_CATEGORIES = ("license", "implementation", "training", "integration", "other")
-MAX_INPUT_BYTES = 512 * 1024 * 1024
-# Output files of the batch itself; a client may not be called like them.
-RESERVED_IDS = frozenset({"portfolio", "summary", "errors"})
-# Characters XML 1.0, and so an .xlsx, cannot hold.
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+REQUIRED_FILES = ("clients", "kpis")
+OPTIONAL_FILES = ("costs", "surveys", "journeys", "transactions", "proxies")
+# Files and folders a run reads or writes: a client's workbook may not share
+# their name, whatever the case (Windows and macOS folders ignore case).
+BATCH_NAMES = frozenset({"portfolio", "summary", "errors", "manifest", "stale", "fx"} | set(REQUIRED_FILES) | set(OPTIONAL_FILES))
+# Device names Windows reserves in every folder, with or without extension.
+WINDOWS_RESERVED = frozenset({"con", "prn", "aux", "nul"} | {f"{port}{i}" for port in ("com", "lpt") for i in range(1, 10)})
+_CONTROL_CHARACTERS = CONTROL_CHARACTERS
 
 
-class InputError(Exception):
-    """The input as a whole cannot be used (exit code 2)."""
+def reserved_id_reason(client_id: str) -> str | None:
+    """Why a client id cannot name a workbook, or None."""
+    stem = client_id.split(".")[0].strip().lower()
+    if stem in WINDOWS_RESERVED:
+        return f"{client_id!r} is a device name Windows reserves; its workbook could not be opened there"
+    if stem in BATCH_NAMES:
+        return f"{client_id!r} is reserved for the batch's own files (names of input tables, summary, errors, portfolio, manifest, stale)"
+    return None
 
-    def __init__(self, file: str, message: str):
-        super().__init__(f"{file}: {message}")
-        self.file = file
-        self.message = message
+
+def control_character_message(text: str) -> str:
+    found = CONTROL_CHARACTERS.search(text)
+    code = ord(found.group()) if found else 0
+    name = " (NUL)" if code == 0 else ""
+    return f"contains the control character U+{code:04X}{name}, which a workbook cannot hold; remove it"
 
 
 @dataclass(frozen=True)
@@ -145,56 +168,17 @@ TABLES: dict[str, dict[str, Rule]] = {
     # Financial proxies for intangibles (holistic ROI); a blank last_month runs to the horizon's end.
     "proxies": {"name": Rule("text"), "monthly_value": Rule("float"), "first_month": Rule("month"), "last_month": Rule("month", False), "confidence": Rule("float", low=0, high=1)},
 }
-REQUIRED_FILES = ("clients", "kpis")
-OPTIONAL_FILES = ("costs", "surveys", "journeys", "transactions", "proxies")
-
-
-def find_table(data_dir: Path, name: str) -> Path | None:
-    """``name.csv`` or ``name.xlsx`` in the folder (both present is an error)."""
-    found = [data_dir / f"{name}{ext}" for ext in (".csv", ".xlsx") if (data_dir / f"{name}{ext}").is_file()]
-    if len(found) > 1:
-        raise InputError(found[0].name, f"both {name}.csv and {name}.xlsx exist; keep one")
-    return found[0] if found else None
-
-
-def read_table(path: Path) -> pd.DataFrame:
-    """All cells as text (None for blanks), so validation sees what the user wrote."""
-    if path.stat().st_size > MAX_INPUT_BYTES:
-        raise InputError(path.name, f"larger than {MAX_INPUT_BYTES // 2**20} MB")
-    try:
-        if path.suffix == ".csv":
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8-sig")
-        else:
-            from .workbooks.safety import WorkbookError, open_workbook
-
-            try:
-                frame = _sheet_as_text(open_workbook(path))
-            except WorkbookError as exc:
-                raise InputError(path.name, exc.message) from None
-    except InputError:
-        raise
-    except Exception as exc:  # any reader failure is a whole-input problem
-        raise InputError(path.name, f"cannot be read: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame.replace({"": None}).astype(object).where(frame.notna(), None)
-
-
-def _sheet_as_text(workbook) -> pd.DataFrame:
-    ws = workbook.worksheets[0]
-    rows = ws.iter_rows(values_only=True)
-    header = next(rows, None)
-    if header is None:
-        return pd.DataFrame()
-    records = []
-    for row in rows:
-        records.append(["" if v is None else (v.strftime("%Y-%m-%d") if isinstance(v, (dt.date, dt.datetime)) else str(v)) for v in row])
-    return pd.DataFrame(records, columns=[str(h) if h is not None else "" for h in header])
 
 
 def _check_columns(frame: pd.DataFrame, file: str, required: list[str]) -> None:
     missing = [c for c in required if c not in frame.columns]
     if missing:
-        raise InputError(file, "missing column(s) " + ", ".join(missing))
+        hint = ""
+        if len(frame.columns) == 1 and any(mark in str(frame.columns[0]) for mark in ";\t|"):
+            hint = " (is it separated by something other than commas, semicolons or tabs?)"
+        elif any(c.lstrip("\ufeff") != c for c in frame.columns):
+            hint = " (the header starts with a byte-order mark in another encoding)"
+        raise InputError(file, "missing column(s) " + ", ".join(missing) + hint)
 
 
 def _validate_column(values: pd.Series, rule: Rule) -> tuple[pd.Series, np.ndarray]:
@@ -231,23 +215,29 @@ def _validate_column(values: pd.Series, rule: Rule) -> tuple[pd.Series, np.ndarr
         bad = ~blank & channels.map(lambda parts: any(not part.strip() for part in parts)).to_numpy(dtype=bool)
     else:
         parsed, bad = text, np.zeros(len(text), dtype=bool)
-    if rule.kind in ("text", "path", "category"):
-        bad |= ~blank & text.where(~blank, "").astype(str).str.contains(_CONTROL_CHARACTERS).to_numpy(dtype=bool)
     if rule.required:
         bad |= blank
     return parsed, bad
 
 
+_STORED_KIND = {"int": "f8", "float": "f8", "date": "M8", "month": "M8", "category": "str", "text": "str", "path": "str"}
+
+
 @dataclass
 class BatchInput:
-    """Validated input, grouped by client."""
+    """Validated input: client records in memory, the other tables in an
+    on-disk column store indexed by client (see :mod:`cxroi_xl.client_store`)."""
 
     data_dir: Path
-    clients: dict[str, ClientRecord]
-    tables: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)
+    clients: dict[str, ClientRecord | None]
     problems: list[Problem] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)  # table -> name used in messages
     client_rows: dict[str, int] = field(default_factory=dict)
+    codes: dict[str, int] = field(default_factory=dict)  # client id -> position in clients
+    stores: dict[str, ClientColumns] = field(default_factory=dict)
+    folder: Path | None = None
+    _finalizer: object = field(default=None, repr=False)
 
     @property
     def failed(self) -> set[str]:
@@ -255,52 +245,104 @@ class BatchInput:
 
     def valid_client_ids(self) -> list[str]:
         failed = self.failed
-        return [cid for cid in self.clients if cid not in failed]
+        return [cid for cid, record in self.clients.items() if record is not None and cid not in failed]
 
     def tracker_input(self, client_id: str) -> TrackerInput:
+        """One client's rows, read from the store: the only copy in memory."""
         record = self.clients[client_id]
-        no_dates = pd.Series([], dtype="datetime64[ns]")
-        no_numbers = pd.Series([], dtype=float)
-        empty = {
-            "costs": pd.DataFrame({"date": no_dates, "category": pd.Series([], dtype=object), "amount": no_numbers}),
-            "surveys": pd.DataFrame({"date": no_dates, "nps": no_numbers, "csat": no_numbers, "ces": no_numbers}),
-        }
+        code = self.codes[client_id]
+
+        def rows(name: str, optional: bool = False) -> pd.DataFrame | None:
+            store = self.stores.get(name)
+            if store is None or (optional and store.count(code) == 0):
+                return None if optional else _empty_table(name)
+            return store.client_frame(code)
+
         return TrackerInput(
             client_id=record.client_id,
             client_name=record.client_name,
             go_live=pd.Timestamp(record.go_live),
-            kpis=self.tables["kpis"][client_id],
-            costs=self.tables.get("costs", {}).get(client_id, empty["costs"]),
-            surveys=self.tables.get("surveys", {}).get(client_id, empty["surveys"]),
+            kpis=rows("kpis"),
+            costs=rows("costs"),
+            surveys=rows("surveys"),
             currency=record.currency,
             discount_rate=record.discount_rate,
             benefit_risk=record.benefit_risk,
             cost_risk=record.cost_risk,
-            transactions=self.tables.get("transactions", {}).get(client_id),
-            journeys=self.tables.get("journeys", {}).get(client_id),
-            proxies=self.tables.get("proxies", {}).get(client_id),
+            transactions=rows("transactions", optional=True),
+            journeys=rows("journeys", optional=True),
+            proxies=rows("proxies", optional=True),
             **record.holistic_inputs(),
         )
 
-    def input_mtime(self) -> float:
-        return max(path.stat().st_mtime for path in self.files.values())
+    def client_digest(self, client_id: str) -> str:
+        """A fingerprint of exactly the input that builds this client's
+        workbook: its clients row and its rows of every table, in order."""
+        record = self.clients[client_id]
+        code = self.codes[client_id]
+        digest = hashlib.blake2b(digest_size=16)
+        digest.update(json.dumps(record.model_dump(mode="json"), sort_keys=True).encode("utf-8"))
+        for name in sorted(self.stores):
+            store = self.stores[name]
+            if store.count(code):
+                digest.update(name.encode("utf-8"))
+                digest.update(store.client_digest(code))
+        return digest.hexdigest()
+
+    def close(self) -> None:
+        """Remove the on-disk store (also done when the object is collected)."""
+        if self._finalizer is not None:
+            self._finalizer()  # runs once: removes the folder, releases its lock
+        elif self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _read_clients(path: Path, batch: BatchInput) -> None:
-    frame = read_table(path)
-    _check_columns(frame, path.name, ["client_id", "client_name", "go_live"])
+def _empty_table(name: str) -> pd.DataFrame:
+    columns = {}
+    for column, rule in TABLES[name].items():
+        kind = _STORED_KIND[rule.kind]
+        columns[column] = pd.Series([], dtype={"f8": float, "M8": "datetime64[ns]", "str": object}[kind])
+    return pd.DataFrame(columns)
+
+
+def _control_problems(frame: pd.DataFrame, label: str, client_ids: pd.Series | None, batch: BatchInput) -> np.ndarray:
+    """Report every cell holding a control character (NUL included); returns
+    a cells mask (rows x columns) of them."""
+    mask = np.zeros(frame.shape, dtype=bool)
+    for j, column in enumerate(frame.columns):
+        values = frame[column]
+        hit = values.map(lambda v: isinstance(v, str) and CONTROL_CHARACTERS.search(v) is not None).to_numpy(dtype=bool)
+        for i in np.flatnonzero(hit):
+            owner = (client_ids.iat[i] if client_ids is not None else "") or "(blank)"
+            batch.problems.append(Problem(owner, label, int(frame.index[i]), column, control_character_message(values.iat[i])))
+        mask[:, j] = hit
+    return mask
+
+
+def _read_clients(table: TableFile, batch: BatchInput) -> None:
+    frame = table.read()
+    label = table.label
+    _check_columns(frame, label, ["client_id", "client_name", "go_live"])
     seen: dict[str, int] = {}
+    ids = frame["client_id"].map(lambda v: v.strip() if isinstance(v, str) else "")
+    ids = pd.Series([cid or f"(row {row})" for cid, row in zip(ids, frame.index)], index=frame.index)
+    control = _control_problems(frame, label, ids, batch) if (table.saw_control or table.path.suffix.lower() == ".xlsx") else None
     for index, row in enumerate(frame.to_dict("records")):
-        sheet_row = index + 2
-        values = {k: v for k, v in row.items() if v is not None and str(v).strip() != ""}
-        client_id = str(values.get("client_id", "")).strip() or f"(row {sheet_row})"
+        sheet_row = int(frame.index[index])
+        client_id = ids.iat[index]
         key = client_id.lower()
         if key in seen:
-            batch.problems.append(Problem(client_id, path.name, sheet_row, "client_id", f"duplicate client_id (also on row {seen[key]}; ids differing only in case would share a file name)"))
+            batch.problems.append(Problem(client_id, label, sheet_row, "client_id", f"duplicate client_id (also on row {seen[key]}; ids differing only in case would share a file name)"))
             continue
         seen[key] = sheet_row
-        if key in RESERVED_IDS:
-            batch.problems.append(Problem(client_id, path.name, sheet_row, "client_id", f"{client_id!r} is reserved for the batch's own files"))
+        if control is not None and control[index].any():
+            batch.clients.setdefault(client_id, None)
+            continue
+        values = {k: v for k, v in row.items() if v is not None and str(v).strip() != ""}
+        reason = reserved_id_reason(client_id)
+        if reason:
+            batch.problems.append(Problem(client_id, label, sheet_row, "client_id", reason))
+            batch.clients.setdefault(client_id, None)
             continue
         try:
             record = ClientRecord.model_validate(values)
@@ -310,41 +352,50 @@ def _read_clients(path: Path, batch: BatchInput) -> None:
                 message = error["msg"]
                 if error["type"] == "string_pattern_mismatch":
                     message = {"client_id": "expected letters, digits, - and _ only", "currency": "expected a three-letter ISO code"}.get(column, message)
-                batch.problems.append(Problem(client_id, path.name, sheet_row, column, message))
+                batch.problems.append(Problem(client_id, label, sheet_row, column, message))
             batch.clients.setdefault(client_id, None)  # known, but failed
             continue
         batch.clients[client_id] = record
         batch.client_rows[client_id] = sheet_row
+    batch.codes = {cid: i for i, cid in enumerate(batch.clients)}
 
 
-def _read_client_table(name: str, path: Path, batch: BatchInput) -> None:
+def _read_client_table(name: str, table: TableFile, batch: BatchInput) -> None:
     rules = TABLES[name]
-    frame = read_table(path)
+    store = ClientColumns(batch.folder, name, {column: _STORED_KIND[rule.kind] for column, rule in rules.items()})
     required = ["client_id"] + [c for c, rule in rules.items() if rule.required or name == "surveys"]
-    _check_columns(frame, path.name, required)
-    client_ids = frame["client_id"].map(lambda v: v.strip() if isinstance(v, str) else "")
-    parsed = {"client_id": client_ids}
-    bad_any = np.zeros(len(frame), dtype=bool)
-    for column, rule in rules.items():
-        if column not in frame.columns:
-            parsed[column] = pd.Series([None] * len(frame), dtype=object)
-            continue
-        values, bad = _validate_column(frame[column], rule)
-        parsed[column] = values
-        for index in np.flatnonzero(bad):
-            batch.problems.append(Problem(client_ids.iat[index] or "(blank)", path.name, int(index) + 2, column, f"expected {rule.expected()}, got {_shown(frame[column].iat[index])}"))
-        bad_any |= bad
-    unknown = ~client_ids.isin([cid for cid in batch.clients]).to_numpy()
-    if unknown.any():
-        rows_of_unknown = pd.Series(np.flatnonzero(unknown) + 2).groupby(client_ids[unknown].to_numpy(), sort=False)
-        for client_id, rows in rows_of_unknown:
-            more = f" (and {len(rows) - 1} more rows)" if len(rows) > 1 else ""
-            batch.problems.append(Problem(client_id or "(blank)", path.name, int(rows.iloc[0]), "client_id", f"client_id not in clients{more}"))
-    table = pd.DataFrame(parsed)
-    table["_row"] = np.arange(len(frame)) + 2
-    keep = ~unknown
-    grouped = {cid: group.drop(columns="client_id") for cid, group in table[keep].groupby("client_id", sort=False)}
-    batch.tables[name] = grouped
+    unknown: dict[str, list[int]] = {}  # client id -> [first row, rows]
+    checked = False
+    for chunk in table.chunks():
+        if not checked:
+            _check_columns(chunk, table.label, required)
+            checked = True
+        label = table.label
+        client_ids = chunk["client_id"].map(lambda v: v.strip() if isinstance(v, str) else "")
+        control = _control_problems(chunk, label, client_ids, batch) if (table.saw_control or table.path.suffix.lower() == ".xlsx") else None
+        columns = list(chunk.columns)
+        parsed = {}
+        for column, rule in rules.items():
+            if column not in chunk.columns:
+                parsed[column] = pd.Series([None] * len(chunk), dtype=object)
+                continue
+            values, bad = _validate_column(chunk[column], rule)
+            if control is not None:
+                bad &= ~control[:, columns.index(column)]
+            for index in np.flatnonzero(bad):
+                batch.problems.append(Problem(client_ids.iat[index] or "(blank)", label, int(chunk.index[index]), column, f"expected {rule.expected()}, got {_shown(chunk[column].iat[index])}"))
+            parsed[column] = values.reset_index(drop=True)
+        codes = client_ids.map(batch.codes).fillna(-1).to_numpy(dtype=np.int32)
+        for index in np.flatnonzero(codes < 0):
+            client_id = client_ids.iat[index]
+            entry = unknown.setdefault(client_id, [int(chunk.index[index]), 0])
+            entry[1] += 1
+        store.append(pd.DataFrame(parsed), codes, chunk.index.to_numpy())
+    store.finish(len(batch.codes))
+    batch.stores[name] = store
+    for client_id, (first_row, count) in unknown.items():
+        more = f" (and {count - 1} more rows)" if count > 1 else ""
+        batch.problems.append(Problem(client_id or "(blank)", table.label, first_row, "client_id", f"client_id not in clients{more}"))
 
 
 def _shown(value) -> str:
@@ -354,114 +405,167 @@ def _shown(value) -> str:
     return repr(text if len(text) <= 30 else text[:27] + "...")
 
 
-def _check_months(batch: BatchInput, kpi_file: str) -> None:
-    """Per client: months present, unique, consecutive from go-live on."""
-    kpis = batch.tables.get("kpis", {})
-    for client_id, record in batch.clients.items():
-        if record is None:
+def _check_months(batch: BatchInput) -> None:
+    """Per client: months present, unique, consecutive from go-live on;
+    parts within their wholes; a baseline with contacts. Vectorised over
+    the whole table."""
+    store = batch.stores["kpis"]
+    label = batch.labels["kpis"]
+    valid = {cid: record for cid, record in batch.clients.items() if record is not None}
+    code_to_id = {batch.codes[cid]: cid for cid in valid}
+    go_live = np.full(len(batch.codes), -1, dtype=np.int64)
+    for cid, record in valid.items():
+        go_live[batch.codes[cid]] = record.go_live.year * 12 + record.go_live.month - 1
+    codes = store.internal("_code")
+    keep = (codes >= 0) & (go_live[np.maximum(codes, 0)] >= 0)
+    frame = pd.DataFrame({"code": codes, "row": store.internal("_row"), "month": store.column("month")})
+    for column in ("contacts", "automated_contacts", "first_contact_resolutions", "active_customers", "churned_customers"):
+        frame[column] = store.column(column)
+    frame = frame[keep]
+    for code in sorted(set(code_to_id) - set(np.unique(frame["code"]))):
+        batch.problems.append(Problem(code_to_id[code], label, None, "client_id", "no monthly rows for this client"))
+    # a month left blank or invalid is reported per cell already
+    frame = frame[~frame.groupby("code")["month"].transform(lambda m: m.isna().any())]
+    if frame.empty:
+        return
+    duplicated = frame.duplicated(["code", "month"], keep="first")
+    for code, row in zip(frame.loc[duplicated, "code"], frame.loc[duplicated, "row"]):
+        batch.problems.append(Problem(code_to_id[code], label, int(row), "month", "month appears twice for this client"))
+    frame = frame[~frame["code"].isin(set(frame.loc[duplicated, "code"]))]
+    month = frame["month"].to_numpy().astype("datetime64[M]").astype(np.int64) + 1970 * 12
+    start = go_live[frame["code"].to_numpy()]
+    frame = frame.assign(index=month, go=start, post=month >= start, pre=month < start, post_index=np.where(month >= start, month, np.iinfo(np.int64).max))
+    per_client = frame.groupby("code").agg(baseline=("pre", "sum"), posts=("post", "sum"), last=("index", "max"), first_post=("post_index", "min"), go=("go", "first"))
+    checked_codes = []
+    for code, info in per_client.iterrows():
+        client_id = code_to_id[code]
+        go_text = f"{info['go'] // 12:04d}-{info['go'] % 12 + 1:02d}"
+        if info["baseline"] == 0:
+            batch.problems.append(Problem(client_id, label, None, "month", f"no baseline month before go-live {go_text}"))
+        if info["posts"] == 0:
+            batch.problems.append(Problem(client_id, label, None, "month", f"no month from go-live {go_text} on"))
             continue
-        frame = kpis.get(client_id)
-        if frame is None or frame.empty:
-            batch.problems.append(Problem(client_id, kpi_file, None, "client_id", "no monthly rows for this client"))
-            continue
-        months = frame["month"]
-        if months.isna().any():
-            continue  # already reported per cell
-        duplicated = months.duplicated(keep="first")
-        for row in frame.loc[duplicated, "_row"]:
-            batch.problems.append(Problem(client_id, kpi_file, int(row), "month", "month appears twice for this client"))
-        if duplicated.any():
-            continue
-        go_live = month_start([record.go_live]).iloc[0]
-        post = months[months >= go_live].sort_values()
-        if (months < go_live).sum() == 0:
-            batch.problems.append(Problem(client_id, kpi_file, None, "month", f"no baseline month before go-live {go_live:%Y-%m}"))
-        if post.empty:
-            batch.problems.append(Problem(client_id, kpi_file, None, "month", f"no month from go-live {go_live:%Y-%m} on"))
-            continue
-        expected = pd.date_range(go_live, periods=len(post), freq="MS")
-        if post.iloc[0] != go_live or not (post.to_numpy() == expected.to_numpy()).all():
-            missing = sorted(set(pd.date_range(go_live, post.iloc[-1], freq="MS")) - set(post))
-            shown = ", ".join(f"{m:%Y-%m}" for m in missing[:3])
-            batch.problems.append(Problem(client_id, kpi_file, None, "month", f"post-automation months must be consecutive from go-live; missing {shown}"))
-        for part, whole in (("automated_contacts", "contacts"), ("first_contact_resolutions", "contacts"), ("churned_customers", "active_customers")):
-            over = frame[part].astype(float) > frame[whole].astype(float)
-            for row in frame.loc[over, "_row"]:
-                batch.problems.append(Problem(client_id, kpi_file, int(row), part, f"{part} exceeds {whole}"))
-        baseline_contacts = frame.loc[months < go_live, "contacts"].astype(float).sum()
-        if (months < go_live).any() and baseline_contacts == 0:
-            batch.problems.append(Problem(client_id, kpi_file, None, "contacts", "baseline months have no contacts, so there is no baseline cost per contact"))
+        checked_codes.append(code)
+        if info["first_post"] != info["go"] or info["last"] - info["go"] + 1 != info["posts"]:
+            present = set(frame.loc[(frame["code"] == code) & frame["post"], "index"])
+            missing = [m for m in range(int(info["go"]), int(info["last"]) + 1) if m not in present]
+            shown = ", ".join(f"{m // 12:04d}-{m % 12 + 1:02d}" for m in missing[:3])
+            batch.problems.append(Problem(client_id, label, None, "month", f"post-automation months must be consecutive from go-live; missing {shown}"))
+    frame = frame[frame["code"].isin(checked_codes)]
+    for part, whole in (("automated_contacts", "contacts"), ("first_contact_resolutions", "contacts"), ("churned_customers", "active_customers")):
+        over = frame[part] > frame[whole]
+        for code, row in zip(frame.loc[over, "code"], frame.loc[over, "row"]):
+            batch.problems.append(Problem(code_to_id[code], label, int(row), part, f"{part} exceeds {whole}"))
+    baseline = frame[~frame["post"]]
+    contacts = baseline.groupby("code")["contacts"].sum()
+    for code in contacts.index[contacts.to_numpy() == 0]:
+        batch.problems.append(Problem(code_to_id[code], label, None, "contacts", "baseline months have no contacts, so there is no baseline cost per contact"))
 
 
 def _check_journeys(batch: BatchInput) -> None:
     """A client whose journeys never converted has nothing to attribute."""
-    if "journeys" not in batch.files:
+    store = batch.stores.get("journeys")
+    if store is None:
         return
-    for client_id, frame in batch.tables.get("journeys", {}).items():
-        conversions = pd.to_numeric(frame["conversions"], errors="coerce")
-        if conversions.notna().all() and conversions.sum() == 0:
-            batch.problems.append(Problem(client_id, batch.files["journeys"].name, int(frame["_row"].iloc[0]), "conversions", "no journey converted, so there is nothing to attribute"))
+    frame = pd.DataFrame({"code": store.internal("_code"), "row": store.internal("_row"), "conversions": store.column("conversions")})
+    frame = frame[frame["code"] >= 0]
+    per_client = frame.groupby("code").agg(first=("row", "first"), total=("conversions", "sum"), blanks=("conversions", lambda c: int(c.isna().sum())))
+    id_of = {code: cid for cid, code in batch.codes.items()}
+    for code, info in per_client[(per_client["blanks"] == 0) & (per_client["total"] == 0)].iterrows():
+        batch.problems.append(Problem(id_of[code], batch.labels["journeys"], int(info["first"]), "conversions", "no journey converted, so there is nothing to attribute"))
+
+
+_STORE_PREFIX = "cxroi-input-"
+
+
+def _new_store_folder() -> tuple[Path, int | None]:
+    """A private temporary folder for the input store, locked for as long
+    as this process uses it. Stores left by runs that were killed (their
+    lock is free) are removed first; nothing else is touched."""
+    folder = Path(tempfile.mkdtemp(prefix=_STORE_PREFIX))
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no cleanup of killed runs' stores
+        return folder, None
+    lock = os.open(folder / ".lock", os.O_CREAT | os.O_RDWR, 0o600)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    for other in folder.parent.glob(_STORE_PREFIX + "*"):
+        if other == folder or not (other / ".lock").is_file():
+            continue
+        try:
+            fd = os.open(other / ".lock", os.O_RDWR)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # a live run's store
+        finally:
+            os.close(fd)
+        shutil.rmtree(other, ignore_errors=True)
+    return folder, lock
+
+
+def _remove_store(folder: Path, lock: int | None) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    if lock is not None:
+        os.close(lock)
 
 
 def _check_leads_and_proxies(batch: BatchInput) -> None:
     """leads and won in every month of a client or in none, won <= leads;
-    a proxy's last month not before its first."""
-    kpi_file = batch.files["kpis"].name
-    for client_id, frame in batch.tables.get("kpis", {}).items():
-        given = frame[["leads", "won"]].notna().to_numpy()
-        if given.any() and not given.all():
-            for row, has in zip(frame["_row"], given):
-                if not has.all():
-                    column = "leads" if not has[0] else "won"
-                    batch.problems.append(Problem(client_id, kpi_file, int(row), column, "leads and won must be given in every month of a client or in none"))
-            continue
-        if given.all():
-            over = frame["won"].astype(float) > frame["leads"].astype(float)
-            for row in frame.loc[over, "_row"]:
-                batch.problems.append(Problem(client_id, kpi_file, int(row), "won", "won exceeds leads"))
-    if "proxies" in batch.files:
-        for client_id, frame in batch.tables.get("proxies", {}).items():
-            backwards = pd.to_datetime(frame["last_month"]) < pd.to_datetime(frame["first_month"])  # NaT compares False
-            for row in frame.loc[backwards, "_row"]:
-                batch.problems.append(Problem(client_id, batch.files["proxies"].name, int(row), "last_month", "last_month is before first_month"))
+    a proxy's last month not before its first. Vectorised over the tables."""
+    id_of = {code: cid for cid, code in batch.codes.items()}
+    store = batch.stores["kpis"]
+    label = batch.labels["kpis"]
+    frame = pd.DataFrame({"code": store.internal("_code"), "row": store.internal("_row"), "leads": store.column("leads"), "won": store.column("won")})
+    frame = frame[frame["code"] >= 0]
+    has_leads, has_won = frame["leads"].notna(), frame["won"].notna()
+    complete = has_leads & has_won
+    per_client = pd.DataFrame({"code": frame["code"], "complete": complete, "some": has_leads | has_won}).groupby("code").agg(every=("complete", "all"), some=("some", "any"))
+    partial = frame["code"].isin(per_client.index[per_client["some"] & ~per_client["every"]])
+    for code, row, leads_given in zip(frame.loc[partial & ~complete, "code"], frame.loc[partial & ~complete, "row"], has_leads[partial & ~complete]):
+        batch.problems.append(Problem(id_of[code], label, int(row), "won" if leads_given else "leads", "leads and won must be given in every month of a client or in none"))
+    over = ~partial & complete & (frame["won"] > frame["leads"])
+    for code, row in zip(frame.loc[over, "code"], frame.loc[over, "row"]):
+        batch.problems.append(Problem(id_of[code], label, int(row), "won", "won exceeds leads"))
+    proxies = batch.stores.get("proxies")
+    if proxies is not None:
+        frame = pd.DataFrame({"code": proxies.internal("_code"), "row": proxies.internal("_row"), "first": proxies.column("first_month"), "last": proxies.column("last_month")})
+        backwards = (frame["code"] >= 0) & (frame["last"] < frame["first"])  # a blank (NaT) compares False
+        for code, row in zip(frame.loc[backwards, "code"], frame.loc[backwards, "row"]):
+            batch.problems.append(Problem(id_of[code], batch.labels["proxies"], int(row), "last_month", "last_month is before first_month"))
 
 
 def read_batch(data_dir: Path) -> BatchInput:
     """Read and validate a data folder. Raises :class:`InputError` for
-    whole-input problems; everything else is in ``problems``."""
+    whole-input problems; everything else is in ``problems``. Call
+    :meth:`BatchInput.close` (or drop the object) to remove its store."""
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise InputError(str(data_dir), "not a folder")
-    batch = BatchInput(data_dir=data_dir, clients={})
     for name in REQUIRED_FILES:
         if find_table(data_dir, name) is None:
             raise InputError(f"{name}.csv", f"required file missing in {data_dir} ({name}.csv or {name}.xlsx)")
-    for name in REQUIRED_FILES + OPTIONAL_FILES:
-        path = find_table(data_dir, name)
-        if path is not None:
-            batch.files[name] = path
-    _read_clients(batch.files["clients"], batch)
-    if not batch.clients:
-        raise InputError(batch.files["clients"].name, "holds no clients")
-    for name in ("kpis", "costs", "surveys", "transactions", "journeys", "proxies"):
-        if name in batch.files:
-            _read_client_table(name, batch.files[name], batch)
-    _check_months(batch, batch.files["kpis"].name)
-    _check_journeys(batch)
-    _check_leads_and_proxies(batch)
-    # Tidy the per-client tables into the engine's shapes.
-    for name, by_client in batch.tables.items():
-        for client_id, frame in by_client.items():
-            frame = frame.drop(columns="_row")
-            if name == "kpis":
-                frame[list(KPI_COLUMNS) + ["leads", "won"]] = frame[list(KPI_COLUMNS) + ["leads", "won"]].astype(float)
-            elif name == "surveys":
-                frame[["nps", "csat", "ces"]] = frame[["nps", "csat", "ces"]].astype(float)
-            elif name in ("costs", "transactions"):
-                frame["amount"] = frame["amount"].astype(float)
-            elif name == "proxies":
-                frame[["monthly_value", "confidence"]] = frame[["monthly_value", "confidence"]].astype(float)
-            elif name == "journeys":
-                frame[["conversions", "value", "nulls"]] = frame[["conversions", "value", "nulls"]].astype(float)
-            by_client[client_id] = frame.reset_index(drop=True)
+    files = {name: path for name in REQUIRED_FILES + OPTIONAL_FILES if (path := find_table(data_dir, name)) is not None}
+    folder, lock = _new_store_folder()
+    batch = BatchInput(data_dir=data_dir, clients={}, files=files, folder=folder)
+    batch._finalizer = weakref.finalize(batch, _remove_store, folder, lock)
+    try:
+        clients = TableFile(files["clients"], "clients")
+        _read_clients(clients, batch)
+        batch.labels["clients"] = clients.label
+        if not batch.clients:
+            raise InputError(clients.label, "holds no clients")
+        for name in ("kpis", "costs", "surveys", "transactions", "journeys", "proxies"):
+            if name in files:
+                table = TableFile(files[name], name)
+                _read_client_table(name, table, batch)
+                batch.labels[name] = table.label
+        _check_months(batch)
+        _check_journeys(batch)
+        _check_leads_and_proxies(batch)
+    except BaseException:
+        batch.close()
+        raise
     return batch

@@ -281,7 +281,7 @@ def generate_command(
     template: TemplateName = typer.Option("cx_automation_roi", "--template", help="Template to fill: the ROI workbook, customer value (needs transactions) or attribution (needs journeys)."),
     mode: ModeName = typer.Option("values", "--mode", help="values: open anywhere; live: add-in formulas for Excel with cxroi-xl."),
     jobs: Optional[int] = typer.Option(None, "--jobs", metavar="N", help="Worker processes (default: number of cores)."),
-    force: bool = typer.Option(False, "--force", help="Rebuild every workbook, even those newer than their input."),
+    force: bool = typer.Option(False, "--force", help="Rebuild every workbook, even those up to date with their input (see manifest.json)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate the input and report; write nothing."),
     report_currency: str = typer.Option("USD", "--report-currency", metavar="CODE", callback=_currency_code, help="Currency of the portfolio's converted totals, with the rates of fx.csv in DATA_DIR (columns currency, rate: units of CODE per unit)."),
     executor: ExecutorName = typer.Option("local", "--executor", help="local: this machine's cores; dask: a Dask cluster, reading CSV, .xlsx or Parquet input (needs the [dask] extra)."),
@@ -290,7 +290,8 @@ def generate_command(
     """Generate one workbook per client plus a summary and a portfolio.
 
     Exit code 0: all clients built; 1: some failed (the others are written,
-    see errors.csv); 2: unusable input (missing file or column).
+    see errors.csv); 2: unusable input (missing file or column, unreadable
+    encoding) or output folder (the data folder, or one another run is using).
     """
     if executor == "dask":
         raise typer.Exit(_run_generate_dask(_url_or_path(data_dir), _url_or_path(out), template, mode, scheduler))
