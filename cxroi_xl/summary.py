@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import survey
-from .batch_input import InputError, read_table
+from .input_files import InputError, TableFile
 from .errors import CXError
 from .tracker import TrackerInput, split_phases
 
@@ -247,14 +247,14 @@ def read_fx(data_dir: Path, report_currency: str = "USD") -> dict[str, float] | 
     path = next((p for p in candidates if p.exists()), None)
     if path is None:
         return None
-    frame = read_table(path)
+    frame = TableFile(path, "fx").read()  # indexed by the file's row numbers (header = 1)
     missing = [c for c in ("currency", "rate") if c not in frame.columns]
     if missing:
         raise InputError(path.name, "missing column(s) " + ", ".join(missing))
     rates: dict[str, float] = {}
     first_row: dict[str, int] = {}
-    for index, (currency, rate) in enumerate(zip(frame["currency"], frame["rate"])):
-        row = index + 2  # the header is row 1
+    for row, currency, rate in zip(frame.index, frame["currency"], frame["rate"]):
+        row = int(row)
         if currency is None and rate is None:
             continue
         code = str(currency or "").strip().upper()

@@ -3,7 +3,7 @@ empty rows, .xlsx sheets and formula cells, control characters, reserved
 ids. Each test reproduces a finding of the hardening review and then holds.
 
 Oracle: the same data written as plain UTF-8 comma-separated CSV, run
-through the same command; the numbers must agree exactly (rel 1e-12) and the
+through the same command; the numbers must agree to summary.csv's rounding (money to the cent, ROI to 4 decimals) and the
 names must come back character for character.
 """
 from __future__ import annotations
@@ -51,7 +51,7 @@ def test_csv_in_the_encodings_exports_use(tmp_path, encoding):
     assert summary["ledgerly"]["client_name"] == NAME
     assert openpyxl.load_workbook(out / "ledgerly.xlsx")["Inputs"]["B4"].value == NAME
     expected = independent_tei(plain(tmp_path, ["ledgerly"]), "ledgerly")
-    assert float(summary["ledgerly"]["npv"]) == pytest.approx(expected["npv"], rel=1e-12)
+    assert float(summary["ledgerly"]["npv"]) == pytest.approx(expected["npv"], abs=0.005)  # summary.csv rounds money to the cent
 
 
 def test_an_encoding_we_cannot_read_is_refused_by_name(tmp_path):
@@ -77,7 +77,7 @@ def test_semicolon_and_tab_separated_files(tmp_path, delimiter):
     result = run(data, out)
     assert result.exit_code == 0, result.output
     expected = independent_tei(plain(tmp_path, ["ledgerly"]), "ledgerly")
-    assert float(read_summary(out)["ledgerly"]["roi"]) == pytest.approx(expected["roi"], rel=1e-12)
+    assert float(read_summary(out)["ledgerly"]["roi"]) == pytest.approx(expected["roi"], abs=5e-5)  # summary.csv rounds rates to 4 decimals
 
 
 def test_a_file_with_another_separator_says_so(tmp_path):
@@ -166,7 +166,7 @@ def test_xlsx_table_is_read_from_the_sheet_named_like_it(tmp_path):
     result = run(data, out)
     assert result.exit_code == 0, result.output
     expected = independent_tei(plain(tmp_path, ["rose-bakery"]), "rose-bakery")
-    assert float(read_summary(out)["rose-bakery"]["npv"]) == pytest.approx(expected["npv"], rel=1e-12)
+    assert float(read_summary(out)["rose-bakery"]["npv"]) == pytest.approx(expected["npv"], abs=0.005)  # summary.csv rounds money to the cent
 
 
 def test_xlsx_without_such_a_sheet_uses_the_first_visible_one_and_names_it(tmp_path):
@@ -210,7 +210,7 @@ def test_xlsx_formula_cells_give_their_saved_values(tmp_path):
     result = run(data, out)
     assert result.exit_code == 0, result.output
     expected = independent_tei(plain(tmp_path, ["rose-bakery"]), "rose-bakery")
-    assert float(read_summary(out)["rose-bakery"]["roi"]) == pytest.approx(expected["roi"], rel=1e-12)
+    assert float(read_summary(out)["rose-bakery"]["roi"]) == pytest.approx(expected["roi"], abs=5e-5)  # summary.csv rounds rates to 4 decimals
 
 
 @pytest.mark.parametrize("client_id", ["CON", "nul", "Com1", "lpt9", "aux", "prn", "kpis", "Costs", "MANIFEST", "stale", "summary", "journeys"])

@@ -88,7 +88,7 @@ def test_an_edit_restored_to_its_old_mtime_rebuilds_exactly_that_client(tmp_path
     assert "1 built, 2 up to date" in counts(result)
     assert {cid: (out / f"{cid}.xlsx").stat().st_mtime_ns for cid in untouched} == untouched
     expected = independent_tei(data, "ledgerly")
-    assert float(read_summary(out)["ledgerly"]["npv"]) == pytest.approx(expected["npv"], rel=1e-9)
+    assert float(read_summary(out)["ledgerly"]["npv"]) == pytest.approx(expected["npv"], abs=0.005)  # summary.csv rounds money to the cent
     fresh = tmp_path / "fresh"
     assert run(data, fresh).exit_code == 0
     assert read_summary(out) == read_summary(fresh)

@@ -40,7 +40,7 @@ def test_each_client_gets_exactly_its_rows_in_file_order(tmp_path, layout):
         store.append(frame.iloc[part].reset_index(drop=True), codes[part], np.arange(n)[part] + 2)
     store.finish(clients + 5)  # five clients without rows
     for code in range(clients + 5):
-        expected = frame[codes == code].reset_index(drop=True)
+        expected = frame[codes == code].reset_index(drop=True).astype({"date": "datetime64[ns]", "customer_id": object})  # the store keeps dates as nanoseconds, text as objects
         pd.testing.assert_frame_equal(store.client_frame(code), expected, check_dtype=True)
         assert store.client_rows(code).tolist() == (np.flatnonzero(codes == code) + 2).tolist()
     assert store.count(clients + 1) == 0 and len(store.client_frame(clients + 1)) == 0
@@ -89,7 +89,7 @@ def test_scattered_input_builds_the_same_workbooks_as_grouped(tmp_path):
         results[name] = read_summary(out)
     for client_id, row in results["grouped"].items():
         for key, value in row.items():
-            if key not in ("client_id", "client_name") and value:
+            if key not in ("client_id", "client_name", "currency") and value:
                 assert float(results["shuffled"][client_id][key]) == pytest.approx(float(value), rel=1e-12), (client_id, key)
 
 
