@@ -23,6 +23,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..sample_data import synthetic_client
 from ..tracker import KPI_COLUMNS, TrackerInput
+from .cache import FormulaValues
+from .roi_values import fill_roi_values
 from .common import (
     BOX,
     CALC_FILL,
@@ -316,7 +318,9 @@ def _write_roi(ws: Worksheet, post_rows: int, currency: str) -> None:
     title(ws, "Return on investment", "Risk-adjusted and discounted monthly from the go-live month (period 0). See 'Start here' for the model.")
     ws.cell(4, 2, "Headline (CXTEI)").font = SECTION_FONT
     benefits, costs = f"{POST}[benefit]", f"{POST}[cost]"
-    array_formula(ws, "B5:C10", f'=IFERROR(CXTEI({benefits},{costs},MonthlyRate,BenefitRisk,CostRisk),"not reached")')
+    # No IFERROR around the table: bad data shows as its error value, never
+    # as a business result; only the payback below says "not reached".
+    array_formula(ws, "B5:C10", f"=CXTEI({benefits},{costs},MonthlyRate,BenefitRisk,CostRisk)")
     for r, fmt in zip(range(6, 11), [money0, money0, money0, FORMATS["pct"], FORMATS["periods"]]):
         ws.cell(r, 3).number_format = fmt
         ws.cell(r, 3).font = VALUE_FONT
@@ -329,8 +333,9 @@ def _write_roi(ws: Worksheet, post_rows: int, currency: str) -> None:
     singles = [
         ("ROI (CXROI)", f"=CXROI({benefits},{costs},MonthlyRate,BenefitRisk,CostRisk)", FORMATS["pct"]),
         ("NPV of the risk-adjusted net (CXNPV)", f"=CXNPV(MonthlyRate,{POST}[net])", money0),
-        ("Payback in months (CXPAYBACK)", f'=IFERROR(CXPAYBACK({POST}[net],MonthlyRate),"not reached")', FORMATS["periods"]),
-        ("IRR per month (CXIRR)", f'=IFERROR(CXIRR({POST}[net]),"n/a")', FORMATS["pct2"]),
+        # #N/A is the engine's "never pays back"; any other error shows as itself
+        ("Payback in months (CXPAYBACK)", f'=IF(ISNA(CXPAYBACK({POST}[net],MonthlyRate)),"not reached",CXPAYBACK({POST}[net],MonthlyRate))', FORMATS["periods"]),
+        ("IRR per month (CXIRR)", f"=CXIRR({POST}[net])", FORMATS["pct2"]),
         ("Check: NPV from native formulas", f"=SUM({POST}[discounted_net])", money0),
     ]
     for i, (label, formula, fmt) in enumerate(singles):
@@ -396,8 +401,8 @@ def _write_cx_metrics(ws: Worksheet) -> None:
     # NPS: difference of two independent multinomial estimates, z-interval.
     r = 5
     rows.append(("NPS (points)", "higher", f"=CXNPS({SURVEYS}[nps_baseline])", f"=CXNPS({SURVEYS}[nps_post])", None, None, "Normal approximation of each NPS (CXNPSCI), half-widths combined in quadrature", "points"))
-    array_formula(ws, f"K{r}:L{r}", f'=IFERROR(CXNPSCI({SURVEYS}[nps_baseline]),"n/a")')
-    array_formula(ws, f"N{r}:O{r}", f'=IFERROR(CXNPSCI({SURVEYS}[nps_post]),"n/a")')
+    array_formula(ws, f"K{r}:L{r}", f"=CXNPSCI({SURVEYS}[nps_baseline])")
+    array_formula(ws, f"N{r}:O{r}", f"=CXNPSCI({SURVEYS}[nps_post])")
     nps_half = f"SQRT(((L{r}-K{r})/2)^2+((O{r}-N{r})/2)^2)"
     nps_ci = (f"=E{r}-{nps_half}", f"=E{r}+{nps_half}")
 
@@ -415,8 +420,8 @@ def _write_cx_metrics(ws: Worksheet) -> None:
     share_method = "Wilson interval of each share (CXRATE), Newcombe's score interval of the difference"
     cells: dict[int, tuple] = {5: rows[0][:4] + nps_ci + (rows[0][6], "points")}
     for row, label, better, base_args, post_args, base_formula, post_formula in share_rows:
-        array_formula(ws, f"K{row}:M{row}", f'=IFERROR(CXRATE({base_args}),"n/a")')
-        array_formula(ws, f"N{row}:P{row}", f'=IFERROR(CXRATE({post_args}),"n/a")')
+        array_formula(ws, f"K{row}:M{row}", f"=CXRATE({base_args})")
+        array_formula(ws, f"N{row}:P{row}", f"=CXRATE({post_args})")
         cells[row] = (label, better, base_formula, post_formula) + newcombe(row) + (share_method, "share")
 
     # Means: Welch's interval of the difference (CXUPLIFT).
@@ -440,11 +445,14 @@ def _write_cx_metrics(ws: Worksheet) -> None:
         label, better, base, post, lower, upper, method, kind = cells[row]
         ws.cell(row, 1, label).font = LABEL_FONT
         ws.cell(row, 2, better)
-        ws.cell(row, 3, f'=IFERROR({base[1:]},"n/a")')
-        ws.cell(row, 4, f'=IFERROR({post[1:]},"n/a")')
-        ws.cell(row, 5, f'=IFERROR(D{row}-C{row},"n/a")')
-        ws.cell(row, 6, f'=IFERROR({lower[1:]},"n/a")')
-        ws.cell(row, 7, f'=IFERROR({upper[1:]},"n/a")')
+        # No IFERROR: too few answers shows #DIV/0!, bad data its own error
+        # (the reason is in the note of the values form); the verdict says
+        # "not enough data" for either.
+        ws.cell(row, 3, base)
+        ws.cell(row, 4, post)
+        ws.cell(row, 5, f"=D{row}-C{row}")
+        ws.cell(row, 6, lower)
+        ws.cell(row, 7, upper)
         ws.cell(row, 8, f'=IF(OR(NOT(ISNUMBER(F{row})),NOT(ISNUMBER(G{row}))),"not enough data",IF(F{row}>0,IF(B{row}="higher","improved","worse"),IF(G{row}<0,IF(B{row}="higher","worse","improved"),"no clear change")))')
         ws.cell(row, 9, method).font = NOTE_FONT
         fmt = {"points": FORMATS["points"], "share": FORMATS["pct"], "score": FORMATS["dec2"], "money": FORMATS["dec2"]}[kind]
@@ -483,17 +491,25 @@ def _write_cx_metrics(ws: Worksheet) -> None:
     page_setup(ws, one_page=True)
 
 
-def build(data: TrackerInput | None = None, stream: RowStream | None = None) -> Workbook:
+def build(data: TrackerInput | None = None, stream: RowStream | None = None, values: FormulaValues | None = None) -> Workbook:
     """The live workbook (add-in formulas in the cells) for ``data``, or the
     shipped template with the example client when ``data`` is None.
 
     With a ``stream``, the data tables' rows after the first are left to
     :class:`~cxroi_xl.workbooks.common.RowStream` (save with
-    ``workbook_bytes(wb, stream)``): the fast route for batches."""
+    ``workbook_bytes(wb, stream)``): the fast route for batches.
+
+    Every formula's value is computed by the engine
+    (:func:`~cxroi_xl.workbooks.roi_values.fill_roi_values`) into
+    ``values`` (a fresh :class:`FormulaValues` when not given), attached to
+    the workbook as ``wb.formula_values``. When the engine refuses the data
+    (no baseline contacts, ...) the values are left for the interpreter
+    and a ``stream`` must not be used; :func:`engine_model` tells."""
     data = data or example_input()
     from ..tracker import split_phases
 
     baseline, post = split_phases(data.kpis, data.go_live)
+    values = values if values is not None else FormulaValues()
     wb = Workbook()
     start = wb.active
     start.title = "Start here"
@@ -507,4 +523,25 @@ def build(data: TrackerInput | None = None, stream: RowStream | None = None) -> 
     _write_roi(sheets["ROI"], post_rows, data.currency)
     _write_cx_metrics(sheets["CX metrics"])
     wb.active = sheets["ROI"]
+    model = engine_model(data)
+    if model is not None:
+        layout = {
+            "header_row": HEADER_ROW,
+            "baseline": TableSpec(BASELINE, _kpi_columns(data.currency), HEADER_ROW),
+            "post": TableSpec(POST, _post_columns(data.currency), HEADER_ROW),
+            "surveys": TableSpec(SURVEYS, _survey_columns(), HEADER_ROW),
+            "cx_labels": {row: sheets["CX metrics"].cell(row, 1).value for row in (6, 8, 9, 11)},
+        }
+        fill_roi_values(values, data, model, baseline, post, layout)
+    wb.formula_values = values
     return wb
+
+
+def engine_model(data: TrackerInput):
+    """The client's ROI model, or None when the engine refuses the data."""
+    from ..errors import CXError
+
+    try:
+        return data.model()
+    except CXError:
+        return None

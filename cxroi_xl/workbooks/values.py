@@ -24,11 +24,13 @@ from openpyxl.comments import Comment
 from openpyxl.utils.cell import get_column_letter
 from openpyxl.worksheet.formula import ArrayFormula
 
+from .. import registry
 from ..excel import ExcelError
-from .formula import Evaluator
+from .cache import FormulaValues
+from .formula import Evaluator, FormulaSyntaxError, formula_text, function_names
 from .safety import Limits, open_workbook
 
-__all__ = ["ValueCell", "CalcReport", "to_values", "calc_file", "COMMENT_AUTHOR"]
+__all__ = ["ValueCell", "CalcReport", "to_values", "calc_file", "COMMENT_AUTHOR", "addin_cells", "complete_values", "make_dynamic", "values_from_cache"]
 
 COMMENT_AUTHOR = "cxroi-xl"
 _SHOWN_AS = "#N/A"  # for errors that older spreadsheet programs cannot read from a file (#SPILL!, #CALC!)
@@ -146,6 +148,110 @@ def to_values(workbook: Any) -> list[ValueCell]:
         anchor = sheet.cell(top, left).coordinate
         shown = block if len(block) > 1 or len(block[0]) > 1 else block[0][0]
         replaced.append(ValueCell(sheet.title, anchor, formula, shown))
+    return replaced
+
+
+def _array_ref(cell: Any) -> tuple[int, int, int, int]:
+    """(top, left, bottom, right) of the block a formula cell fills."""
+    from openpyxl.utils.cell import range_boundaries
+
+    if isinstance(cell.value, ArrayFormula):
+        left, top, right, bottom = range_boundaries(cell.value.ref)
+        return top, left, bottom, right
+    return cell.row, cell.column, cell.row, cell.column
+
+
+def addin_cells(workbook: Any) -> list[tuple[Any, Any]]:
+    """(sheet, cell) of every formula that calls an add-in function."""
+    addins = frozenset(registry.functions())
+    found = []
+    for sheet in workbook.worksheets:
+        for key in sorted(sheet._cells):
+            cell = sheet._cells[key]
+            text = formula_text(cell) if cell.data_type == "f" or isinstance(cell.value, ArrayFormula) else None
+            if text is None or "CX" not in text.upper():
+                continue
+            try:
+                if not function_names(text).isdisjoint(addins):
+                    found.append((sheet, cell))
+            except FormulaSyntaxError:
+                continue
+    return found
+
+
+def complete_values(workbook: Any, values: FormulaValues) -> int:
+    """Give every formula the builder left without a value the value the
+    headless interpreter finds; returns how many formulas it evaluated.
+
+    The builders compute their values from the engine; this is the fallback
+    for workbooks whose data the engine refused, and for builders that do
+    not register values yet. A spilled result fills its block and resizes
+    its array formula to it."""
+    evaluator = None
+    evaluated = 0
+    for sheet in workbook.worksheets:
+        for key in sorted(sheet._cells):
+            cell = sheet._cells[key]
+            if not (cell.data_type == "f" or isinstance(cell.value, ArrayFormula)) or values.has(sheet.title, *key):
+                continue
+            if formula_text(cell) is None:
+                continue
+            evaluator = evaluator or Evaluator(workbook)
+            evaluated += 1
+            if isinstance(cell.value, ArrayFormula):
+                block = evaluator.spill(sheet.title, cell.coordinate)
+                values.set_block(sheet.title, cell.row, cell.column, block)
+                top, left, bottom, right = _array_ref(cell)
+                for row in range(top, bottom + 1):  # cells of the old range the result no longer reaches
+                    for col in range(left, right + 1):
+                        if row - top >= len(block) or col - left >= len(block[0]):
+                            values.set_at(sheet.title, row, col, None)
+                last = f"{get_column_letter(cell.column + len(block[0]) - 1)}{cell.row + len(block) - 1}"
+                cell.value = ArrayFormula(f"{cell.coordinate}:{last}", cell.value.text)
+            else:
+                values.set_at(sheet.title, cell.row, cell.column, evaluator.value(sheet.title, cell.coordinate))
+    return evaluated
+
+
+def _block_of(values: FormulaValues, sheet: Any, cell: Any) -> list[list[Any]]:
+    top, left, bottom, right = _array_ref(cell)
+    return [[values.get(sheet.title, row, col) for col in range(left, right + 1)] for row in range(top, bottom + 1)]
+
+
+def make_dynamic(workbook: Any, values: FormulaValues) -> None:
+    """Live form: every spilled add-in result becomes a dynamic array (its
+    anchor marked for ``cm="1"``), the other cells of its range holding
+    the cached values as plain values, as Excel saves a spill."""
+    for sheet, cell in addin_cells(workbook):
+        if not isinstance(cell.value, ArrayFormula):
+            continue
+        values.mark_dynamic(sheet.title, cell.row, cell.column, cell.value.ref)
+        for i, row in enumerate(_block_of(values, sheet, cell)):
+            for j, value in enumerate(row):
+                if (i, j) != (0, 0):
+                    _write(sheet.cell(cell.row + i, cell.column + j), value)
+
+
+def values_from_cache(workbook: Any, values: FormulaValues) -> list[ValueCell]:
+    """Values form of a live workbook build: each add-in formula replaced by
+    its cached value (a spill by its block), the formula kept in the cell's
+    note with the reason of an error; native formulas stay, with their
+    cached values. Nothing is computed again."""
+    replaced = []
+    for sheet, cell in addin_cells(workbook):
+        formula = _formula_of(cell.value)
+        block = _block_of(values, sheet, cell)
+        top, left = cell.row, cell.column
+        for i, row in enumerate(block):
+            for j, value in enumerate(row):
+                target = sheet.cell(top + i, left + j)
+                _write(target, value)
+                if (i, j) == (0, 0):
+                    _attach_note(target, _note(formula, value))
+                elif isinstance(value, ExcelError):
+                    _attach_note(target, _note(f"{formula} (in {cell.coordinate})", value))
+        shown = block if len(block) > 1 or len(block[0]) > 1 else block[0][0]
+        replaced.append(ValueCell(sheet.title, cell.coordinate, formula, shown))
     return replaced
 
 
