@@ -88,9 +88,10 @@ def build_client_workbook(data: TrackerInput, template: str, mode: str, out_path
     from .common import write_atomic
 
     stream = None
-    if template == roi_template.TEMPLATE_NAME and roi_template.engine_model(data) is not None:
+    model = roi_template.engine_model(data) if template == roi_template.TEMPLATE_NAME else None
+    if model is not None:
         stream = RowStream()
-        wb = roi_template.build(data, stream)
+        wb = roi_template.build(data, stream, model=model)
     else:
         wb = BUILDERS[template](data)
     return write_atomic(Path(out_path), finished_bytes(_label(wb, template, mode), mode, stream))

@@ -65,6 +65,15 @@ def xml_value(value: Any) -> tuple[str, str]:
     >>> xml_value(2.5), xml_value("a<b"), xml_value(True), xml_value(ExcelError("#N/A", "never"))
     (('', '2.5'), (' t="str"', 'a&lt;b'), (' t="b"', '1'), (' t="e"', '#N/A'))
     """
+    kind = type(value)
+    if kind is float:  # the common cases first: this runs for every formula cell
+        if value.is_integer() and abs(value) < 1e15:
+            return "", str(int(value))
+        return ("", repr(value)) if math.isfinite(value) else (' t="e"', "#NUM!")
+    if kind is int:
+        return "", str(value)
+    if kind is str:
+        return ' t="str"', escape(value)
     if isinstance(value, ExcelError):
         return ' t="e"', str(value) if value in ERROR_CODES else _SHOWN_AS
     if isinstance(value, (bool, np.bool_)):

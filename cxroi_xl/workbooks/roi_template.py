@@ -10,6 +10,7 @@ client.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +67,7 @@ SHEET_PURPOSES = [
 ]
 
 _ROW = "{T}[[#This Row],[%s]]"
+HEADLINE_LABELS = ("PV benefits", "PV costs", "NPV", "ROI", "Payback (periods)")  # the rows of CXTEI's table
 
 
 def _this(column: str) -> str:
@@ -160,8 +162,14 @@ def example_input() -> TrackerInput:
 
 def start_here_markdown(client_name: str | None = None) -> str:
     """The 'Start here' text, shared with the README."""
+    return _start_here_template().render(client_name=client_name, sheets=SHEET_PURPOSES)
+
+
+@functools.lru_cache(maxsize=1)
+def _start_here_template() -> jinja2.Template:
+    # loaded once per process: a batch renders it for every client
     env = jinja2.Environment(loader=jinja2.PackageLoader("cxroi_xl", "workbooks"), autoescape=False, keep_trailing_newline=True)
-    return env.get_template("start_here.md.j2").render(client_name=client_name, sheets=SHEET_PURPOSES)
+    return env.get_template("start_here.md.j2")
 
 
 def _write_start_here(ws: Worksheet, client_name: str) -> None:
@@ -253,18 +261,24 @@ def _write_inputs(ws: Worksheet, data: TrackerInput) -> None:
 
 
 def _kpi_rows(frame: pd.DataFrame) -> list[list]:
-    months = pd.to_datetime(frame["month"]).dt.to_period("M").dt.to_timestamp()
-    rows = []
-    values = frame[list(KPI_COLUMNS)].to_numpy(dtype=float)
-    for month, row in zip(months, values):
-        rows.append([month.to_pydatetime()] + [_number(v) for v in row])
-    return rows
+    months = pd.to_datetime(frame["month"]).to_numpy().astype("datetime64[M]").astype("datetime64[us]").tolist()
+    columns = [_numbers(frame[name].to_numpy(dtype=float)) for name in KPI_COLUMNS]
+    return [[month, *row] for month, row in zip(months, zip(*columns))]
 
 
 def _number(value: float):
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return None
     return int(value) if float(value).is_integer() else float(value)
+
+
+def _numbers(values: np.ndarray) -> list:
+    """:func:`_number` of a whole column: whole numbers as int, NaN as None."""
+    return [None if v != v else int(v) if v.is_integer() else v for v in np.asarray(values, dtype=float).tolist()]
+
+
+def _datetimes(values) -> list:
+    return pd.to_datetime(pd.Series(values)).to_numpy().astype("datetime64[us]").tolist() if len(values) else []
 
 
 def _write_kpi_sheet(ws: Worksheet, table: TableSpec, frame: pd.DataFrame, heading: str, note: str, stream: RowStream | None) -> int:
@@ -289,8 +303,8 @@ def _write_kpi_sheet(ws: Worksheet, table: TableSpec, frame: pd.DataFrame, headi
 
 def _write_costs(ws: Worksheet, table: TableSpec, costs: pd.DataFrame, stream: RowStream | None) -> None:
     title(ws, "One-off costs", "Licence, implementation, training, integration... Costs dated before go-live count in the go-live month.")
-    dates = pd.to_datetime(costs["date"]) if len(costs) else pd.Series([], dtype="datetime64[ns]")
-    rows = [[d.to_pydatetime(), c, _number(float(a))] for d, c, a in zip(dates, costs.get("category", []), costs.get("amount", []))]
+    dates = _datetimes(costs["date"]) if len(costs) else []
+    rows = [[d, c, a] for d, c, a in zip(dates, costs.get("category", []), _numbers(costs.get("amount", [])))]
     n = table.write(ws, rows, text_columns=("category",), stream=stream)
     ws.add_data_validation(validation("list", formula1='"' + ",".join(COST_CATEGORIES) + '"', cells=table.data_range("category", n + 20), prompt="One of: " + ", ".join(COST_CATEGORIES)))
     ws.add_data_validation(validation("date", operator="greaterThan", formula1="36526", cells=table.data_range("date", n + 20), prompt="The date of the cost"))
@@ -301,8 +315,8 @@ def _write_costs(ws: Worksheet, table: TableSpec, costs: pd.DataFrame, stream: R
 
 def _write_surveys(ws: Worksheet, table: TableSpec, surveys: pd.DataFrame, stream: RowStream | None) -> None:
     title(ws, "Survey answers", "One row per answer; leave a blank where a question was not answered. Grey columns are calculated.")
-    dates = pd.to_datetime(surveys["date"]) if len(surveys) else pd.Series([], dtype="datetime64[ns]")
-    rows = [[d.to_pydatetime(), _number(n), _number(c), _number(e)] for d, n, c, e in zip(dates, surveys.get("nps", []), surveys.get("csat", []), surveys.get("ces", []))]
+    dates = _datetimes(surveys["date"]) if len(surveys) else []
+    rows = [list(r) for r in zip(dates, *(_numbers(surveys.get(q, [])) for q in ("nps", "csat", "ces")))]
     n = table.write(ws, rows, stream=stream)
     for column, low, high in (("nps", 0, 10), ("csat", 1, 5), ("ces", 1, 7)):
         ws.add_data_validation(validation("whole", operator="between", formula1=str(low), formula2=str(high), cells=table.data_range(column, n + 200), prompt=f"A whole number from {low} to {high}, or blank"))
@@ -318,9 +332,16 @@ def _write_roi(ws: Worksheet, post_rows: int, currency: str) -> None:
     title(ws, "Return on investment", "Risk-adjusted and discounted monthly from the go-live month (period 0). See 'Start here' for the model.")
     ws.cell(4, 2, "Headline (CXTEI)").font = SECTION_FONT
     benefits, costs = f"{POST}[benefit]", f"{POST}[cost]"
-    # No IFERROR around the table: bad data shows as its error value, never
-    # as a business result; only the payback below says "not reached".
-    array_formula(ws, "B5:C10", f"=CXTEI({benefits},{costs},MonthlyRate,BenefitRisk,CostRisk)")
+    # One cell per figure of CXTEI's table, so that only the payback can say
+    # "not reached", and only for the engine's #N/A (never pays back); any
+    # other error, from bad data, shows as itself. No IFERROR.
+    tei = f"CXTEI({benefits},{costs},MonthlyRate,BenefitRisk,CostRisk)"
+    ws.cell(5, 2, "Metric")
+    ws.cell(5, 3, "Value")
+    for k, label in enumerate(HEADLINE_LABELS):
+        ws.cell(6 + k, 2, label)
+        figure = f"INDEX({tei},{k + 2},2)"
+        ws.cell(6 + k, 3, f'=IF(ISNA({figure}),"not reached",{figure})' if label.startswith("Payback") else f"={figure}")
     for r, fmt in zip(range(6, 11), [money0, money0, money0, FORMATS["pct"], FORMATS["periods"]]):
         ws.cell(r, 3).number_format = fmt
         ws.cell(r, 3).font = VALUE_FONT
@@ -491,7 +512,7 @@ def _write_cx_metrics(ws: Worksheet) -> None:
     page_setup(ws, one_page=True)
 
 
-def build(data: TrackerInput | None = None, stream: RowStream | None = None, values: FormulaValues | None = None) -> Workbook:
+def build(data: TrackerInput | None = None, stream: RowStream | None = None, values: FormulaValues | None = None, model=None) -> Workbook:
     """The live workbook (add-in formulas in the cells) for ``data``, or the
     shipped template with the example client when ``data`` is None.
 
@@ -523,7 +544,7 @@ def build(data: TrackerInput | None = None, stream: RowStream | None = None, val
     _write_roi(sheets["ROI"], post_rows, data.currency)
     _write_cx_metrics(sheets["CX metrics"])
     wb.active = sheets["ROI"]
-    model = engine_model(data)
+    model = model if model is not None else engine_model(data)
     if model is not None:
         layout = {
             "header_row": HEADER_ROW,

@@ -175,7 +175,9 @@ def fill_roi_values(
     rate, benefit_risk, cost_risk = model.monthly_rate, data.benefit_risk, data.cost_risk
     benefits, costs, net = post_calc["benefit"], post_calc["cost"], post_calc["net"]
     tei = call("CXTEI", benefits, costs, rate, benefit_risk, cost_risk)
-    values.set_block("ROI", 5, 2, _block(tei, 6, 2))
+    for k in range(5):
+        figure = _index(tei, k + 2, 2)
+        values.set_at("ROI", 6 + k, 3, "not reached" if k == 4 and _is_error(figure) and figure == "#N/A" else figure)
     values.set("ROI", "C13", call("CXROI", benefits, costs, rate, benefit_risk, cost_risk))
     values.set("ROI", "C14", call("CXNPV", rate, net))
     payback = call("CXPAYBACK", net, rate)
