@@ -31,7 +31,7 @@ from openpyxl.utils.datetime import to_excel
 
 from ..excel import ExcelError
 
-__all__ = ["FormulaValues", "MissingValueError", "xml_value", "METADATA_XML", "METADATA_CONTENT_TYPE", "METADATA_REL_TYPE"]
+__all__ = ["Explained", "FormulaValues", "MissingValueError", "xml_value", "METADATA_XML", "METADATA_CONTENT_TYPE", "METADATA_REL_TYPE"]
 
 # The dynamic-array metadata part, as Excel (and XlsxWriter) write it.
 METADATA_XML = (
@@ -53,6 +53,16 @@ _SHOWN_AS = "#N/A"  # errors a file cannot store (#SPILL!, #CALC!) are saved as 
 # A formula cell as openpyxl writes it: attributes, formula element, empty value.
 _FORMULA_CELL = re.compile(r'<c r="([A-Z]+)(\d+)"([^>]*)>(<f[^>]*>[^<]*</f>|<f[^>]*/>)(?:<v\s*/>|<v>\s*</v>)?</c>')
 _TYPE_ATTR = re.compile(r' t="[a-zA-Z]+"')
+
+
+class Explained(str):
+    """A text result with the engine's reason for it ("not reached": the
+    cumulative net never reaches zero), shown in the values form's note."""
+
+    def __new__(cls, text: str, reason: str) -> "Explained":
+        made = super().__new__(cls, text)
+        made.reason = reason
+        return made
 
 
 class MissingValueError(RuntimeError):

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..excel import ExcelError, call
 from ..tracker import ROIModel, TrackerInput, month_start
-from .cache import FormulaValues
+from .cache import Explained, FormulaValues
 
 __all__ = ["fill_roi_values"]
 
@@ -177,11 +177,11 @@ def fill_roi_values(
     tei = call("CXTEI", benefits, costs, rate, benefit_risk, cost_risk)
     for k in range(5):
         figure = _index(tei, k + 2, 2)
-        values.set_at("ROI", 6 + k, 3, "not reached" if k == 4 and _is_error(figure) and figure == "#N/A" else figure)
+        values.set_at("ROI", 6 + k, 3, Explained("not reached", figure.reason) if k == 4 and _is_error(figure) and figure == "#N/A" else figure)
     values.set("ROI", "C13", call("CXROI", benefits, costs, rate, benefit_risk, cost_risk))
     values.set("ROI", "C14", call("CXNPV", rate, net))
     payback = call("CXPAYBACK", net, rate)
-    values.set("ROI", "C15", "not reached" if _is_error(payback) and payback == "#N/A" else payback)
+    values.set("ROI", "C15", Explained("not reached", payback.reason) if _is_error(payback) and payback == "#N/A" else payback)
     values.set("ROI", "C16", call("CXIRR", net))
     values.set("ROI", "C17", float(np.sum(discounted)) if len(post) else 0)
     months = [m.to_pydatetime() for m in pd.DatetimeIndex(post["month"])] if len(post) else []

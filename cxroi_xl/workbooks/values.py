@@ -91,6 +91,8 @@ def _note(formula: str, value: Any) -> str:
     if isinstance(value, ExcelError):
         shown = "" if value in ERROR_CODES else f" (shown as {_SHOWN_AS})"
         text += f"\n\nResult {value}{shown}: {value.reason or 'no reason given'}"
+    elif getattr(value, "reason", None):  # text the engine explains ("not reached")
+        text += f"\n\nResult \"{value}\": {value.reason}"
     return text
 
 
