@@ -9,6 +9,8 @@ are checked by LibreOffice recalculating the values workbook. Tolerance
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import datetime as dt
 import math
 
@@ -191,12 +193,12 @@ def test_calc_writes_whole_or_not_at_all(tmp_path, monkeypatch):
     out = tmp_path / "out.xlsx"
     out.write_bytes(b"previous result")
 
-    def broken_save(self, filename):
-        with open(filename, "wb") as handle:
+    def broken_write(self, data):
+        with open(self, "wb") as handle:
             handle.write(b"PK half a workbook")
         raise OSError("disk full")
 
-    monkeypatch.setattr(Workbook, "save", broken_save)
+    monkeypatch.setattr(Path, "write_bytes", broken_write)
     result = CliRunner().invoke(app, ["calc", str(live), "-o", str(out)])
     assert result.exit_code == 1 and "disk full" in result.output and "out.xlsx" in result.output
     assert out.read_bytes() == b"previous result"

@@ -271,9 +271,25 @@ def calc_file(source: str | os.PathLike, output: str | os.PathLike, limits: Limi
     folder = output.parent
     if not folder.is_dir():
         raise FileNotFoundError(f"the folder {folder} does not exist")
+    # the native formulas left keep a cached value too, so readers that do
+    # not recalculate see the numbers
+    values = FormulaValues()
+    complete_values(workbook, values)
+    from .common import _InMemoryWriter, _FixedTimeZip  # the save that fills cached values
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    workbook.calculation.fullCalcOnLoad = True
+    with _FixedTimeZip(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        archive.splices = {}
+        archive.sheet_titles = {f"xl/worksheets/sheet{i}.xml": ws.title for i, ws in enumerate(workbook.worksheets, 1)}
+        archive.values = values
+        archive.strict = False
+        _InMemoryWriter(workbook, archive).write_data()
     partial = folder / f".{output.stem}.{secrets.token_hex(4)}.partial.xlsx"
     try:
-        workbook.save(partial)
+        partial.write_bytes(buffer.getvalue())
         os.replace(partial, output)
     finally:
         partial.unlink(missing_ok=True)
