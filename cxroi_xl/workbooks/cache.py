@@ -108,6 +108,8 @@ class FormulaValues:
 
     def __init__(self) -> None:
         self.cells: dict[str, dict[tuple[int, int], Any]] = {}
+        # calculated columns kept whole: sheet -> column -> (first row, values)
+        self.columns: dict[str, dict[int, tuple[int, list]]] = {}
         self.dynamic: dict[str, dict[tuple[int, int], str]] = {}
 
     def set(self, sheet: str, coordinate: str, value: Any) -> None:
@@ -120,9 +122,10 @@ class FormulaValues:
 
     def set_column(self, sheet: str, first_row: int, col: int, values: Iterable[Any]) -> None:
         """A calculated column: one value per row from ``first_row`` down."""
-        cells = self.cells.setdefault(sheet, {})
-        for i, value in enumerate(values):
-            cells[(first_row + i, col)] = value
+        self.columns.setdefault(sheet, {})[col] = (first_row, list(values))
+
+    def column(self, sheet: str, col: int) -> tuple[int, list] | None:
+        return self.columns.get(sheet, {}).get(col)
 
     def set_block(self, sheet: str, top: int, left: int, block: Sequence[Sequence[Any]]) -> None:
         cells = self.cells.setdefault(sheet, {})
@@ -134,11 +137,22 @@ class FormulaValues:
         """The formula at (top, left) is a dynamic array spilling over ``ref``."""
         self.dynamic.setdefault(sheet, {})[(top, left)] = ref
 
+    _NONE = object()
+
+    def _lookup(self, sheet: str, row: int, col: int) -> Any:
+        value = self.cells.get(sheet, {}).get((row, col), self._NONE)
+        if value is self._NONE:
+            found = self.columns.get(sheet, {}).get(col)
+            if found is not None and 0 <= row - found[0] < len(found[1]):
+                return found[1][row - found[0]]
+        return value
+
     def get(self, sheet: str, row: int, col: int, default: Any = None) -> Any:
-        return self.cells.get(sheet, {}).get((row, col), default)
+        value = self._lookup(sheet, row, col)
+        return default if value is self._NONE else value
 
     def has(self, sheet: str, row: int, col: int) -> bool:
-        return (row, col) in self.cells.get(sheet, {})
+        return self._lookup(sheet, row, col) is not self._NONE
 
     @property
     def has_dynamic_arrays(self) -> bool:
@@ -146,17 +160,17 @@ class FormulaValues:
 
     def fill_sheet_xml(self, text: str, sheet: str, strict: bool = True) -> str:
         """``text`` (a worksheet's XML) with every formula cell's value filled in."""
-        values = self.cells.get(sheet, {})
         dynamic = self.dynamic.get(sheet, {})
         missing: list[str] = []
 
         def fill(match: re.Match) -> str:
             letters, row, attrs, formula = match.group(1), int(match.group(2)), match.group(3), match.group(4)
             key = (row, column_index_from_string(letters))
-            if key not in values:
+            value = self._lookup(sheet, *key)
+            if value is self._NONE:
                 missing.append(f"{letters}{row}")
                 return match.group(0)
-            kind, shown = xml_value(values[key])
+            kind, shown = xml_value(value)
             attrs = _TYPE_ATTR.sub("", attrs) + kind
             if key in dynamic:
                 attrs += ' cm="1"'
@@ -169,11 +183,6 @@ class FormulaValues:
         return text
 
 
-def streamed_formula_cell(ref_and_style: str, formula_xml: str, value: Any) -> str:
-    """A streamed row's formula cell, ``<c r=.. s=..`` already rendered."""
-    kind, shown = xml_value(value)
-    return f"{ref_and_style}{kind}>{formula_xml}<v>{shown}</v></c>"
-
-
-def letter(col: int) -> str:
-    return get_column_letter(col)
+def formula_column_xml(letter: str, first_row: int, style: str, formula_xml: str, values: Sequence[Any]) -> list[str]:
+    """The cells of a calculated column, formula and cached value each."""
+    return [f'<c r="{letter}{first_row + i}"{style}{kind}>{formula_xml}<v>{shown}</v></c>' for i, (kind, shown) in enumerate(map(xml_value, values))]

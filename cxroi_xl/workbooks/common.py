@@ -26,7 +26,7 @@ from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
 from openpyxl.worksheet._writer import WorksheetWriter
 from openpyxl.writer.excel import ExcelWriter
 
-from .cache import METADATA_CONTENT_TYPE, METADATA_REL_TYPE, METADATA_XML, FormulaValues, MissingValueError, streamed_formula_cell
+from .cache import METADATA_CONTENT_TYPE, METADATA_REL_TYPE, METADATA_XML, FormulaValues, MissingValueError, formula_column_xml
 
 # One fixed instant for document properties and zip entries, so that the same
 # inputs always give the same bytes.
@@ -248,42 +248,46 @@ class RowStream:
 
     @staticmethod
     def splice(xml: bytes | str, spec: tuple, values: "FormulaValues | None" = None, sheet: str = "") -> str:
+        """The sheet XML with the streamed rows added, rendered column by
+        column (one list comprehension per column, not a call per cell)."""
         first_row, first_col, rows, formulas, input_positions, text_positions = spec
         text = xml.decode("utf-8") if isinstance(xml, bytes) else xml
         prototype_row = first_row - 1
         styles = dict(re.findall(rf'<c r="([A-Z]+){prototype_row}"(?: s="(\d+)")?', text))
         letters = [get_column_letter(first_col + j) for j in range(len(formulas))]
         style_attr = [f' s="{styles[letter]}"' if styles.get(letter) else "" for letter in letters]
-        formula_xml = [None if f is None else f"<f>{escape(f[1:])}</f>" for f in formulas]
-        cached = values.cells.get(sheet, {}) if values is not None else {}
-        out = []
-        for i, row_values in enumerate(rows):
-            r = first_row + i
-            cells = []
-            by_position = dict(zip(input_positions, row_values))
-            for j, letter in enumerate(letters):
-                ref = f'<c r="{letter}{r}"{style_attr[j]}'
-                if formula_xml[j] is not None:
-                    key = (r, first_col + j)
-                    if values is None:
-                        cells.append(ref + ">" + formula_xml[j] + "<v></v></c>")
-                    elif key not in cached:
-                        raise MissingValueError(f"sheet '{sheet}': no cached value for the formula in {letter}{r}")
-                    else:
-                        cells.append(streamed_formula_cell(ref, formula_xml[j], cached[key]))
+        n = len(rows)
+        inputs = dict(zip(input_positions, zip(*rows))) if n else {}
+        columns: list[list[str]] = []
+        for j, letter in enumerate(letters):
+            style = style_attr[j]
+            if formulas[j] is not None:
+                formula_xml = f"<f>{escape(formulas[j][1:])}</f>"
+                found = values.column(sheet, first_col + j) if values is not None else None
+                if values is None:
+                    columns.append([f'<c r="{letter}{first_row + i}"{style}>{formula_xml}<v></v></c>' for i in range(n)])
                     continue
-                value = by_position.get(j)
+                if found is None or found[0] > first_row or found[0] + len(found[1]) < first_row + n:
+                    raise MissingValueError(f"sheet '{sheet}': no cached values for the formulas in column {letter} from row {first_row}")
+                offset = first_row - found[0]
+                columns.append(formula_column_xml(letter, first_row, style, formula_xml, found[1][offset : offset + n]))
+                continue
+            column = inputs.get(j, (None,) * n)
+            empty = (lambda r: f'<c r="{letter}{r}"{style}/>') if style else (lambda r: "")
+            cells = []
+            for i, value in enumerate(column):
+                r = first_row + i
                 if value is None or (isinstance(value, float) and value != value):
-                    if style_attr[j]:
-                        cells.append(ref + "/>")
+                    cells.append(empty(r))
                 elif j in text_positions or isinstance(value, str):
-                    cells.append(f'{ref} t="inlineStr"><is><t>{escape(str(value))}</t></is></c>')
+                    cells.append(f'<c r="{letter}{r}"{style} t="inlineStr"><is><t>{escape(str(value))}</t></is></c>')
                 elif isinstance(value, (dt.date, dt.datetime)):
-                    cells.append(f'{ref} t="n"><v>{to_excel(value)}</v></c>')
+                    cells.append(f'<c r="{letter}{r}"{style} t="n"><v>{to_excel(value)}</v></c>')
                 else:
-                    cells.append(f'{ref} t="n"><v>{value}</v></c>')
-            out.append(f'<row r="{r}">' + "".join(cells) + "</row>")
-        last_row = first_row + len(rows) - 1
+                    cells.append(f'<c r="{letter}{r}"{style} t="n"><v>{value}</v></c>')
+            columns.append(cells)
+        out = [f'<row r="{first_row + i}">' + "".join(row) + "</row>" for i, row in enumerate(zip(*columns))]
+        last_row = first_row + n - 1
         text = re.sub(r'<dimension ref="([A-Z]+\d+):([A-Z]+)\d+"/>', lambda m: f'<dimension ref="{m.group(1)}:{m.group(2)}{last_row}"/>', text, count=1)
         return text.replace("</sheetData>", "".join(out) + "</sheetData>", 1)
 
