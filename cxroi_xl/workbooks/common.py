@@ -357,15 +357,17 @@ class _InMemoryWriter(ExcelWriter):
         self.manifest.append(ws)
 
 
-def workbook_bytes(wb: Workbook, stream: RowStream | None = None, values: FormulaValues | None = None, strict: bool = True) -> bytes:
+def workbook_bytes(wb: Workbook, stream: RowStream | None = None, values: FormulaValues | None = None, strict: bool = True, ours: bool = True) -> bytes:
     """The workbook as .xlsx bytes, identical for identical content; with
     the rows of ``stream`` spliced into their sheets and, with ``values``,
     every formula cell's cached value (``strict``: a formula without one
-    raises :class:`~cxroi_xl.workbooks.cache.MissingValueError`)."""
-    wb.properties.creator = "cxroi-xl"
-    wb.properties.lastModifiedBy = "cxroi-xl"
-    wb.properties.created = FIXED_TIME
-    wb.properties.modified = FIXED_TIME
+    raises :class:`~cxroi_xl.workbooks.cache.MissingValueError`). ``ours``:
+    a workbook cxroi-xl made (fixed author and times); a user's keeps its own."""
+    if ours:
+        wb.properties.creator = "cxroi-xl"
+        wb.properties.lastModifiedBy = "cxroi-xl"
+        wb.properties.created = FIXED_TIME
+        wb.properties.modified = FIXED_TIME
     wb.calculation.fullCalcOnLoad = True  # Excel and LibreOffice recalculate on open
     buffer = io.BytesIO()
     # Level 1: a batch spends a tenth of its time compressing at the default

@@ -14,7 +14,9 @@ untrusted file safely, convert, and write the result atomically.
 from __future__ import annotations
 
 import os
+import re
 import secrets
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -257,6 +259,40 @@ def values_from_cache(workbook: Any, values: FormulaValues) -> list[ValueCell]:
     return replaced
 
 
+_SHEET_ENTRY = re.compile(r'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"')
+_RELATIONSHIP = re.compile(r'<Relationship\b[^>]*?\bId="([^"]*)"[^>]*?\bTarget="([^"]*)"|<Relationship\b[^>]*?\bTarget="([^"]*)"[^>]*?\bId="([^"]*)"')
+_DYNAMIC_ANCHOR = re.compile(r'<c\b(?=[^>]*\bcm="\d+")[^>]*?\br="([A-Z]+\d+)"[^>]*>\s*<f\b[^>]*\bt="array"')
+
+
+def _dynamic_anchors(path: Path) -> dict[str, list[str]]:
+    """Sheet title -> cells holding a dynamic-array formula (``cm`` cell
+    metadata on an array formula, with the XLDAPR metadata part), read from
+    the package itself: openpyxl drops both. Call it only on a file that
+    passed :func:`~cxroi_xl.workbooks.safety.open_workbook` (sizes checked);
+    the parts are scanned as text, never parsed as XML."""
+    from xml.sax.saxutils import unescape
+
+    with zipfile.ZipFile(path) as archive:
+        names = set(archive.namelist())
+        if "xl/metadata.xml" not in names or b"XLDAPR" not in archive.read("xl/metadata.xml"):
+            return {}
+        book = archive.read("xl/workbook.xml").decode("utf-8", "replace")
+        rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+        targets = {}
+        for a, b, c, d in _RELATIONSHIP.findall(rels):
+            rel_id, target = (a, b) if a else (d, c)
+            targets[rel_id] = target.lstrip("/")
+        found: dict[str, list[str]] = {}
+        for name, rel_id in _SHEET_ENTRY.findall(book):
+            target = targets.get(rel_id, "")
+            part = target if target.startswith("xl/") else f"xl/{target}"
+            if part in names:
+                anchors = _DYNAMIC_ANCHOR.findall(archive.read(part).decode("utf-8", "replace"))
+                if anchors:
+                    found[unescape(name, {"&quot;": '"', "&apos;": "'"})] = anchors
+        return found
+
+
 def calc_file(source: str | os.PathLike, output: str | os.PathLike, limits: Limits = Limits()) -> CalcReport:
     """``cxroi-xl calc``: the values form of ``source`` written to ``output``.
 
@@ -274,22 +310,27 @@ def calc_file(source: str | os.PathLike, output: str | os.PathLike, limits: Limi
     # the native formulas left keep a cached value too, so readers that do
     # not recalculate see the numbers
     values = FormulaValues()
+    for title, anchors in _dynamic_anchors(source).items():  # a user's dynamic arrays stay dynamic
+        if title not in workbook.sheetnames:
+            continue
+        sheet = workbook[title]
+        for coordinate in anchors:
+            cell = sheet[coordinate]
+            if isinstance(cell.value, ArrayFormula):
+                values.mark_dynamic(title, cell.row, cell.column, cell.value.ref)
     complete_values(workbook, values)
-    from .common import _InMemoryWriter, _FixedTimeZip  # the save that fills cached values
-    import io
-    import zipfile
+    for sheet in workbook.worksheets:  # the rest of each array formula's range holds its values, as Excel saves it
+        for cell in [c for c in sheet._cells.values() if isinstance(c.value, ArrayFormula)]:
+            for i, row in enumerate(_block_of(values, sheet, cell)):
+                for j, value in enumerate(row):
+                    if (i, j) != (0, 0):
+                        _write(sheet.cell(cell.row + i, cell.column + j), value)
+    from .common import workbook_bytes
 
-    buffer = io.BytesIO()
-    workbook.calculation.fullCalcOnLoad = True
-    with _FixedTimeZip(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
-        archive.splices = {}
-        archive.sheet_titles = {f"xl/worksheets/sheet{i}.xml": ws.title for i, ws in enumerate(workbook.worksheets, 1)}
-        archive.values = values
-        archive.strict = False
-        _InMemoryWriter(workbook, archive).write_data()
+    data = workbook_bytes(workbook, values=values, strict=False, ours=False)
     partial = folder / f".{output.stem}.{secrets.token_hex(4)}.partial.xlsx"
     try:
-        partial.write_bytes(buffer.getvalue())
+        partial.write_bytes(data)
         os.replace(partial, output)
     finally:
         partial.unlink(missing_ok=True)
