@@ -83,7 +83,7 @@ def xml_value(value: Any) -> tuple[str, str]:
     if kind is int:
         return "", str(value)
     if kind is str:
-        return ' t="str"', escape(value)
+        return ' t="str"', escape(value) if value else ""
     if isinstance(value, ExcelError):
         return ' t="e"', str(value) if value in ERROR_CODES else _SHOWN_AS
     if isinstance(value, (bool, np.bool_)):

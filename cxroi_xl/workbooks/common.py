@@ -270,7 +270,13 @@ class RowStream:
                 if found is None or found[0] > first_row or found[0] + len(found[1]) < first_row + n:
                     raise MissingValueError(f"sheet '{sheet}': no cached values for the formulas in column {letter} from row {first_row}")
                 offset = first_row - found[0]
-                columns.append(formula_column_xml(letter, first_row, style, formula_xml, found[1][offset : offset + n]))
+                # one shared formula per column (as Excel writes a filled-down
+                # formula): the text once, the other rows point at it. The
+                # structured references name this row, so nothing shifts.
+                shared = f'<f t="shared" ref="{letter}{first_row}:{letter}{first_row + n - 1}" si="{j}">{escape(formulas[j][1:])}</f>'
+                cells = formula_column_xml(letter, first_row, style, f'<f t="shared" si="{j}"/>', found[1][offset : offset + n])
+                cells[0] = formula_column_xml(letter, first_row, style, shared, found[1][offset : offset + 1])[0]
+                columns.append(cells)
                 continue
             column = inputs.get(j, (None,) * n)
             empty = (lambda r: f'<c r="{letter}{r}"{style}/>') if style else (lambda r: "")

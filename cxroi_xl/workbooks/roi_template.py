@@ -11,6 +11,7 @@ client.
 from __future__ import annotations
 
 import functools
+from copy import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -177,6 +178,9 @@ def _write_start_here(ws: Worksheet, client_name: str) -> None:
     if client_name:
         put_text(ws["A2"], f"Prepared for {client_name}")
     row = 4
+    # one styled cell of each kind, its style copied to the others (setting
+    # a Font or Alignment object per cell costs more than the text)
+    styled: dict[str, object] = {}
     for line in start_here_markdown(client_name).splitlines():
         text = line.replace("**", "").replace("`", "")
         if not text.strip():
@@ -184,12 +188,19 @@ def _write_start_here(ws: Worksheet, client_name: str) -> None:
             continue
         cell = ws.cell(row, 1)
         if text.startswith("## "):
-            row += 0
             cell.value = text[3:]
-            cell.font = Font(name="Calibri", size=13, bold=True, color="1F3A5F")
+            if "heading" in styled:
+                cell._style = copy(styled["heading"])
+            else:
+                cell.font = Font(name="Calibri", size=13, bold=True, color="1F3A5F")
+                styled["heading"] = cell._style
         else:
             put_text(cell, text)
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            if "text" in styled:
+                cell._style = copy(styled["text"])
+            else:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+                styled["text"] = cell._style
             # rough line count so wrapped paragraphs are not cut off
             ws.row_dimensions[row].height = 15 * max(1, -(-len(text) // 110))
         row += 1
