@@ -116,6 +116,9 @@ def fill_roi_values(
 ) -> None:
     """Register the value of every formula of the main tracker.
 
+    Columns go to the add-in functions as one row (``[values]``), the 2-D
+    shape xlwings sends, which :func:`cxroi_xl.excel.call` takes as is.
+
     ``layout`` gives where the builder put things: the tables
     (``TableSpec``), the header row and the CX metrics rows."""
     header_row = layout["header_row"]
@@ -174,15 +177,15 @@ def fill_roi_values(
     # ROI sheet
     rate, benefit_risk, cost_risk = model.monthly_rate, data.benefit_risk, data.cost_risk
     benefits, costs, net = post_calc["benefit"], post_calc["cost"], post_calc["net"]
-    tei = call("CXTEI", benefits, costs, rate, benefit_risk, cost_risk)
+    tei = call("CXTEI", [benefits], [costs], rate, benefit_risk, cost_risk)
     for k in range(5):
         figure = _index(tei, k + 2, 2)
         values.set_at("ROI", 6 + k, 3, Explained("not reached", figure.reason) if k == 4 and _is_error(figure) and figure == "#N/A" else figure)
-    values.set("ROI", "C13", call("CXROI", benefits, costs, rate, benefit_risk, cost_risk))
-    values.set("ROI", "C14", call("CXNPV", rate, net))
-    payback = call("CXPAYBACK", net, rate)
+    values.set("ROI", "C13", call("CXROI", [benefits], [costs], rate, benefit_risk, cost_risk))
+    values.set("ROI", "C14", call("CXNPV", rate, [net]))
+    payback = call("CXPAYBACK", [net], rate)
     values.set("ROI", "C15", Explained("not reached", payback.reason) if _is_error(payback) and payback == "#N/A" else payback)
-    values.set("ROI", "C16", call("CXIRR", net))
+    values.set("ROI", "C16", call("CXIRR", [net]))
     values.set("ROI", "C17", float(np.sum(discounted)) if len(post) else 0)
     months = [m.to_pydatetime() for m in pd.DatetimeIndex(post["month"])] if len(post) else []
     by_month = {"month": months, "period": post_calc["period"], "benefit": benefits, "cost": costs, "net": net, "cumulative_net": post_calc["cumulative_net"]}
@@ -218,9 +221,9 @@ def _fill_cx_metrics(values: FormulaValues, base_calc: dict, baseline: pd.DataFr
     cells: dict[int, tuple] = {}
 
     # NPS
-    k, l = put_block(5, 11, call("CXNPSCI", nps_b), 2)
-    n, o = put_block(5, 14, call("CXNPSCI", nps_p), 2)
-    base, post_value = call("CXNPS", nps_b), call("CXNPS", nps_p)
+    k, l = put_block(5, 11, call("CXNPSCI", [nps_b]), 2)
+    n, o = put_block(5, 14, call("CXNPSCI", [nps_p]), 2)
+    base, post_value = call("CXNPS", [nps_b]), call("CXNPS", [nps_p])
     change = _arith(lambda a, b: b - a, base, post_value)
     half = _arith(lambda k_, l_, n_, o_: math.sqrt(((l_ - k_) / 2) ** 2 + ((o_ - n_) / 2) ** 2), k, l, n, o)
     cells[5] = (base, post_value, change, _arith(lambda e, h: e - h, change, half), _arith(lambda e, h: e + h, change, half))
@@ -239,7 +242,7 @@ def _fill_cx_metrics(values: FormulaValues, base_calc: dict, baseline: pd.DataFr
         k, l, m = put_block(row, 11, call("CXRATE", *base_args()), 3)
         n, o, p = put_block(row, 14, call("CXRATE", *post_args()), 3)
         if row == 6:
-            base, post_value = call("CXCSAT", csat_b, 5), call("CXCSAT", csat_p, 5)
+            base, post_value = call("CXCSAT", [csat_b], 5), call("CXCSAT", [csat_p], 5)
         else:
             base, post_value = k, n
         change = _arith(lambda a, b: b - a, base, post_value)
@@ -248,10 +251,10 @@ def _fill_cx_metrics(values: FormulaValues, base_calc: dict, baseline: pd.DataFr
         cells[row] = (base, post_value, change, lower, upper)
 
     # Means: Welch's interval of the difference (CXUPLIFT)
-    ces_uplift = call("CXUPLIFT", ces_b, ces_p)
-    base, post_value = call("CXCES", ces_b), call("CXCES", ces_p)
+    ces_uplift = call("CXUPLIFT", [ces_b], [ces_p])
+    base, post_value = call("CXCES", [ces_b]), call("CXCES", [ces_p])
     cells[7] = (base, post_value, _arith(lambda a, b: b - a, base, post_value), _index(ces_uplift, 6, 2), _index(ces_uplift, 7, 2))
-    cost_uplift = call("CXUPLIFT", base_calc["cost_per_contact"] if len(baseline) else [BLANK], post_calc["cost_per_contact"] if len(post) else [BLANK])
+    cost_uplift = call("CXUPLIFT", [base_calc["cost_per_contact"] if len(baseline) else [BLANK]], [post_calc["cost_per_contact"] if len(post) else [BLANK]])
     base, post_value = _index(cost_uplift, 2, 2), _index(cost_uplift, 3, 2)
     cells[10] = (base, post_value, _arith(lambda a, b: b - a, base, post_value), _index(cost_uplift, 6, 2), _index(cost_uplift, 7, 2))
 
