@@ -309,3 +309,22 @@ def test_native_cached_values_equal_libreoffice_recalculation(tmp_path):
                     assert _same(lo, mine), (source.name, ws.title, cell.coordinate, cell.value, mine, lo)
                     compared += 1
         assert compared > 20, source.name
+
+
+def test_libreoffice_reads_the_dynamic_array_live_workbook(tmp_path):
+    """LibreOffice 7 opens the live form with its dynamic arrays: it keeps
+    each spill as an array formula over the same range, and the native
+    formulas recalculate to the cached values (the add-in cells answer
+    #NAME? there, as LibreOffice has no cxroi-xl add-in)."""
+    from cxroi_xl.workbooks import libreoffice
+
+    live = tmp_path / "live.xlsx"
+    live.write_bytes(build.template_bytes("cx_automation_roi", "live"))
+    recalculated = libreoffice.recalculate(live, tmp_path / "lo")
+    cx = next(xml for name, xml in _parts(recalculated.read_bytes()).items() if name.startswith("xl/worksheets/") and "CXNPSCI" in xml.upper())
+    assert re.search(r'<c r="K5"[^>]*><f[^>]*t="array"[^>]*ref="K5:L5"', cx) or re.search(r'<c r="K5"[^>]*><f[^>]*ref="K5:L5"[^>]*t="array"', cx)
+    ours = load_workbook(live, data_only=True)
+    theirs = libreoffice.read_values(recalculated)
+    for sheet, cells in (("Inputs", ["B12", "B13", "B14"]), ("Post-automation", ["L5", "O5", "Q5", "R6", "S7", "U8"])):
+        for coordinate in cells:
+            assert _same(theirs[sheet][coordinate], ours[sheet][coordinate].value), (sheet, coordinate)
