@@ -19,7 +19,7 @@ from openpyxl.packaging.custom import StringProperty
 from ..tracker import TrackerInput
 from . import roi_template
 from .cache import FormulaValues
-from .common import RowStream, save_workbook, workbook_bytes
+from .common import RowStream, workbook_bytes
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent.parent / "workbook_templates"
 

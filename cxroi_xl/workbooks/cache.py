@@ -26,7 +26,7 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 from openpyxl.cell.cell import ERROR_CODES
-from openpyxl.utils import column_index_from_string, get_column_letter
+from openpyxl.utils import column_index_from_string
 from openpyxl.utils.datetime import to_excel
 
 from ..excel import ExcelError
