@@ -9,6 +9,8 @@ are checked by LibreOffice recalculating the values workbook. Tolerance
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import datetime as dt
 import math
 
@@ -191,12 +193,12 @@ def test_calc_writes_whole_or_not_at_all(tmp_path, monkeypatch):
     out = tmp_path / "out.xlsx"
     out.write_bytes(b"previous result")
 
-    def broken_save(self, filename):
-        with open(filename, "wb") as handle:
+    def broken_write(self, data):
+        with open(self, "wb") as handle:
             handle.write(b"PK half a workbook")
         raise OSError("disk full")
 
-    monkeypatch.setattr(Workbook, "save", broken_save)
+    monkeypatch.setattr(Path, "write_bytes", broken_write)
     result = CliRunner().invoke(app, ["calc", str(live), "-o", str(out)])
     assert result.exit_code == 1 and "disk full" in result.output and "out.xlsx" in result.output
     assert out.read_bytes() == b"previous result"
@@ -209,3 +211,33 @@ def test_calc_file_report(tmp_path):
     report = calc_file(live, tmp_path / "values.xlsx")
     assert report.output.is_file() and len(report.replaced) == 4
     assert [(sheet, cell, error) for sheet, cell, _, error, _ in report.errors] == [("ROI", "D8", "#N/A")]
+
+
+def test_calc_keeps_a_users_dynamic_arrays_dynamic(tmp_path):
+    """A dynamic array saved by Excel (XlsxWriter writes the same XML) stays
+    one after calc: cm on the anchor, the metadata part, cached values; an
+    add-in spill becomes values."""
+    import re
+    import zipfile
+
+    xlsxwriter = pytest.importorskip("xlsxwriter")
+    source = tmp_path / "user.xlsx"
+    book = xlsxwriter.Workbook(str(source))
+    sheet = book.add_worksheet("Data")
+    for i, v in enumerate([3, 5, 8]):
+        sheet.write(i, 0, v)
+    sheet.write_dynamic_array_formula("B1:B3", "=A1:A3*2")
+    sheet.write_dynamic_array_formula("C1:D1", "=CXNPSCI(A1:A3)")
+    book.close()
+    out = tmp_path / "out.xlsx"
+    calc_file(source, out)
+    with zipfile.ZipFile(out) as archive:
+        xml = archive.read("xl/worksheets/sheet1.xml").decode()
+        assert "xl/metadata.xml" in archive.namelist()
+        assert "sheetMetadata" in archive.read("[Content_Types].xml").decode()
+    assert re.search(r'<c r="B1"[^>]*cm="1"[^>]*><f t="array" ref="B1:B3">A1:A3\*2</f><v>6</v></c>', xml)
+    assert not re.search(r'<c r="C1"[^>]*cm=', xml)  # the add-in spill is now values
+    from openpyxl import load_workbook
+
+    shown = load_workbook(out, data_only=True)["Data"]
+    assert [shown[f"B{r}"].value for r in (1, 2, 3)] == [6, 10, 16]

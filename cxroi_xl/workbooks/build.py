@@ -1,9 +1,12 @@
 """Build the shipped templates and per-client workbooks, live or values.
 
 ``live`` keeps the add-in formulas (``=CXTEI(...)``) for users with the
-add-in; ``values`` replaces each add-in formula by its value, computed by the
-same headless evaluator that ``cxroi-xl calc`` uses, with the formula kept in
-the cell's note; native Excel formulas stay formulas either way.
+add-in, spilled results as dynamic arrays; ``values`` is derived from the
+same build: each add-in formula replaced by its cached value, the formula
+kept in the cell's note; native Excel formulas stay formulas either way.
+Every formula cell is saved with its cached value
+(:mod:`~cxroi_xl.workbooks.cache`), computed by the engine where the builder
+registers it, by the headless interpreter for what it leaves.
 """
 from __future__ import annotations
 
@@ -15,7 +18,8 @@ from openpyxl.packaging.custom import StringProperty
 
 from ..tracker import TrackerInput
 from . import roi_template
-from .common import RowStream, save_workbook, workbook_bytes
+from .cache import FormulaValues
+from .common import RowStream, workbook_bytes
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent.parent / "workbook_templates"
 
@@ -37,19 +41,31 @@ _register_optional_builders()
 
 
 def finish(wb: Workbook, mode: str) -> Workbook:
-    """Apply the mode to a freshly built live workbook."""
-    if mode == "values":
-        from .values import to_values
+    """Apply the mode to a freshly built live workbook; its formulas' values
+    end up in ``wb.formula_values``."""
+    from .values import complete_values, make_dynamic, values_from_cache
 
-        to_values(wb)
-    elif mode != "live":
+    if mode not in ("live", "values"):
         raise ValueError("mode must be 'live' or 'values'")
+    values = getattr(wb, "formula_values", None)
+    if values is None:
+        values = wb.formula_values = FormulaValues()
+    wb.interpreted_formulas = complete_values(wb, values)
+    if mode == "live":
+        make_dynamic(wb, values)
+    else:
+        values_from_cache(wb, values)
     return wb
+
+
+def finished_bytes(wb: Workbook, mode: str, stream: RowStream | None = None) -> bytes:
+    wb = finish(wb, mode)
+    return workbook_bytes(wb, stream, wb.formula_values)
 
 
 def template_bytes(name: str, mode: str = "live") -> bytes:
     """The template ``name`` with its example data, as deterministic bytes."""
-    return workbook_bytes(finish(BUILDERS[name](), mode))
+    return finished_bytes(BUILDERS[name](), mode)
 
 
 def build_templates(out_dir: Path = TEMPLATE_DIR, mode: str = "live") -> list[Path]:
@@ -63,14 +79,22 @@ def build_templates(out_dir: Path = TEMPLATE_DIR, mode: str = "live") -> list[Pa
 def build_client_workbook(data: TrackerInput, template: str, mode: str, out_path: Path) -> Path:
     """One client's workbook, written atomically.
 
-    Live workbooks of the main template take the fast route: the data
-    tables' rows go straight into the sheet XML (:class:`RowStream`). The
-    values mode needs every cell in memory for the evaluator.
+    Workbooks of the main template take the fast route in both modes: the
+    engine gives every formula's value and the data tables' rows go
+    straight into the sheet XML (:class:`RowStream`). When the engine
+    refuses the client's data, the interpreter fills the values instead,
+    which needs every cell in memory.
     """
-    if mode == "live" and template == roi_template.TEMPLATE_NAME:
+    from .common import write_atomic
+
+    stream = None
+    model = roi_template.engine_model(data) if template == roi_template.TEMPLATE_NAME else None
+    if model is not None:
         stream = RowStream()
-        return save_workbook(_label(roi_template.build(data, stream), template, mode), out_path, stream)
-    return save_workbook(_label(finish(BUILDERS[template](data), mode), template, mode), out_path)
+        wb = roi_template.build(data, stream, model=model)
+    else:
+        wb = BUILDERS[template](data)
+    return write_atomic(Path(out_path), finished_bytes(_label(wb, template, mode), mode, stream))
 
 
 def _label(wb: Workbook, template: str, mode: str) -> Workbook:

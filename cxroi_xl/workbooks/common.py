@@ -22,7 +22,11 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.table import Table, TableColumn, TableFormula, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
+from openpyxl.worksheet._writer import WorksheetWriter
 from openpyxl.writer.excel import ExcelWriter
+
+from .cache import METADATA_CONTENT_TYPE, METADATA_REL_TYPE, METADATA_XML, FormulaValues, MissingValueError, formula_column_xml
 
 # One fixed instant for document properties and zip entries, so that the same
 # inputs always give the same bytes.
@@ -243,50 +247,70 @@ class RowStream:
         return {f"xl/worksheets/sheet{positions[title]}.xml": spec for title, spec in self._sheets.items()}
 
     @staticmethod
-    def splice(xml: bytes, spec: tuple) -> bytes:
+    def splice(xml: bytes | str, spec: tuple, values: "FormulaValues | None" = None, sheet: str = "") -> str:
+        """The sheet XML with the streamed rows added, rendered column by
+        column (one list comprehension per column, not a call per cell)."""
         first_row, first_col, rows, formulas, input_positions, text_positions = spec
-        text = xml.decode("utf-8")
+        text = xml.decode("utf-8") if isinstance(xml, bytes) else xml
         prototype_row = first_row - 1
         styles = dict(re.findall(rf'<c r="([A-Z]+){prototype_row}"(?: s="(\d+)")?', text))
         letters = [get_column_letter(first_col + j) for j in range(len(formulas))]
         style_attr = [f' s="{styles[letter]}"' if styles.get(letter) else "" for letter in letters]
-        formula_cells = [None if f is None else f"<f>{escape(f[1:])}</f><v></v></c>" for f in formulas]
-        out = []
-        for i, values in enumerate(rows):
-            r = first_row + i
-            cells = []
-            by_position = dict(zip(input_positions, values))
-            for j, letter in enumerate(letters):
-                ref = f'<c r="{letter}{r}"{style_attr[j]}'
-                if formula_cells[j] is not None:
-                    cells.append(ref + ">" + formula_cells[j])
+        n = len(rows)
+        inputs = dict(zip(input_positions, zip(*rows))) if n else {}
+        columns: list[list[str]] = []
+        for j, letter in enumerate(letters):
+            style = style_attr[j]
+            if formulas[j] is not None:
+                formula_xml = f"<f>{escape(formulas[j][1:])}</f>"
+                found = values.column(sheet, first_col + j) if values is not None else None
+                if values is None:
+                    columns.append([f'<c r="{letter}{first_row + i}"{style}>{formula_xml}<v></v></c>' for i in range(n)])
                     continue
-                value = by_position.get(j)
+                if found is None or found[0] > first_row or found[0] + len(found[1]) < first_row + n:
+                    raise MissingValueError(f"sheet '{sheet}': no cached values for the formulas in column {letter} from row {first_row}")
+                offset = first_row - found[0]
+                # one shared formula per column (as Excel writes a filled-down
+                # formula): the text once, the other rows point at it. The
+                # structured references name this row, so nothing shifts.
+                shared = f'<f t="shared" ref="{letter}{first_row}:{letter}{first_row + n - 1}" si="{j}">{escape(formulas[j][1:])}</f>'
+                cells = formula_column_xml(letter, first_row, style, f'<f t="shared" si="{j}"/>', found[1][offset : offset + n])
+                cells[0] = formula_column_xml(letter, first_row, style, shared, found[1][offset : offset + 1])[0]
+                columns.append(cells)
+                continue
+            column = inputs.get(j, (None,) * n)
+            empty = (lambda r: f'<c r="{letter}{r}"{style}/>') if style else (lambda r: "")
+            cells = []
+            for i, value in enumerate(column):
+                r = first_row + i
                 if value is None or (isinstance(value, float) and value != value):
-                    if style_attr[j]:
-                        cells.append(ref + "/>")
+                    cells.append(empty(r))
                 elif j in text_positions or isinstance(value, str):
-                    cells.append(f'{ref} t="inlineStr"><is><t>{escape(str(value))}</t></is></c>')
+                    cells.append(f'<c r="{letter}{r}"{style} t="inlineStr"><is><t>{escape(str(value))}</t></is></c>')
                 elif isinstance(value, (dt.date, dt.datetime)):
-                    cells.append(f'{ref} t="n"><v>{to_excel(value)}</v></c>')
+                    cells.append(f'<c r="{letter}{r}"{style} t="n"><v>{to_excel(value)}</v></c>')
                 else:
-                    cells.append(f'{ref} t="n"><v>{value}</v></c>')
-            out.append(f'<row r="{r}">' + "".join(cells) + "</row>")
-        last_row = first_row + len(rows) - 1
+                    cells.append(f'<c r="{letter}{r}"{style} t="n"><v>{value}</v></c>')
+            columns.append(cells)
+        out = [f'<row r="{first_row + i}">' + "".join(row) + "</row>" for i, row in enumerate(zip(*columns))]
+        last_row = first_row + n - 1
         text = re.sub(r'<dimension ref="([A-Z]+\d+):([A-Z]+)\d+"/>', lambda m: f'<dimension ref="{m.group(1)}:{m.group(2)}{last_row}"/>', text, count=1)
-        return text.replace("</sheetData>", "".join(out) + "</sheetData>", 1).encode("utf-8")
+        return text.replace("</sheetData>", "".join(out) + "</sheetData>", 1)
 
 
 class _FixedTimeZip(zipfile.ZipFile):
-    """A ZipFile whose entries all carry the same timestamp, and which
-    splices streamed rows into the worksheets that have them."""
+    """A ZipFile whose entries all carry the same timestamp, which fills the
+    cached values of formula cells, splices streamed rows into the
+    worksheets that have them and adds the dynamic-array metadata part."""
 
     splices: dict[str, tuple] = {}
+    sheet_titles: dict[str, str] = {}
+    values: "FormulaValues | None" = None
+    strict: bool = True
 
     def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):
         name = zinfo_or_arcname.filename if isinstance(zinfo_or_arcname, zipfile.ZipInfo) else zinfo_or_arcname
-        if name in self.splices:
-            data = RowStream.splice(data if isinstance(data, bytes) else data.encode("utf-8"), self.splices[name])
+        data = self._finish_part(name, data)
         if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
             zinfo_or_arcname = zipfile.ZipInfo(zinfo_or_arcname, date_time=_ZIP_TIME)
             zinfo_or_arcname.compress_type = self.compression
@@ -295,24 +319,73 @@ class _FixedTimeZip(zipfile.ZipFile):
             zinfo_or_arcname.date_time = _ZIP_TIME
         super().writestr(zinfo_or_arcname, data, compress_type=compress_type, compresslevel=compresslevel)
 
+    def _finish_part(self, name: str, data):
+        sheet = self.sheet_titles.get(name)
+        if sheet is not None and (self.values is not None or name in self.splices):
+            text = data.decode("utf-8") if isinstance(data, bytes) else data
+            if self.values is not None:
+                text = self.values.fill_sheet_xml(text, sheet, self.strict)
+            if name in self.splices:
+                text = RowStream.splice(text, self.splices[name], self.values, sheet)
+            return text.encode("utf-8")
+        if self.values is not None and self.values.has_dynamic_arrays:
+            if name == "[Content_Types].xml":
+                text = data.decode("utf-8") if isinstance(data, bytes) else data
+                override = f'<Override PartName="/xl/metadata.xml" ContentType="{METADATA_CONTENT_TYPE}"/>'
+                return text.replace("</Types>", override + "</Types>", 1).encode("utf-8")
+            if name == "xl/_rels/workbook.xml.rels":
+                text = data.decode("utf-8") if isinstance(data, bytes) else data
+                n = text.count("<Relationship ") + 1
+                rel = f'<Relationship Type="{METADATA_REL_TYPE}" Target="metadata.xml" Id="rId{n}"/>'
+                return text.replace("</Relationships>", rel + "</Relationships>", 1).encode("utf-8")
+        return data
+
     def write(self, filename, arcname=None, compress_type=None, compresslevel=None):
-        # openpyxl streams worksheets through temporary files; their mtime
+        # openpyxl streams some parts through temporary files; their mtime
         # must not reach the archive.
         with open(filename, "rb") as handle:
             self.writestr(arcname or os.path.basename(filename), handle.read())
 
 
-def workbook_bytes(wb: Workbook, stream: RowStream | None = None) -> bytes:
+class _InMemoryWriter(ExcelWriter):
+    """openpyxl's writer, with worksheets serialised in memory rather than
+    through a temporary file each (creating and removing them costs more
+    than writing a small sheet)."""
+
+    def write_worksheet(self, ws):
+        ws._drawing = SpreadsheetDrawing()
+        ws._drawing.charts = ws._charts
+        ws._drawing.images = ws._images
+        writer = WorksheetWriter(ws, out=io.BytesIO())
+        writer.write()
+        ws._rels = writer._rels
+        self._archive.writestr(ws.path[1:], writer.read())
+        self.manifest.append(ws)
+
+
+def workbook_bytes(wb: Workbook, stream: RowStream | None = None, values: FormulaValues | None = None, strict: bool = True, ours: bool = True) -> bytes:
     """The workbook as .xlsx bytes, identical for identical content; with
-    the rows of ``stream`` spliced into their sheets."""
-    wb.properties.creator = "cxroi-xl"
-    wb.properties.lastModifiedBy = "cxroi-xl"
-    wb.properties.created = FIXED_TIME
-    wb.properties.modified = FIXED_TIME
+    the rows of ``stream`` spliced into their sheets and, with ``values``,
+    every formula cell's cached value (``strict``: a formula without one
+    raises :class:`~cxroi_xl.workbooks.cache.MissingValueError`). ``ours``:
+    a workbook cxroi-xl made (fixed author and times); a user's keeps its own."""
+    if ours:
+        wb.properties.creator = "cxroi-xl"
+        wb.properties.lastModifiedBy = "cxroi-xl"
+        wb.properties.created = FIXED_TIME
+        wb.properties.modified = FIXED_TIME
+    wb.calculation.fullCalcOnLoad = True  # Excel and LibreOffice recalculate on open
     buffer = io.BytesIO()
-    with _FixedTimeZip(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+    # Level 1: a batch spends a tenth of its time compressing at the default
+    # level 6, for files a few percent smaller.
+    with _FixedTimeZip(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True, compresslevel=1) as archive:
         archive.splices = stream.for_paths(wb) if stream is not None else {}
-        writer = ExcelWriter(wb, archive)
+        archive.sheet_titles = {f"xl/worksheets/sheet{i}.xml": ws.title for i, ws in enumerate(wb.worksheets, 1)}
+        archive.values = values
+        archive.strict = strict
+        if values is not None and values.has_dynamic_arrays:
+            archive.writestr("xl/metadata.xml", METADATA_XML)
+        writer = _InMemoryWriter(wb, archive) if not wb.write_only else ExcelWriter(wb, archive)
         writer.write_data()
     return buffer.getvalue()
 
@@ -340,9 +413,9 @@ def write_atomic(path: Path, data: bytes) -> Path:
     return path
 
 
-def save_workbook(wb: Workbook, path: Path, stream: RowStream | None = None) -> Path:
+def save_workbook(wb: Workbook, path: Path, stream: RowStream | None = None, values: FormulaValues | None = None) -> Path:
     """Deterministic bytes, written atomically."""
-    return write_atomic(Path(path), workbook_bytes(wb, stream))
+    return write_atomic(Path(path), workbook_bytes(wb, stream, values))
 
 
 def validation(kind: str, cells: str, prompt: str, allow_blank: bool = True, **kwargs) -> DataValidation:

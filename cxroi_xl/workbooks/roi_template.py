@@ -10,6 +10,8 @@ client.
 """
 from __future__ import annotations
 
+import functools
+from copy import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +25,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..sample_data import synthetic_client
 from ..tracker import KPI_COLUMNS, TrackerInput
+from .cache import FormulaValues
+from .roi_values import fill_roi_values
 from .common import (
     BOX,
     CALC_FILL,
@@ -64,6 +68,7 @@ SHEET_PURPOSES = [
 ]
 
 _ROW = "{T}[[#This Row],[%s]]"
+HEADLINE_LABELS = ("PV benefits", "PV costs", "NPV", "ROI", "Payback (periods)")  # the rows of CXTEI's table
 
 
 def _this(column: str) -> str:
@@ -158,8 +163,14 @@ def example_input() -> TrackerInput:
 
 def start_here_markdown(client_name: str | None = None) -> str:
     """The 'Start here' text, shared with the README."""
+    return _start_here_template().render(client_name=client_name, sheets=SHEET_PURPOSES)
+
+
+@functools.lru_cache(maxsize=1)
+def _start_here_template() -> jinja2.Template:
+    # loaded once per process: a batch renders it for every client
     env = jinja2.Environment(loader=jinja2.PackageLoader("cxroi_xl", "workbooks"), autoescape=False, keep_trailing_newline=True)
-    return env.get_template("start_here.md.j2").render(client_name=client_name, sheets=SHEET_PURPOSES)
+    return env.get_template("start_here.md.j2")
 
 
 def _write_start_here(ws: Worksheet, client_name: str) -> None:
@@ -167,6 +178,9 @@ def _write_start_here(ws: Worksheet, client_name: str) -> None:
     if client_name:
         put_text(ws["A2"], f"Prepared for {client_name}")
     row = 4
+    # one styled cell of each kind, its style copied to the others (setting
+    # a Font or Alignment object per cell costs more than the text)
+    styled: dict[str, object] = {}
     for line in start_here_markdown(client_name).splitlines():
         text = line.replace("**", "").replace("`", "")
         if not text.strip():
@@ -174,12 +188,19 @@ def _write_start_here(ws: Worksheet, client_name: str) -> None:
             continue
         cell = ws.cell(row, 1)
         if text.startswith("## "):
-            row += 0
             cell.value = text[3:]
-            cell.font = Font(name="Calibri", size=13, bold=True, color="1F3A5F")
+            if "heading" in styled:
+                cell._style = copy(styled["heading"])
+            else:
+                cell.font = Font(name="Calibri", size=13, bold=True, color="1F3A5F")
+                styled["heading"] = cell._style
         else:
             put_text(cell, text)
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            if "text" in styled:
+                cell._style = copy(styled["text"])
+            else:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+                styled["text"] = cell._style
             # rough line count so wrapped paragraphs are not cut off
             ws.row_dimensions[row].height = 15 * max(1, -(-len(text) // 110))
         row += 1
@@ -251,18 +272,24 @@ def _write_inputs(ws: Worksheet, data: TrackerInput) -> None:
 
 
 def _kpi_rows(frame: pd.DataFrame) -> list[list]:
-    months = pd.to_datetime(frame["month"]).dt.to_period("M").dt.to_timestamp()
-    rows = []
-    values = frame[list(KPI_COLUMNS)].to_numpy(dtype=float)
-    for month, row in zip(months, values):
-        rows.append([month.to_pydatetime()] + [_number(v) for v in row])
-    return rows
+    months = pd.to_datetime(frame["month"]).to_numpy().astype("datetime64[M]").astype("datetime64[us]").tolist()
+    columns = [_numbers(frame[name].to_numpy(dtype=float)) for name in KPI_COLUMNS]
+    return [[month, *row] for month, row in zip(months, zip(*columns))]
 
 
 def _number(value: float):
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return None
     return int(value) if float(value).is_integer() else float(value)
+
+
+def _numbers(values: np.ndarray) -> list:
+    """:func:`_number` of a whole column: whole numbers as int, NaN as None."""
+    return [None if v != v else int(v) if v.is_integer() else v for v in np.asarray(values, dtype=float).tolist()]
+
+
+def _datetimes(values) -> list:
+    return pd.to_datetime(pd.Series(values)).to_numpy().astype("datetime64[us]").tolist() if len(values) else []
 
 
 def _write_kpi_sheet(ws: Worksheet, table: TableSpec, frame: pd.DataFrame, heading: str, note: str, stream: RowStream | None) -> int:
@@ -287,8 +314,8 @@ def _write_kpi_sheet(ws: Worksheet, table: TableSpec, frame: pd.DataFrame, headi
 
 def _write_costs(ws: Worksheet, table: TableSpec, costs: pd.DataFrame, stream: RowStream | None) -> None:
     title(ws, "One-off costs", "Licence, implementation, training, integration... Costs dated before go-live count in the go-live month.")
-    dates = pd.to_datetime(costs["date"]) if len(costs) else pd.Series([], dtype="datetime64[ns]")
-    rows = [[d.to_pydatetime(), c, _number(float(a))] for d, c, a in zip(dates, costs.get("category", []), costs.get("amount", []))]
+    dates = _datetimes(costs["date"]) if len(costs) else []
+    rows = [[d, c, a] for d, c, a in zip(dates, costs.get("category", []), _numbers(costs.get("amount", [])))]
     n = table.write(ws, rows, text_columns=("category",), stream=stream)
     ws.add_data_validation(validation("list", formula1='"' + ",".join(COST_CATEGORIES) + '"', cells=table.data_range("category", n + 20), prompt="One of: " + ", ".join(COST_CATEGORIES)))
     ws.add_data_validation(validation("date", operator="greaterThan", formula1="36526", cells=table.data_range("date", n + 20), prompt="The date of the cost"))
@@ -299,8 +326,8 @@ def _write_costs(ws: Worksheet, table: TableSpec, costs: pd.DataFrame, stream: R
 
 def _write_surveys(ws: Worksheet, table: TableSpec, surveys: pd.DataFrame, stream: RowStream | None) -> None:
     title(ws, "Survey answers", "One row per answer; leave a blank where a question was not answered. Grey columns are calculated.")
-    dates = pd.to_datetime(surveys["date"]) if len(surveys) else pd.Series([], dtype="datetime64[ns]")
-    rows = [[d.to_pydatetime(), _number(n), _number(c), _number(e)] for d, n, c, e in zip(dates, surveys.get("nps", []), surveys.get("csat", []), surveys.get("ces", []))]
+    dates = _datetimes(surveys["date"]) if len(surveys) else []
+    rows = [list(r) for r in zip(dates, *(_numbers(surveys.get(q, [])) for q in ("nps", "csat", "ces")))]
     n = table.write(ws, rows, stream=stream)
     for column, low, high in (("nps", 0, 10), ("csat", 1, 5), ("ces", 1, 7)):
         ws.add_data_validation(validation("whole", operator="between", formula1=str(low), formula2=str(high), cells=table.data_range(column, n + 200), prompt=f"A whole number from {low} to {high}, or blank"))
@@ -316,7 +343,16 @@ def _write_roi(ws: Worksheet, post_rows: int, currency: str) -> None:
     title(ws, "Return on investment", "Risk-adjusted and discounted monthly from the go-live month (period 0). See 'Start here' for the model.")
     ws.cell(4, 2, "Headline (CXTEI)").font = SECTION_FONT
     benefits, costs = f"{POST}[benefit]", f"{POST}[cost]"
-    array_formula(ws, "B5:C10", f'=IFERROR(CXTEI({benefits},{costs},MonthlyRate,BenefitRisk,CostRisk),"not reached")')
+    # One cell per figure of CXTEI's table, so that only the payback can say
+    # "not reached", and only for the engine's #N/A (never pays back); any
+    # other error, from bad data, shows as itself. No IFERROR.
+    tei = f"CXTEI({benefits},{costs},MonthlyRate,BenefitRisk,CostRisk)"
+    ws.cell(5, 2, "Metric")
+    ws.cell(5, 3, "Value")
+    for k, label in enumerate(HEADLINE_LABELS):
+        ws.cell(6 + k, 2, label)
+        figure = f"INDEX({tei},{k + 2},2)"
+        ws.cell(6 + k, 3, f'=IF(ISNA({figure}),"not reached",{figure})' if label.startswith("Payback") else f"={figure}")
     for r, fmt in zip(range(6, 11), [money0, money0, money0, FORMATS["pct"], FORMATS["periods"]]):
         ws.cell(r, 3).number_format = fmt
         ws.cell(r, 3).font = VALUE_FONT
@@ -329,8 +365,9 @@ def _write_roi(ws: Worksheet, post_rows: int, currency: str) -> None:
     singles = [
         ("ROI (CXROI)", f"=CXROI({benefits},{costs},MonthlyRate,BenefitRisk,CostRisk)", FORMATS["pct"]),
         ("NPV of the risk-adjusted net (CXNPV)", f"=CXNPV(MonthlyRate,{POST}[net])", money0),
-        ("Payback in months (CXPAYBACK)", f'=IFERROR(CXPAYBACK({POST}[net],MonthlyRate),"not reached")', FORMATS["periods"]),
-        ("IRR per month (CXIRR)", f'=IFERROR(CXIRR({POST}[net]),"n/a")', FORMATS["pct2"]),
+        # #N/A is the engine's "never pays back"; any other error shows as itself
+        ("Payback in months (CXPAYBACK)", f'=IF(ISNA(CXPAYBACK({POST}[net],MonthlyRate)),"not reached",CXPAYBACK({POST}[net],MonthlyRate))', FORMATS["periods"]),
+        ("IRR per month (CXIRR)", f"=CXIRR({POST}[net])", FORMATS["pct2"]),
         ("Check: NPV from native formulas", f"=SUM({POST}[discounted_net])", money0),
     ]
     for i, (label, formula, fmt) in enumerate(singles):
@@ -396,8 +433,8 @@ def _write_cx_metrics(ws: Worksheet) -> None:
     # NPS: difference of two independent multinomial estimates, z-interval.
     r = 5
     rows.append(("NPS (points)", "higher", f"=CXNPS({SURVEYS}[nps_baseline])", f"=CXNPS({SURVEYS}[nps_post])", None, None, "Normal approximation of each NPS (CXNPSCI), half-widths combined in quadrature", "points"))
-    array_formula(ws, f"K{r}:L{r}", f'=IFERROR(CXNPSCI({SURVEYS}[nps_baseline]),"n/a")')
-    array_formula(ws, f"N{r}:O{r}", f'=IFERROR(CXNPSCI({SURVEYS}[nps_post]),"n/a")')
+    array_formula(ws, f"K{r}:L{r}", f"=CXNPSCI({SURVEYS}[nps_baseline])")
+    array_formula(ws, f"N{r}:O{r}", f"=CXNPSCI({SURVEYS}[nps_post])")
     nps_half = f"SQRT(((L{r}-K{r})/2)^2+((O{r}-N{r})/2)^2)"
     nps_ci = (f"=E{r}-{nps_half}", f"=E{r}+{nps_half}")
 
@@ -415,8 +452,8 @@ def _write_cx_metrics(ws: Worksheet) -> None:
     share_method = "Wilson interval of each share (CXRATE), Newcombe's score interval of the difference"
     cells: dict[int, tuple] = {5: rows[0][:4] + nps_ci + (rows[0][6], "points")}
     for row, label, better, base_args, post_args, base_formula, post_formula in share_rows:
-        array_formula(ws, f"K{row}:M{row}", f'=IFERROR(CXRATE({base_args}),"n/a")')
-        array_formula(ws, f"N{row}:P{row}", f'=IFERROR(CXRATE({post_args}),"n/a")')
+        array_formula(ws, f"K{row}:M{row}", f"=CXRATE({base_args})")
+        array_formula(ws, f"N{row}:P{row}", f"=CXRATE({post_args})")
         cells[row] = (label, better, base_formula, post_formula) + newcombe(row) + (share_method, "share")
 
     # Means: Welch's interval of the difference (CXUPLIFT).
@@ -440,11 +477,14 @@ def _write_cx_metrics(ws: Worksheet) -> None:
         label, better, base, post, lower, upper, method, kind = cells[row]
         ws.cell(row, 1, label).font = LABEL_FONT
         ws.cell(row, 2, better)
-        ws.cell(row, 3, f'=IFERROR({base[1:]},"n/a")')
-        ws.cell(row, 4, f'=IFERROR({post[1:]},"n/a")')
-        ws.cell(row, 5, f'=IFERROR(D{row}-C{row},"n/a")')
-        ws.cell(row, 6, f'=IFERROR({lower[1:]},"n/a")')
-        ws.cell(row, 7, f'=IFERROR({upper[1:]},"n/a")')
+        # No IFERROR: too few answers shows #DIV/0!, bad data its own error
+        # (the reason is in the note of the values form); the verdict says
+        # "not enough data" for either.
+        ws.cell(row, 3, base)
+        ws.cell(row, 4, post)
+        ws.cell(row, 5, f"=D{row}-C{row}")
+        ws.cell(row, 6, lower)
+        ws.cell(row, 7, upper)
         ws.cell(row, 8, f'=IF(OR(NOT(ISNUMBER(F{row})),NOT(ISNUMBER(G{row}))),"not enough data",IF(F{row}>0,IF(B{row}="higher","improved","worse"),IF(G{row}<0,IF(B{row}="higher","worse","improved"),"no clear change")))')
         ws.cell(row, 9, method).font = NOTE_FONT
         fmt = {"points": FORMATS["points"], "share": FORMATS["pct"], "score": FORMATS["dec2"], "money": FORMATS["dec2"]}[kind]
@@ -483,17 +523,25 @@ def _write_cx_metrics(ws: Worksheet) -> None:
     page_setup(ws, one_page=True)
 
 
-def build(data: TrackerInput | None = None, stream: RowStream | None = None) -> Workbook:
+def build(data: TrackerInput | None = None, stream: RowStream | None = None, values: FormulaValues | None = None, model=None) -> Workbook:
     """The live workbook (add-in formulas in the cells) for ``data``, or the
     shipped template with the example client when ``data`` is None.
 
     With a ``stream``, the data tables' rows after the first are left to
     :class:`~cxroi_xl.workbooks.common.RowStream` (save with
-    ``workbook_bytes(wb, stream)``): the fast route for batches."""
+    ``workbook_bytes(wb, stream)``): the fast route for batches.
+
+    Every formula's value is computed by the engine
+    (:func:`~cxroi_xl.workbooks.roi_values.fill_roi_values`) into
+    ``values`` (a fresh :class:`FormulaValues` when not given), attached to
+    the workbook as ``wb.formula_values``. When the engine refuses the data
+    (no baseline contacts, ...) the values are left for the interpreter
+    and a ``stream`` must not be used; :func:`engine_model` tells."""
     data = data or example_input()
     from ..tracker import split_phases
 
     baseline, post = split_phases(data.kpis, data.go_live)
+    values = values if values is not None else FormulaValues()
     wb = Workbook()
     start = wb.active
     start.title = "Start here"
@@ -507,4 +555,25 @@ def build(data: TrackerInput | None = None, stream: RowStream | None = None) -> 
     _write_roi(sheets["ROI"], post_rows, data.currency)
     _write_cx_metrics(sheets["CX metrics"])
     wb.active = sheets["ROI"]
+    model = model if model is not None else engine_model(data)
+    if model is not None:
+        layout = {
+            "header_row": HEADER_ROW,
+            "baseline": TableSpec(BASELINE, _kpi_columns(data.currency), HEADER_ROW),
+            "post": TableSpec(POST, _post_columns(data.currency), HEADER_ROW),
+            "surveys": TableSpec(SURVEYS, _survey_columns(), HEADER_ROW),
+            "cx_labels": {row: sheets["CX metrics"].cell(row, 1).value for row in (6, 8, 9, 11)},
+        }
+        fill_roi_values(values, data, model, baseline, post, layout)
+    wb.formula_values = values
     return wb
+
+
+def engine_model(data: TrackerInput):
+    """The client's ROI model, or None when the engine refuses the data."""
+    from ..errors import CXError
+
+    try:
+        return data.model()
+    except CXError:
+        return None

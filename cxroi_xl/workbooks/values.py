@@ -13,8 +13,12 @@ untrusted file safely, convert, and write the result atomically.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 import secrets
+import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -24,11 +28,13 @@ from openpyxl.comments import Comment
 from openpyxl.utils.cell import get_column_letter
 from openpyxl.worksheet.formula import ArrayFormula
 
+from .. import registry
 from ..excel import ExcelError
-from .formula import Budget, Evaluator
+from .cache import FormulaValues
+from .formula import Budget, Evaluator, FormulaSyntaxError, formula_text, function_names
 from .safety import Limits, open_workbook
 
-__all__ = ["ValueCell", "CalcReport", "to_values", "calc_file", "COMMENT_AUTHOR"]
+__all__ = ["ValueCell", "CalcReport", "to_values", "calc_file", "COMMENT_AUTHOR", "addin_cells", "complete_values", "make_dynamic", "values_from_cache"]
 
 COMMENT_AUTHOR = "cxroi-xl"
 _SHOWN_AS = "#N/A"  # for errors that older spreadsheet programs cannot read from a file (#SPILL!, #CALC!)
@@ -89,6 +95,8 @@ def _note(formula: str, value: Any) -> str:
     if isinstance(value, ExcelError):
         shown = "" if value in ERROR_CODES else f" (shown as {_SHOWN_AS})"
         text += f"\n\nResult {value}{shown}: {value.reason or 'no reason given'}"
+    elif getattr(value, "reason", None):  # text the engine explains ("not reached")
+        text += f"\n\nResult \"{value}\": {value.reason}"
     return text
 
 
@@ -149,6 +157,144 @@ def to_values(workbook: Any, budget: Budget | None = None) -> list[ValueCell]:
     return replaced
 
 
+def _array_ref(cell: Any) -> tuple[int, int, int, int]:
+    """(top, left, bottom, right) of the block a formula cell fills."""
+    from openpyxl.utils.cell import range_boundaries
+
+    if isinstance(cell.value, ArrayFormula):
+        left, top, right, bottom = range_boundaries(cell.value.ref)
+        return top, left, bottom, right
+    return cell.row, cell.column, cell.row, cell.column
+
+
+def addin_cells(workbook: Any) -> list[tuple[Any, Any]]:
+    """(sheet, cell) of every formula that calls an add-in function."""
+    addins = frozenset(registry.functions())
+    found = []
+    for sheet in workbook.worksheets:
+        for key in sorted(sheet._cells):
+            cell = sheet._cells[key]
+            text = formula_text(cell) if cell.data_type == "f" or isinstance(cell.value, ArrayFormula) else None
+            if text is None or "CX" not in text.upper():
+                continue
+            try:
+                if not function_names(text).isdisjoint(addins):
+                    found.append((sheet, cell))
+            except FormulaSyntaxError:
+                continue
+    return found
+
+
+def complete_values(workbook: Any, values: FormulaValues, budget: Budget | None = None) -> int:
+    """Give every formula the builder left without a value the value the
+    headless interpreter finds; returns how many formulas it evaluated.
+
+    The builders compute their values from the engine; this is the fallback
+    for workbooks whose data the engine refused, and for builders that do
+    not register values yet. A spilled result fills its block and resizes
+    its array formula to it."""
+    evaluator = None
+    evaluated = 0
+    for sheet in workbook.worksheets:
+        for key in sorted(sheet._cells):
+            cell = sheet._cells[key]
+            if not (cell.data_type == "f" or isinstance(cell.value, ArrayFormula)) or values.has(sheet.title, *key):
+                continue
+            if formula_text(cell) is None:
+                continue
+            evaluator = evaluator or Evaluator(workbook, budget)
+            evaluated += 1
+            if isinstance(cell.value, ArrayFormula):
+                block = evaluator.spill(sheet.title, cell.coordinate)
+                values.set_block(sheet.title, cell.row, cell.column, block)
+                top, left, bottom, right = _array_ref(cell)
+                for row in range(top, bottom + 1):  # cells of the old range the result no longer reaches
+                    for col in range(left, right + 1):
+                        if row - top >= len(block) or col - left >= len(block[0]):
+                            values.set_at(sheet.title, row, col, None)
+                last = f"{get_column_letter(cell.column + len(block[0]) - 1)}{cell.row + len(block) - 1}"
+                cell.value = ArrayFormula(f"{cell.coordinate}:{last}", cell.value.text)
+            else:
+                values.set_at(sheet.title, cell.row, cell.column, evaluator.value(sheet.title, cell.coordinate))
+    return evaluated
+
+
+def _block_of(values: FormulaValues, sheet: Any, cell: Any) -> list[list[Any]]:
+    top, left, bottom, right = _array_ref(cell)
+    return [[values.get(sheet.title, row, col) for col in range(left, right + 1)] for row in range(top, bottom + 1)]
+
+
+def make_dynamic(workbook: Any, values: FormulaValues) -> None:
+    """Live form: every spilled add-in result becomes a dynamic array (its
+    anchor marked for ``cm="1"``), the other cells of its range holding
+    the cached values as plain values, as Excel saves a spill."""
+    for sheet, cell in addin_cells(workbook):
+        if not isinstance(cell.value, ArrayFormula):
+            continue
+        values.mark_dynamic(sheet.title, cell.row, cell.column, cell.value.ref)
+        for i, row in enumerate(_block_of(values, sheet, cell)):
+            for j, value in enumerate(row):
+                if (i, j) != (0, 0):
+                    _write(sheet.cell(cell.row + i, cell.column + j), value)
+
+
+def values_from_cache(workbook: Any, values: FormulaValues) -> list[ValueCell]:
+    """Values form of a live workbook build: each add-in formula replaced by
+    its cached value (a spill by its block), the formula kept in the cell's
+    note with the reason of an error; native formulas stay, with their
+    cached values. Nothing is computed again."""
+    replaced = []
+    for sheet, cell in addin_cells(workbook):
+        formula = _formula_of(cell.value)
+        block = _block_of(values, sheet, cell)
+        top, left = cell.row, cell.column
+        for i, row in enumerate(block):
+            for j, value in enumerate(row):
+                target = sheet.cell(top + i, left + j)
+                _write(target, value)
+                if (i, j) == (0, 0):
+                    _attach_note(target, _note(formula, value))
+                elif isinstance(value, ExcelError):
+                    _attach_note(target, _note(f"{formula} (in {cell.coordinate})", value))
+        shown = block if len(block) > 1 or len(block[0]) > 1 else block[0][0]
+        replaced.append(ValueCell(sheet.title, cell.coordinate, formula, shown))
+    return replaced
+
+
+_SHEET_ENTRY = re.compile(r'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"')
+_RELATIONSHIP = re.compile(r'<Relationship\b[^>]*?\bId="([^"]*)"[^>]*?\bTarget="([^"]*)"|<Relationship\b[^>]*?\bTarget="([^"]*)"[^>]*?\bId="([^"]*)"')
+_DYNAMIC_ANCHOR = re.compile(r'<c\b(?=[^>]*\bcm="\d+")[^>]*?\br="([A-Z]+\d+)"[^>]*>\s*<f\b[^>]*\bt="array"')
+
+
+def _dynamic_anchors(path: Path) -> dict[str, list[str]]:
+    """Sheet title -> cells holding a dynamic-array formula (``cm`` cell
+    metadata on an array formula, with the XLDAPR metadata part), read from
+    the package itself: openpyxl drops both. Call it only on a file that
+    passed :func:`~cxroi_xl.workbooks.safety.open_workbook` (sizes checked);
+    the parts are scanned as text, never parsed as XML."""
+    from xml.sax.saxutils import unescape
+
+    with zipfile.ZipFile(path) as archive:
+        names = set(archive.namelist())
+        if "xl/metadata.xml" not in names or b"XLDAPR" not in archive.read("xl/metadata.xml"):
+            return {}
+        book = archive.read("xl/workbook.xml").decode("utf-8", "replace")
+        rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+        targets = {}
+        for a, b, c, d in _RELATIONSHIP.findall(rels):
+            rel_id, target = (a, b) if a else (d, c)
+            targets[rel_id] = target.lstrip("/")
+        found: dict[str, list[str]] = {}
+        for name, rel_id in _SHEET_ENTRY.findall(book):
+            target = targets.get(rel_id, "")
+            part = target if target.startswith("xl/") else f"xl/{target}"
+            if part in names:
+                anchors = _DYNAMIC_ANCHOR.findall(archive.read(part).decode("utf-8", "replace"))
+                if anchors:
+                    found[unescape(name, {"&quot;": '"', "&apos;": "'"})] = anchors
+        return found
+
+
 def calc_file(source: str | os.PathLike, output: str | os.PathLike, limits: Limits = Limits(), budget: Budget | None = None) -> CalcReport:
     """``cxroi-xl calc``: the values form of ``source`` written to ``output``.
 
@@ -159,14 +305,39 @@ def calc_file(source: str | os.PathLike, output: str | os.PathLike, limits: Limi
     ``output`` is either the complete new workbook or untouched.
     """
     source, output = Path(source), Path(output)
+    budget = budget or Budget()
+    started = time.monotonic()
     workbook = open_workbook(source, limits)
     replaced = to_values(workbook, budget)
+    # the native formulas get what is left of the workbook's time
+    budget = dataclasses.replace(budget, seconds=max(budget.seconds - (time.monotonic() - started), 0.001))
     folder = output.parent
     if not folder.is_dir():
         raise FileNotFoundError(f"the folder {folder} does not exist")
+    # the native formulas left keep a cached value too, so readers that do
+    # not recalculate see the numbers
+    values = FormulaValues()
+    for title, anchors in _dynamic_anchors(source).items():  # a user's dynamic arrays stay dynamic
+        if title not in workbook.sheetnames:
+            continue
+        sheet = workbook[title]
+        for coordinate in anchors:
+            cell = sheet[coordinate]
+            if isinstance(cell.value, ArrayFormula):
+                values.mark_dynamic(title, cell.row, cell.column, cell.value.ref)
+    complete_values(workbook, values, budget)
+    for sheet in workbook.worksheets:  # the rest of each array formula's range holds its values, as Excel saves it
+        for cell in [c for c in sheet._cells.values() if isinstance(c.value, ArrayFormula)]:
+            for i, row in enumerate(_block_of(values, sheet, cell)):
+                for j, value in enumerate(row):
+                    if (i, j) != (0, 0):
+                        _write(sheet.cell(cell.row + i, cell.column + j), value)
+    from .common import workbook_bytes
+
+    data = workbook_bytes(workbook, values=values, strict=False, ours=False)
     partial = folder / f".{output.stem}.{secrets.token_hex(4)}.partial.xlsx"
     try:
-        workbook.save(partial)
+        partial.write_bytes(data)
         os.replace(partial, output)
     finally:
         partial.unlink(missing_ok=True)
