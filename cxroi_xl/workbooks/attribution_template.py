@@ -38,7 +38,7 @@ from .common import (
     set_widths,
     title,
 )
-from .common import array_formula, fit_column, fit_headers, header_cells, print_layout, validation
+from .common import array_formula, readable_axes, fit_column, fit_headers, header_cells, print_layout, validation
 from .roi_template import example_input
 from .common import BOLD_FONT, SECTION_FONT
 from .value_template import cell_value, spill_shape, write_guide
@@ -209,6 +209,7 @@ def _write_attribution(ws: Worksheet, journeys: pd.DataFrame, currency: str, hal
     chart.add_data(Reference(ws, min_col=3, max_col=2 + len(MODELS), min_row=top, max_row=top + max(channels, 1)), titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=2, min_row=top + 1, max_row=top + max(channels, 1)))
     chart.height, chart.width = 8, 20  # with the summary, one printed page
+    readable_axes(chart)
     ws.add_chart(chart, f"B{chart_top}")
 
     ws.cell(blocks_top - 2, 2, "Each model's table (CXATTRIBUTION)").font = SECTION_FONT

@@ -223,6 +223,17 @@ def fit_column(ws: Worksheet, letter: str, texts: Iterable[str], bold: bool = Fa
     ws.column_dimensions[letter].width = max(current, min(maximum, round(widest + 0.49, 0)))
 
 
+def readable_axes(chart, size_pt: float = 9) -> None:
+    """Axis labels at ``size_pt`` on both axes: without a size LibreOffice
+    shrinks the labels of a crowded axis until they cannot be read."""
+    from openpyxl.chart.text import RichText
+    from openpyxl.drawing.text import CharacterProperties, Paragraph, ParagraphProperties
+
+    for axis in (chart.x_axis, chart.y_axis):
+        props = CharacterProperties(sz=int(size_pt * 100))
+        axis.txPr = RichText(p=[Paragraph(pPr=ParagraphProperties(defRPr=props), endParaRPr=props)])
+
+
 # A4 landscape less margins of 0.4 inch: the printable width in points.
 _A4_LANDSCAPE_PT = 842 - 2 * 0.4 * 72
 _A4_PORTRAIT_PT = 595 - 2 * 0.4 * 72
@@ -240,6 +251,13 @@ def print_layout(ws: Worksheet, title_rows: str | None = None, title_cols: str |
     from openpyxl.utils import get_column_letter as letter_of
 
     total = sum((ws.column_dimensions[letter_of(c)].width or 8.43) for c in range(1, last_col + 1)) * _PT_PER_WIDTH
+    for chart in ws._charts:  # a chart beside the cells widens the printed area
+        anchor = chart.anchor if isinstance(chart.anchor, str) else None
+        if anchor:
+            from openpyxl.utils.cell import coordinate_from_string, column_index_from_string as index_of
+
+            left = sum((ws.column_dimensions[letter_of(c)].width or 8.43) for c in range(1, index_of(coordinate_from_string(anchor)[0]))) * _PT_PER_WIDTH
+            total = max(total, left + chart.width / 2.54 * 72)
     landscape = total > _A4_PORTRAIT_PT
     printable = _A4_LANDSCAPE_PT if landscape else _A4_PORTRAIT_PT
     repeated = 0.0

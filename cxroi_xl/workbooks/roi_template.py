@@ -49,6 +49,7 @@ from .common import (
     fit_column,
     text_width,
     wrapped_lines,
+    readable_axes,
     array_formula,
     header_cells,
     put_text,
@@ -533,6 +534,7 @@ def _write_cx_metrics(ws: Worksheet) -> None:
     chart.set_categories(Reference(ws, min_col=1, min_row=chart_first + 2, max_row=chart_first + 5))
     chart.height, chart.width = 8, 16
     chart.legend.position = "b"  # at the right it squeezes the bars and is cut off
+    readable_axes(chart)
     ws.add_chart(chart, f"D{chart_first}")
 
     set_widths(ws, {"A": 24, "B": 11, "C": 10, "D": 10, "E": 10, "F": 10, "G": 10, "H": 12, "I": METHOD_WIDTH, "J": 3, "K": 13, "L": 13, "M": 13, "N": 13, "O": 13, "P": 13})

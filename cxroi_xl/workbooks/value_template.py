@@ -50,7 +50,7 @@ from .common import (
     set_widths,
     title,
 )
-from .common import SECTION_FONT, array_formula, fit_column, fit_headers, header_cells, print_layout, validation, wrapped_lines
+from .common import SECTION_FONT, array_formula, readable_axes, fit_column, fit_headers, header_cells, print_layout, validation, wrapped_lines
 from .roi_template import CURRENCIES, example_input
 
 __all__ = ["TEMPLATE_NAME", "build", "example_input_with_orders", "customer_summary", "spill_shape", "write_guide", "cell_value", "Formula", "CHURN_AFTER_DAYS"]
@@ -423,6 +423,7 @@ def _write_churn(ws: Worksheet, months: pd.DataFrame, currency: str) -> int:
     chart.set_categories(Reference(ws, min_col=1, min_row=HEADER_ROW + 1, max_row=last))
     chart.x_axis.number_format = "mmm yy"
     chart.height, chart.width = 8, 17
+    readable_axes(chart)
     ws.add_chart(chart, f"K{HEADER_ROW + 7}")
 
     set_widths(ws, {"A": 11, "B": 12, "C": 12, "D": 12, "E": 14, "F": 12, "G": 3, "H": 12, "I": 12, "J": 3, "K": 30, "L": 12})
@@ -497,6 +498,7 @@ def _write_cltv(ws: Worksheet, currency: str) -> None:
     chart.add_data(Reference(ws, min_col=3, max_col=4, min_row=first, max_row=last), titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=2, min_row=first + 1, max_row=last))
     chart.height, chart.width = 9, 18
+    readable_axes(chart)
     ws.add_chart(chart, "F4")
     set_widths(ws, {"A": 2, "B": 30, "C": 16, "D": 16})
     fit_column(ws, "B", [label for _, label, _, _ in rows], bold=True)
@@ -564,6 +566,7 @@ def _write_survival(ws: Worksheet, summary: pd.DataFrame) -> None:
     chart.add_data(Reference(ws, min_col=1 + cols, min_row=top, max_row=top + rows - 1), titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=2, min_row=top + 1, max_row=top + rows - 1))
     chart.height, chart.width = 9, 17
+    readable_axes(chart)
     ws.add_chart(chart, "H4")
     set_widths(ws, {"A": 2, "B": 12, "C": 18, "D": 10, "E": 10, "F": 10})
     fit_headers(ws, [HEADER_ROW + 1])
