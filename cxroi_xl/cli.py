@@ -360,6 +360,9 @@ def calc_command(
     Exit code 0: every add-in cell has a value; 1: some cells end in an
     error (listed: sheet, cell, error, reason; the workbook is still
     written); 2: unusable input (missing, not an .xlsx, encrypted, oversized).
+    Data checks (text or blank cells in the number columns of a tracker's
+    Baseline and Post-automation tables, which its SUMs skip as Excel's do)
+    are listed as warnings and do not change the exit code.
     """
     from rich.markup import escape
 
@@ -376,6 +379,10 @@ def calc_command(
     except Exception as exc:  # a defect must still end in one clear line and no output file
         _fail(escape(f"{book}: calculation failed: {type(exc).__name__}: {exc}".splitlines()[0]), 1)
     console.print(escape(f"wrote {report.output}: {len(report.replaced)} add-in formula(s) replaced by their values"), highlight=False)
+    for sheet, cell, found in report.checks:
+        err_console.print(f"[yellow]data check:[/yellow] {escape(f'{sheet}!{cell}: {found} in a number column (skipped by the sums)')}", highlight=False)
+    if report.checks:
+        err_console.print(escape(f"{len(report.checks)} data check warning(s): text or blank cells in number columns"), highlight=False)
     errors = report.errors
     for sheet, cell, formula, error, reason in errors:
         shown = formula if len(formula) <= 60 else formula[:57] + "..."

@@ -113,7 +113,7 @@ def test_sheets_tables_and_layout(live):
     chart = live["Attribution"]._charts[0]
     assert chart.type == "bar" and chart.grouping == "clustered" and len(chart.series) == len(attribution.MODELS)
     for ws in live:
-        assert ws.page_setup.orientation == "landscape" and ws.sheet_properties.pageSetUpPr.fitToPage
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and str(ws.page_setup.paperSize) == ws.PAPERSIZE_A4  # orientation: tests/test_workbooks_layout.py
         if ws.title != "Start here":
             assert ws.freeze_panes
 

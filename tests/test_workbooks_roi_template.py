@@ -70,7 +70,7 @@ def test_named_ranges_tables_and_layout():
     tables = {name for ws in book for name in ws.tables}
     assert tables == {"Baseline", "PostAutomation", "OneOffCosts", "Surveys"}
     for ws in book:
-        assert ws.page_setup.orientation == "landscape" and ws.sheet_properties.pageSetUpPr.fitToPage
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and str(ws.page_setup.paperSize) == ws.PAPERSIZE_A4  # orientation: tests/test_workbooks_layout.py
         for row in ws.iter_rows():
             for c in row:
                 if isinstance(c.value, str) and c.value.startswith("="):

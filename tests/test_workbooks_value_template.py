@@ -187,7 +187,7 @@ def test_sheets_tables_names_and_layout(live):
     assert {name for ws in live for name in ws.tables} == {"Transactions", "Customers", "CustomerMonths"}
     assert {"ARPU", "GrossMargin", "MonthlyChurn", "DiscountRate", "MonthlyRate", "AcquisitionSpend", "NewCustomers", "PredictionMonths", "PredictionWeeks"} <= set(live.defined_names)
     for ws in live:
-        assert ws.page_setup.orientation == "landscape" and ws.sheet_properties.pageSetUpPr.fitToPage
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and str(ws.page_setup.paperSize) == ws.PAPERSIZE_A4  # orientation: tests/test_workbooks_layout.py
         if ws.title != "Start here":
             assert ws.freeze_panes, ws.title
     assert len(live["CLTV"]._charts) == len(live["Churn"]._charts) == len(live["Survival"]._charts) == 1

@@ -13,6 +13,7 @@ import dataclasses
 
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
@@ -37,7 +38,7 @@ from .common import (
     set_widths,
     title,
 )
-from .common import array_formula, header_cells, validation
+from .common import array_formula, readable_axes, fit_column, fit_headers, header_cells, print_layout, validation
 from .roi_template import example_input
 from .common import BOLD_FONT, SECTION_FONT
 from .value_template import cell_value, spill_shape, write_guide
@@ -49,7 +50,10 @@ JOURNEYS = "Journeys"
 HEADER_ROW = 4
 BLOCK_WIDTH = 4  # Channel | Conversions | Value | Share; the models' tables touch
 BLOCK_WIDTHS = (13, 12, 13, 9)  # wide enough for the summary table below them too
-SUMMARY_CHART_ROWS = 20  # rows the summary's chart covers (10 cm at the default row height)
+# the share padded on its right (_) leaves the width of a bracket), so that it
+# never reads as one word with the next model's channel name beside it
+SHARE_FORMAT = "0.0%_)_)"
+SUMMARY_CHART_ROWS = 17  # rows the summary's chart covers (8 cm at the default row height)
 
 MODEL_LABELS = {
     "first": "First touch",
@@ -143,9 +147,12 @@ def _write_journeys(ws: Worksheet, journeys: pd.DataFrame, currency: str) -> int
     for i, (label, formula, fmt) in enumerate(totals, start=HEADER_ROW + 1):
         ws.cell(i, 7, label).font = LABEL_FONT
         ws.cell(i, 8, formula).number_format = fmt
-    set_widths(ws, {"A": 52, "B": 13, "C": 15, "D": 11, "E": 3, "F": 3, "G": 22, "H": 16})
+    set_widths(ws, {"A": 40, "B": 13, "C": 13, "D": 11, "E": 3, "F": 3, "G": 20, "H": 14})
+    fit_column(ws, "A", [str(p) for p in journeys["path"]], maximum=60)
+    fit_column(ws, "G", [label for label, _, _ in totals], bold=True)
+    fit_headers(ws, [HEADER_ROW])
     ws.freeze_panes = ws.cell(HEADER_ROW + 1, 1)
-    page_setup(ws)
+    print_layout(ws, title_rows=f"{HEADER_ROW}:{HEADER_ROW}", last_col=4)
     return n
 
 
@@ -162,7 +169,8 @@ def _write_attribution(ws: Worksheet, journeys: pd.DataFrame, currency: str, hal
     setting.fill, setting.border, setting.number_format = INPUT_FILL, BOX, FORMATS["dec1"]
     define_name(ws.parent, "HalfLife", ws.title, f"E{HEADER_ROW}")
     ws.add_data_validation(validation("decimal", operator="greaterThan", formula1="0", cells=f"E{HEADER_ROW}", prompt="Touches, more than 0: the weight halves every half-life touches before the last"))
-    ws.cell(HEADER_ROW, 6, "A touch's weight halves every half-life touches before the last one.").font = NOTE_FONT
+    note = ws.cell(HEADER_ROW, 6, "A touch's weight halves every half-life touches before the last one.")
+    note.font, note.alignment = NOTE_FONT, Alignment(horizontal="left", indent=1)  # clear of the number beside it
 
     paths, conversions, values, nulls = ([[cell_value(v)] for v in journeys[c]] for c in ("path", "conversions", "value", "nulls"))
     shapes = {model: spill_shape("CXATTRIBUTION", paths, conversions, model, values, nulls, half_life) for model in MODELS}
@@ -173,10 +181,10 @@ def _write_attribution(ws: Worksheet, journeys: pd.DataFrame, currency: str, hal
     # below, so that a model missing a channel shows n/a.
     top = HEADER_ROW + 3
     total = top + 1 + channels
-    blocks_top = max(total + 4, top + SUMMARY_CHART_ROWS + 2) + 1
+    chart_top = total + 3  # below the summary, on its page
+    blocks_top = chart_top + SUMMARY_CHART_ROWS + 3
     ws.cell(top - 1, 2, "Conversions credited to each channel").font = SECTION_FONT
     header_cells(ws, top, 2, ["Channel"] + [MODEL_LABELS[m] for m in MODELS])
-    ws.row_dimensions[top].height = 32
     for i in range(channels):
         r = top + 1 + i
         ws.cell(r, 2, f"=B{blocks_top + 1 + i}").font = LABEL_FONT
@@ -200,10 +208,12 @@ def _write_attribution(ws: Worksheet, journeys: pd.DataFrame, currency: str, hal
     chart.y_axis.numFmt = "#,##0"
     chart.add_data(Reference(ws, min_col=3, max_col=2 + len(MODELS), min_row=top, max_row=top + max(channels, 1)), titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=2, min_row=top + 1, max_row=top + max(channels, 1)))
-    chart.height, chart.width = 10, 20
-    ws.add_chart(chart, f"{get_column_letter(4 + len(MODELS))}{top - 1}")
+    chart.height, chart.width = 8, 20  # with the summary, one printed page
+    readable_axes(chart)
+    ws.add_chart(chart, f"B{chart_top}")
 
     ws.cell(blocks_top - 2, 2, "Each model's table (CXATTRIBUTION)").font = SECTION_FONT
+    ws.row_breaks.append(Break(id=blocks_top - 3))  # the models' tables start a page
     for k, model in enumerate(MODELS):
         left = 2 + k * BLOCK_WIDTH
         rows, cols = shapes[model]
@@ -214,13 +224,14 @@ def _write_attribution(ws: Worksheet, journeys: pd.DataFrame, currency: str, hal
             cell.font, cell.fill = HEADER_FONT, HEADER_FILL
             cell.alignment = Alignment(horizontal="center")
         for r in range(blocks_top + 1, blocks_top + rows):
-            for j, fmt in enumerate((FORMATS["general"], FORMATS["dec1"], money0, FORMATS["pct"])):
+            for j, fmt in enumerate((FORMATS["general"], FORMATS["dec1"], money0, SHARE_FORMAT)):
                 ws.cell(r, left + j).number_format = fmt
-            ws.cell(r, left).alignment = Alignment(indent=1)  # sets each model's table apart from its neighbour
+            ws.cell(r, left).alignment = Alignment(horizontal="left", indent=1)  # sets each model's table apart from its neighbour
         set_widths(ws, {get_column_letter(left + j): width for j, width in enumerate(BLOCK_WIDTHS)})
     ws.column_dimensions["A"].width = 2
+    fit_headers(ws, [top])
     ws.freeze_panes = "A5"
-    page_setup(ws)
+    print_layout(ws)
 
 
 def build(data: TrackerInput | None = None) -> Workbook:

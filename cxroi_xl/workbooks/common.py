@@ -128,6 +128,163 @@ def absolute(coord: str) -> str:
     return ":".join(out)
 
 
+# Advance widths of DejaVu Sans (regular, bold) for the printable ASCII
+# characters 32..126, in font units (2048 an em), read with Pillow from the
+# font files. LibreOffice draws Calibri with DejaVu Sans where neither Calibri
+# nor its metric twin Carlito is installed (fontconfig's choice), and DejaVu
+# is wider than both, so a width computed from it fits in Excel too. Column
+# widths are counted in digits of the default font (Excel and LibreOffice
+# agree on that), so text widths are divided by the width of a digit.
+_DEJAVU = (
+    "651 821 942 1716 1303 1946 1597 563 799 799 1024 1716 651 739 651 690 1303 1303 1303 1303 1303 1303 1303 1303 1303 1303 690 690 "
+    "1716 1716 1716 1087 2048 1401 1405 1430 1577 1294 1178 1587 1540 604 604 1343 1141 1767 1532 1612 1235 1612 1423 1300 1251 1499 "
+    "1401 2025 1403 1251 1403 799 690 799 1716 1024 1024 1255 1300 1126 1300 1260 721 1300 1298 569 569 1186 569 1995 1298 1253 1300 "
+    "1300 842 1067 803 1298 1212 1675 1212 1212 1075 1303 690 1303 1716"
+)
+_DEJAVU_BOLD = (
+    "713 934 1067 1716 1425 2052 1786 627 936 936 1071 1716 778 850 778 748 1425 1425 1425 1425 1425 1425 1425 1425 1425 1425 819 819 "
+    "1716 1716 1716 1188 2048 1585 1561 1503 1700 1399 1399 1681 1714 762 762 1587 1305 2038 1714 1741 1501 1741 1577 1475 1397 1663 "
+    "1585 2259 1579 1483 1485 936 748 936 1716 1024 1024 1382 1466 1214 1466 1389 891 1466 1458 702 702 1362 702 2134 1458 1407 1466 "
+    "1466 1010 1219 979 1458 1335 1892 1321 1335 1192 1458 748 1458 1716"
+)
+_ADVANCE = {False: [int(w) for w in _DEJAVU.split()], True: [int(w) for w in _DEJAVU_BOLD.split()]}
+_DIGIT = 1303  # a digit of the regular face at 11 pt: one unit of column width
+CELL_PADDING = 1.5  # digits left free in a cell (LibreOffice needs about 0.3; the rest keeps neighbours apart)
+
+
+def text_width(text: str, bold: bool = False, size: float = 11) -> float:
+    """Width of ``text`` in column-width units (digits of 11 pt Calibri as
+    LibreOffice draws it); characters beyond ASCII count as a wide letter."""
+    table = _ADVANCE[bool(bold)]
+    units = sum(table[ord(ch) - 32] if 32 <= ord(ch) < 127 else 1600 for ch in text)
+    return units / _DIGIT * size / 11
+
+
+def _font_of(cell) -> tuple[bool, float]:
+    font = cell.font
+    return bool(font is not None and font.b), float(font.sz) if font is not None and font.sz else 11.0
+
+
+def wrapped_lines(text: str, width: float, bold: bool = False, size: float = 11) -> int:
+    """Lines ``text`` takes in a column ``width`` wide, wrapped at spaces."""
+    lines, current = 1, ""
+    for word in text.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if current and text_width(candidate, bold, size) + CELL_PADDING > width:
+            lines, current = lines + 1, word
+        else:
+            current = candidate
+    return lines
+
+
+def fit_headers(ws: Worksheet, rows: Iterable[int], max_lines: int = 2) -> None:
+    """Make every header cell in ``rows`` readable at its column's width.
+
+    A header without spaces (an Excel Table column name such as
+    ``automated_contacts``, which formulas and the batch input refer to) is
+    never wrapped: its column is widened to hold it on one line. A header
+    with spaces wraps at word boundaries only: its column holds the longest
+    word, and at most ``max_lines`` lines; the row grows to show them."""
+    for row in rows:
+        lines_needed = 1
+        for cell in ws[row]:
+            if not isinstance(cell.value, str) or cell.value.startswith("="):
+                continue
+            text = cell.value
+            bold, size = _font_of(cell)
+            letter = cell.column_letter
+            current = ws.column_dimensions[letter].width or 8.43
+            words = text.split(" ")
+            if len(words) == 1:
+                needed = text_width(text, bold, size) + CELL_PADDING
+                wrap = False
+            else:
+                # the narrowest whole width holding the longest word in at most max_lines lines
+                needed = round(max(text_width(w, bold, size) for w in words) + CELL_PADDING + 0.49, 0)
+                while wrapped_lines(text, max(needed, current), bold, size) > max_lines:
+                    needed += 1
+                wrap = True
+            width = max(current, round(needed + 0.49, 0))
+            ws.column_dimensions[letter].width = width
+            alignment = copy(cell.alignment)
+            alignment.wrap_text = wrap
+            cell.alignment = alignment
+            if wrap:
+                lines_needed = max(lines_needed, wrapped_lines(text, width, bold, size))
+        height = 15 * lines_needed + 4
+        if lines_needed > 1 or (ws.row_dimensions[row].height or 0) > height:
+            ws.row_dimensions[row].height = height
+
+
+def fit_column(ws: Worksheet, letter: str, texts: Iterable[str], bold: bool = False, size: float = 11, maximum: float = 80) -> None:
+    """Widen column ``letter`` to show each of ``texts`` (displayed values)."""
+    widest = max((text_width(t, bold, size) for t in texts), default=0) + CELL_PADDING
+    current = ws.column_dimensions[letter].width or 8.43
+    ws.column_dimensions[letter].width = max(current, min(maximum, round(widest + 0.49, 0)))
+
+
+def readable_axes(chart, size_pt: float = 9) -> None:
+    """Axis labels at ``size_pt`` on both axes: without a size LibreOffice
+    shrinks the labels of a crowded axis until they cannot be read."""
+    from openpyxl.chart.text import RichText
+    from openpyxl.drawing.text import CharacterProperties, Paragraph, ParagraphProperties
+
+    for axis in (chart.x_axis, chart.y_axis):
+        props = CharacterProperties(sz=int(size_pt * 100))
+        axis.txPr = RichText(p=[Paragraph(pPr=ParagraphProperties(defRPr=props), endParaRPr=props)])
+
+
+# A4 landscape less margins of 0.4 inch: the printable width in points.
+_A4_LANDSCAPE_PT = 842 - 2 * 0.4 * 72
+_A4_PORTRAIT_PT = 595 - 2 * 0.4 * 72
+_PT_PER_WIDTH = 7.0  # one unit of column width, printed at 100 % (DejaVu's digit at 11 pt)
+MIN_PRINT_SCALE = 0.7
+
+
+def print_layout(ws: Worksheet, title_rows: str | None = None, title_cols: str | None = None, last_col: int | None = None) -> None:
+    """Pages a person can read: A4, landscape when the sheet is wider than a
+    portrait page, as many pages wide as it takes to print at
+    :data:`MIN_PRINT_SCALE` or more (fit to that width, any height), the
+    header rows (``"4:4"``) and label columns (``"A:A"``) repeated on every
+    page."""
+    last_col = last_col or ws.max_column
+    from openpyxl.utils import get_column_letter as letter_of
+
+    total = sum((ws.column_dimensions[letter_of(c)].width or 8.43) for c in range(1, last_col + 1)) * _PT_PER_WIDTH
+    for chart in ws._charts:  # a chart beside the cells widens the printed area
+        anchor = chart.anchor if isinstance(chart.anchor, str) else None
+        if anchor:
+            from openpyxl.utils.cell import coordinate_from_string, column_index_from_string as index_of
+
+            left = sum((ws.column_dimensions[letter_of(c)].width or 8.43) for c in range(1, index_of(coordinate_from_string(anchor)[0]))) * _PT_PER_WIDTH
+            total = max(total, left + chart.width / 2.54 * 72)
+    landscape = total > _A4_PORTRAIT_PT
+    printable = _A4_LANDSCAPE_PT if landscape else _A4_PORTRAIT_PT
+    repeated = 0.0
+    if title_cols:
+        first, _, last = title_cols.partition(":")
+        from openpyxl.utils import column_index_from_string
+
+        repeated = sum((ws.column_dimensions[letter_of(c)].width or 8.43) for c in range(column_index_from_string(first), column_index_from_string(last or first) + 1)) * _PT_PER_WIDTH
+    pages = 1
+    if total * MIN_PRINT_SCALE > printable:
+        # columns break at their edges, so leave a tenth of each page spare
+        pages = 2
+        while total * MIN_PRINT_SCALE > pages * (printable * 0.9) - (pages - 1) * repeated * MIN_PRINT_SCALE and pages < 10:
+            pages += 1
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = pages
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = pages == 1
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    if title_rows:
+        ws.print_title_rows = title_rows
+    if title_cols and pages > 1:
+        ws.print_title_cols = title_cols
+
+
 class TableSpec:
     """An Excel Table: header at ``(row, col)``, data rows, calculated columns.
 
@@ -137,8 +294,10 @@ class TableSpec:
     Excel fills it into rows the user adds.
     """
 
-    def __init__(self, name: str, columns: Sequence[tuple[str, str, str | None]], header_row: int, first_col: int = 1):
+    def __init__(self, name: str, columns: Sequence[tuple[str, str, str | None]], header_row: int, first_col: int = 1, alignments: dict[str, Alignment] | None = None):
         self.name = name
+        # column name -> alignment of its data cells (e.g. text beside numbers, centred)
+        self.alignments = dict(alignments or {})
         self.columns = list(columns)
         self.header_row = header_row
         self.first_col = first_col
@@ -181,6 +340,8 @@ class TableSpec:
         for j, (name, fmt, formula) in enumerate(self.columns):
             proto = ws.cell(self.header_row + 1, self.first_col + j)
             proto.number_format = fmt
+            if name in self.alignments:
+                proto.alignment = self.alignments[name]
             if formula is not None:
                 proto.fill = CALC_FILL
             prototypes.append(proto._style)

@@ -44,6 +44,12 @@ from .common import (
     currency_format,
     define_name,
     page_setup,
+    print_layout,
+    fit_headers,
+    fit_column,
+    text_width,
+    wrapped_lines,
+    readable_axes,
     array_formula,
     header_cells,
     put_text,
@@ -147,6 +153,10 @@ def _survey_columns() -> list[tuple[str, str, str | None]]:
     return columns
 
 
+# the phase ("baseline", "post") centred, so it never reads as part of the number beside it
+SURVEY_ALIGNMENTS = {"phase": Alignment(horizontal="center")}
+
+
 def example_input() -> TrackerInput:
     """The example client the shipped template is prefilled with."""
     sample = synthetic_client(seed=2024, profile="ecommerce", client_id="example", client_name="Example Client Ltd")
@@ -202,10 +212,13 @@ def _write_start_here(ws: Worksheet, client_name: str) -> None:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
                 styled["text"] = cell._style
             # rough line count so wrapped paragraphs are not cut off
-            ws.row_dimensions[row].height = 15 * max(1, -(-len(text) // 110))
+            ws.row_dimensions[row].height = 15 * wrapped_lines(text, START_HERE_WIDTH) + 2
         row += 1
-    set_widths(ws, {"A": 120})
-    page_setup(ws)
+    set_widths(ws, {"A": START_HERE_WIDTH})
+    print_layout(ws)
+
+
+START_HERE_WIDTH = 110
 
 
 @dataclass(frozen=True)
@@ -299,16 +312,15 @@ def _write_kpi_sheet(ws: Worksheet, table: TableSpec, frame: pd.DataFrame, headi
     ws.add_data_validation(validation("decimal", operator="greaterThanOrEqual", formula1="0", cells=" ".join(table.data_range(c, n) for c in ("agent_hours", "hourly_cost", "revenue", "automation_cost")), prompt="A number, 0 or more"))
     widths = {table.col_letter("month"): 11}
     for name, _, _ in table.columns[1:]:
-        widths[table.col_letter(name)] = max(12, min(len(name) * 0.95 + 2, 16))
+        widths[table.col_letter(name)] = 12
     for name in KPI_COLUMNS:  # wide enough for the largest amount, with its currency symbol
         largest = float(frame[name].abs().max()) if len(frame) else 0.0
         widths[table.col_letter(name)] = max(widths[table.col_letter(name)], len(f"{largest:,.2f}") + 6)
     set_widths(ws, widths)
-    for cell in ws[HEADER_ROW]:
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    ws.row_dimensions[HEADER_ROW].height = 32
+    fit_headers(ws, [HEADER_ROW])  # snake_case table names on one line, never broken mid-word
+    ws.row_dimensions[HEADER_ROW].height = 20
     ws.freeze_panes = ws.cell(HEADER_ROW + 1, 2)
-    page_setup(ws)
+    print_layout(ws, title_rows=f"{HEADER_ROW}:{HEADER_ROW}", title_cols="A:A")
     return n
 
 
@@ -320,22 +332,26 @@ def _write_costs(ws: Worksheet, table: TableSpec, costs: pd.DataFrame, stream: R
     ws.add_data_validation(validation("list", formula1='"' + ",".join(COST_CATEGORIES) + '"', cells=table.data_range("category", n + 20), prompt="One of: " + ", ".join(COST_CATEGORIES)))
     ws.add_data_validation(validation("date", operator="greaterThan", formula1="36526", cells=table.data_range("date", n + 20), prompt="The date of the cost"))
     set_widths(ws, {"A": 14, "B": 18, "C": 16})
+    fit_headers(ws, [HEADER_ROW])
     ws.freeze_panes = ws.cell(HEADER_ROW + 1, 1)
-    page_setup(ws)
+    print_layout(ws, title_rows=f"{HEADER_ROW}:{HEADER_ROW}")
 
 
 def _write_surveys(ws: Worksheet, table: TableSpec, surveys: pd.DataFrame, stream: RowStream | None) -> None:
     title(ws, "Survey answers", "One row per answer; leave a blank where a question was not answered. Grey columns are calculated.")
     dates = _datetimes(surveys["date"]) if len(surveys) else []
     rows = [list(r) for r in zip(dates, *(_numbers(surveys.get(q, [])) for q in ("nps", "csat", "ces")))]
+    table.alignments.update(SURVEY_ALIGNMENTS)
     n = table.write(ws, rows, stream=stream)
     for column, low, high in (("nps", 0, 10), ("csat", 1, 5), ("ces", 1, 7)):
         ws.add_data_validation(validation("whole", operator="between", formula1=str(low), formula2=str(high), cells=table.data_range(column, n + 200), prompt=f"A whole number from {low} to {high}, or blank"))
-    widths = {table.col_letter(name): 13 for name, _, _ in table.columns}
+    widths = {table.col_letter(name): 9 for name, _, _ in table.columns}
     widths[table.col_letter("date")] = 12
+    widths[table.col_letter("phase")] = 12  # centred, clear of the numbers beside it
     set_widths(ws, widths)
+    fit_headers(ws, [HEADER_ROW])
     ws.freeze_panes = ws.cell(HEADER_ROW + 1, 1)
-    page_setup(ws)
+    print_layout(ws, title_rows=f"{HEADER_ROW}:{HEADER_ROW}")
 
 
 def _write_roi(ws: Worksheet, post_rows: int, currency: str) -> None:
@@ -432,11 +448,14 @@ def _write_cx_metrics(ws: Worksheet) -> None:
     rows = []
     # NPS: difference of two independent multinomial estimates, z-interval.
     r = 5
-    rows.append(("NPS (points)", "higher", f"=CXNPS({SURVEYS}[nps_baseline])", f"=CXNPS({SURVEYS}[nps_post])", None, None, "Normal approximation of each NPS (CXNPSCI), half-widths combined in quadrature", "points"))
+    rows.append(("NPS (points)", "higher", f"=CXNPS({SURVEYS}[nps_baseline])", f"=CXNPS({SURVEYS}[nps_post])", None, None, "Score interval of each NPS (CXNPSCI), combined by Newcombe's method (each side from its own distances)", "points"))
     array_formula(ws, f"K{r}:L{r}", f"=CXNPSCI({SURVEYS}[nps_baseline])")
     array_formula(ws, f"N{r}:O{r}", f"=CXNPSCI({SURVEYS}[nps_post])")
-    nps_half = f"SQRT(((L{r}-K{r})/2)^2+((O{r}-N{r})/2)^2)"
-    nps_ci = (f"=E{r}-{nps_half}", f"=E{r}+{nps_half}")
+    # The score intervals are asymmetric, so each side of the change d = post
+    # - baseline takes its own distances (Newcombe 1998; Zou & Donner 2008):
+    # lower = d - sqrt((post - post low)^2 + (base high - base)^2),
+    # upper = d + sqrt((post high - post)^2 + (base - base low)^2).
+    nps_ci = (f"=E{r}-SQRT((D{r}-N{r})^2+(L{r}-C{r})^2)", f"=E{r}+SQRT((O{r}-D{r})^2+(C{r}-K{r})^2)")
 
     # Shares with Wilson intervals, the difference by Newcombe's hybrid score
     # method (Newcombe 1998, method 10).
@@ -514,13 +533,30 @@ def _write_cx_metrics(ws: Worksheet) -> None:
     chart.add_data(Reference(ws, min_col=2, max_col=3, min_row=chart_first + 1, max_row=chart_first + 5), titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=1, min_row=chart_first + 2, max_row=chart_first + 5))
     chart.height, chart.width = 8, 16
+    chart.legend.position = "b"  # at the right it squeezes the bars and is cut off
+    readable_axes(chart)
     ws.add_chart(chart, f"D{chart_first}")
 
-    set_widths(ws, {"A": 28, "B": 12, "C": 14, "D": 15, "E": 12, "F": 12, "G": 12, "H": 17, "I": 76, "J": 3, "K": 13, "L": 13, "M": 13, "N": 13, "O": 13, "P": 13})
-    ws.row_dimensions[4].height = 32
+    set_widths(ws, {"A": 24, "B": 11, "C": 10, "D": 10, "E": 10, "F": 10, "G": 10, "H": 12, "I": METHOD_WIDTH, "J": 3, "K": 13, "L": 13, "M": 13, "N": 13, "O": 13, "P": 13})
+    fit_column(ws, "A", [cells[row][0] for row in cells], bold=True)
+    fit_column(ws, "H", VERDICTS, bold=True)
+    for row in cells:
+        # the verdict is text beside a right-aligned number: indent it, and
+        # wrap the method at words in a column of its own
+        for col in range(1, 8):
+            ws.cell(row, col).alignment = Alignment(vertical="center")
+        ws.cell(row, 8).alignment = Alignment(horizontal="left", indent=1, vertical="center")
+        ws.cell(row, 9).alignment = Alignment(wrap_text=True, vertical="center")
+        lines = wrapped_lines(cells[row][6], METHOD_WIDTH, size=10)
+        ws.row_dimensions[row].height = max(15, 13 * lines + 3)
+    fit_headers(ws, [4, chart_first + 1])
     ws.freeze_panes = "B5"
     ws.print_area = f"A1:I{chart_first + 18}"  # the working columns stay on screen only
-    page_setup(ws, one_page=True)
+    print_layout(ws, title_rows="4:4", last_col=9)
+
+
+METHOD_WIDTH = 40
+VERDICTS = ("improved", "worse", "no clear change", "not enough data")
 
 
 def build(data: TrackerInput | None = None, stream: RowStream | None = None, values: FormulaValues | None = None, model=None) -> Workbook:

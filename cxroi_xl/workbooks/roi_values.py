@@ -225,8 +225,10 @@ def _fill_cx_metrics(values: FormulaValues, base_calc: dict, baseline: pd.DataFr
     n, o = put_block(5, 14, call("CXNPSCI", [nps_p]), 2)
     base, post_value = call("CXNPS", [nps_b]), call("CXNPS", [nps_p])
     change = _arith(lambda a, b: b - a, base, post_value)
-    half = _arith(lambda k_, l_, n_, o_: math.sqrt(((l_ - k_) / 2) ** 2 + ((o_ - n_) / 2) ** 2), k, l, n, o)
-    cells[5] = (base, post_value, change, _arith(lambda e, h: e - h, change, half), _arith(lambda e, h: e + h, change, half))
+    # Newcombe's combination of the two (asymmetric) score intervals, as the sheet's formulas
+    lower = _arith(lambda e, d_, n_, l_, c_: e - math.sqrt((d_ - n_) ** 2 + (l_ - c_) ** 2), change, post_value, n, l, base)
+    upper = _arith(lambda e, o_, d_, c_, k_: e + math.sqrt((o_ - d_) ** 2 + (c_ - k_) ** 2), change, o, post_value, base, k)
+    cells[5] = (base, post_value, change, lower, upper)
 
     # Shares: Wilson interval of each, Newcombe's interval of the difference
     def kpi_sum(frame: pd.DataFrame, column: str) -> float:

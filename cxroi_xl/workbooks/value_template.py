@@ -50,7 +50,7 @@ from .common import (
     set_widths,
     title,
 )
-from .common import SECTION_FONT, array_formula, header_cells, validation
+from .common import SECTION_FONT, array_formula, readable_axes, fit_column, fit_headers, header_cells, print_layout, validation, wrapped_lines
 from .roi_template import CURRENCIES, example_input
 
 __all__ = ["TEMPLATE_NAME", "build", "example_input_with_orders", "customer_summary", "spill_shape", "write_guide", "cell_value", "Formula", "CHURN_AFTER_DAYS"]
@@ -99,11 +99,14 @@ def write_guide(ws: Worksheet, heading: str, client_name: str, sections: Sequenc
             put_text(cell, paragraph)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
             # rough line count so wrapped paragraphs are not cut off
-            ws.row_dimensions[row].height = 15 * max(1, -(-len(paragraph) // 110))
+            ws.row_dimensions[row].height = 15 * wrapped_lines(paragraph, GUIDE_WIDTH) + 2
             row += 1
         row += 1
-    set_widths(ws, {"A": 120})
-    page_setup(ws)
+    set_widths(ws, {"A": GUIDE_WIDTH})
+    print_layout(ws)
+
+
+GUIDE_WIDTH = 110
 
 
 def spill_shape(name: str, *args: Any) -> tuple[int, int]:
@@ -315,9 +318,11 @@ def _write_inputs(ws: Worksheet, data: TrackerInput, acquisition_spend: float | 
     ws.add_data_validation(validation("decimal", operator="greaterThanOrEqual", formula1="0", cells="B6 B11 B12", prompt="An amount, 0 or more"))
     ws.add_data_validation(validation("decimal", operator="between", formula1="0", formula2="1", cells="B7 B8 B9", prompt="A percentage between 0% and 100%"))
     ws.add_data_validation(validation("whole", operator="between", formula1="1", formula2="600", cells="B10 B13", prompt="A whole number of months, 1 to 600"))
-    set_widths(ws, {"A": 38, "B": 18, "C": 90})
+    set_widths(ws, {"A": 30, "B": 16, "C": 30})
+    fit_column(ws, "A", [c.value for c in ws["A"][3:] if isinstance(c.value, str)], bold=True)
+    fit_column(ws, "C", [c.value for c in ws["C"][3:] if isinstance(c.value, str)], size=10, maximum=90)
     ws.freeze_panes = "A4"
-    page_setup(ws)
+    print_layout(ws)
 
 
 def _write_transactions(ws: Worksheet, orders: pd.DataFrame, currency: str) -> int:
@@ -327,8 +332,9 @@ def _write_transactions(ws: Worksheet, orders: pd.DataFrame, currency: str) -> i
     ws.add_data_validation(validation("date", operator="greaterThan", formula1="36526", cells=table.data_range("date", n + 500), prompt="The date of the order"))
     ws.add_data_validation(validation("decimal", operator="greaterThanOrEqual", formula1="0", cells=table.data_range("amount", n + 500), prompt="The order's amount, 0 or more"))
     set_widths(ws, {"A": 16, "B": 13, "C": 14})
+    fit_headers(ws, [HEADER_ROW])
     ws.freeze_panes = ws.cell(HEADER_ROW + 1, 1)
-    page_setup(ws)
+    print_layout(ws, title_rows=f"{HEADER_ROW}:{HEADER_ROW}")
     return n
 
 
@@ -364,10 +370,13 @@ def _write_customers(ws: Worksheet, summary: pd.DataFrame, currency: str) -> int
         cell = ws.cell(HEADER_ROW, j, help_text)
         cell.font = NOTE_FONT
         cell.alignment = Alignment(wrap_text=True, vertical="bottom")
-    ws.row_dimensions[HEADER_ROW].height = 58
-    set_widths(ws, {get_column_letter(j): 15 for j in range(1, len(CUSTOMER_COLUMNS) + 1)})
+    set_widths(ws, {get_column_letter(j): 13 for j in range(1, len(CUSTOMER_COLUMNS) + 1)})
+    fit_headers(ws, [HEADER_ROW + 1])
+    # the help row above the table wraps at words; the row is as tall as its longest help
+    lines = max(wrapped_lines(help_text, ws.column_dimensions[get_column_letter(j)].width, size=10) for j, (_, _, help_text) in enumerate(CUSTOMER_COLUMNS, start=1))
+    ws.row_dimensions[HEADER_ROW].height = 13 * lines + 4
     ws.freeze_panes = ws.cell(HEADER_ROW + 2, 2)
-    page_setup(ws)
+    print_layout(ws, title_rows=f"{HEADER_ROW}:{HEADER_ROW + 1}", title_cols="A:A")
     return n
 
 
@@ -414,14 +423,29 @@ def _write_churn(ws: Worksheet, months: pd.DataFrame, currency: str) -> int:
     chart.set_categories(Reference(ws, min_col=1, min_row=HEADER_ROW + 1, max_row=last))
     chart.x_axis.number_format = "mmm yy"
     chart.height, chart.width = 8, 17
+    readable_axes(chart)
     ws.add_chart(chart, f"K{HEADER_ROW + 7}")
 
-    set_widths(ws, {"A": 11, "B": 16, "C": 15, "D": 18, "E": 16, "F": 15, "G": 3, "H": 12, "I": 14, "J": 3, "K": 46, "L": 12})
-    for cell in ws[HEADER_ROW]:
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    set_widths(ws, {"A": 11, "B": 12, "C": 12, "D": 12, "E": 14, "F": 12, "G": 3, "H": 12, "I": 12, "J": 3, "K": 30, "L": 12})
+    for cell in ws[HEADER_ROW][:9]:
+        cell.alignment = Alignment(horizontal="center", vertical="center")
+    fit_headers(ws, [HEADER_ROW])
+    fit_column(ws, "K", [label for label, _, _ in summary], bold=True)
     ws.freeze_panes = ws.cell(HEADER_ROW + 1, 2)
-    page_setup(ws)
+    print_layout(ws, title_rows=f"{HEADER_ROW}:{HEADER_ROW}", title_cols="A:A")
     return n
+
+
+CAC_PAYBACK_FORMULA = (
+    '=IFERROR(IF(C11=0,0,IF(MonthlyRate+MonthlyChurn=0,C11/C5,IF(1-C11*(MonthlyRate+MonthlyChurn)/(C5*(1+MonthlyRate))<=0,"not reached",'
+    'LN(1-C11*(MonthlyRate+MonthlyChurn)/(C5*(1+MonthlyRate)))/LN((1-MonthlyChurn)/(1+MonthlyRate))))),"n/a")'
+)
+
+
+CAC_PAYBACK_NOTE = (
+    "Months to earn back the CAC: where the curve below crosses the acquisition cost, "
+    "n = LN(1 - CAC (d+c) / (m (1+d))) / LN((1-c) / (1+d)) with m the monthly margin, c the monthly churn, d the monthly discount rate."
+)
 
 
 def _write_cltv(ws: Worksheet, currency: str) -> None:
@@ -437,7 +461,11 @@ def _write_cltv(ws: Worksheet, currency: str) -> None:
         (9, "Expected lifetime in months (1 / churn)", '=IFERROR(1/MonthlyChurn,"n/a")', FORMATS["dec1"]),
         (11, "Acquisition cost per customer (CXCAC)", '=IFERROR(CXCAC(AcquisitionSpend,NewCustomers),"n/a")', money2),
         (12, "LTV:CAC, discounted CLTV / CAC (CXLTVCAC)", '=IFERROR(CXLTVCAC(C7,C11),"n/a")', "0.00"),
-        (13, "Months of margin to earn back the CAC", '=IFERROR(C11/C5,"n/a")', FORMATS["dec1"]),
+        # discounted, as the curve below: the month n at which the cumulative
+        # discounted margin m(1+d)/(d+c)(1-((1-c)/(1+d))^n) (CXCLTV over n
+        # months) reaches the CAC, solved for n; never when the whole
+        # lifetime's value stays below it
+        (13, "Months to earn back the CAC (discounted margin)", CAC_PAYBACK_FORMULA, FORMATS["dec1"]),
         (14, "Verdict", '=IF(ISNUMBER(C12),IF(C12>=3,"healthy: 3 or more",IF(C12>=1,"positive, below the usual 3x target","a customer returns less than they cost to win")),"enter the acquisition spend on Inputs")', FORMATS["general"]),
         (16, "Check: simple CLTV from native formulas", '=IFERROR(ARPU*GrossMargin/MonthlyChurn,"n/a")', money2),
     ]
@@ -448,11 +476,12 @@ def _write_cltv(ws: Worksheet, currency: str) -> None:
         cell.number_format = fmt
         cell.font = Font(name="Calibri", bold=r in (6, 7, 12))
     ws.cell(17, 2, "The check equals the simple CLTV when the add-in and the sheet's own formulas agree.").font = NOTE_FONT
+    payback_note = ws.cell(18, 2, CAC_PAYBACK_NOTE)
+    payback_note.font, payback_note.alignment = NOTE_FONT, Alignment(wrap_text=True, vertical="top")
 
     first = 20
     ws.cell(first - 1, 2, "Value of a customer over time").font = SECTION_FONT
     header_cells(ws, first, 2, ["Months as a customer", "Cumulative discounted margin", "Acquisition cost"])
-    ws.row_dimensions[first].height = 32
     for k in range(1, VALUE_CURVE_MONTHS + 1):
         r = first + k
         months = ws.cell(r, 2, k)
@@ -469,10 +498,15 @@ def _write_cltv(ws: Worksheet, currency: str) -> None:
     chart.add_data(Reference(ws, min_col=3, max_col=4, min_row=first, max_row=last), titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=2, min_row=first + 1, max_row=last))
     chart.height, chart.width = 9, 18
+    readable_axes(chart)
     ws.add_chart(chart, "F4")
-    set_widths(ws, {"A": 2, "B": 52, "C": 22, "D": 18})
+    set_widths(ws, {"A": 2, "B": 30, "C": 16, "D": 16})
+    fit_column(ws, "B", [label for _, label, _, _ in rows], bold=True)
+    ws.merge_cells("B18:D18")
+    ws.row_dimensions[18].height = 13 * wrapped_lines(CAC_PAYBACK_NOTE, sum(ws.column_dimensions[c].width for c in "BCD"), size=10) + 4
+    fit_headers(ws, [first])
     ws.freeze_panes = "A4"
-    page_setup(ws)
+    print_layout(ws, title_rows=f"{first}:{first}")
 
 
 def _write_cohorts(ws: Worksheet, orders: pd.DataFrame) -> None:
@@ -496,7 +530,7 @@ def _write_cohorts(ws: Worksheet, orders: pd.DataFrame) -> None:
     ws.cell(top + rows + 1, 2, "Blank: that month has not happened yet for the cohort. Column 0 is 100% by definition.").font = NOTE_FONT
     set_widths(ws, {"A": 2, "B": 10, **{get_column_letter(c): 7 for c in range(3, 3 + max(cols - 1, 1))}})
     ws.freeze_panes = ws.cell(top + 1, 3)
-    page_setup(ws)
+    print_layout(ws, title_rows=f"{top}:{top}", title_cols="B:B")
 
 
 def _write_survival(ws: Worksheet, summary: pd.DataFrame) -> None:
@@ -532,10 +566,12 @@ def _write_survival(ws: Worksheet, summary: pd.DataFrame) -> None:
     chart.add_data(Reference(ws, min_col=1 + cols, min_row=top, max_row=top + rows - 1), titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=2, min_row=top + 1, max_row=top + rows - 1))
     chart.height, chart.width = 9, 17
+    readable_axes(chart)
     ws.add_chart(chart, "H4")
     set_widths(ws, {"A": 2, "B": 12, "C": 18, "D": 10, "E": 10, "F": 10})
+    fit_headers(ws, [HEADER_ROW + 1])
     ws.freeze_panes = "A4"
-    page_setup(ws)
+    print_layout(ws)
 
 
 def _write_predictive(ws: Worksheet, summary: pd.DataFrame, currency: str) -> None:
@@ -576,7 +612,6 @@ def _write_predictive(ws: Worksheet, summary: pd.DataFrame, currency: str) -> No
 
     labels = ["customer_id", "frequency", "monetary_value", "Expected orders (CXBGNBD)", "P(alive) (CXPALIVE)", "Predicted value (CXCLV)"]
     header_cells(ws, top, 2, labels)
-    ws.row_dimensions[top].height = 32
     for i in range(n):
         r = top + 1 + i
         ws.cell(r, 2, f"=INDEX({CUSTOMERS}[customer_id],{i + 1})")
@@ -589,9 +624,10 @@ def _write_predictive(ws: Worksheet, summary: pd.DataFrame, currency: str) -> No
         array_formula(ws, f"E{top + 1}:E{last}", f'=IFERROR(CXBGNBD({rfm_args},PredictionWeeks),"n/a")')
         array_formula(ws, f"F{top + 1}:F{last}", f'=IFERROR(CXPALIVE({rfm_args}),"n/a")')
         array_formula(ws, f"G{top + 1}:G{last}", f'=IFERROR(CXCLV({rfm_args},{monetary},PredictionMonths,MonthlyRate,{DAYS_PER_WEEK}),"n/a")')
-    set_widths(ws, {"A": 2, "B": 16, "C": 14, "D": 16, "E": 18, "F": 14, "G": 18})
+    set_widths(ws, {"A": 2, "B": 16, "C": 14, "D": 16, "E": 14, "F": 14, "G": 14})
+    fit_headers(ws, [top])
     ws.freeze_panes = ws.cell(top + 1, 3)
-    page_setup(ws)
+    print_layout(ws, title_rows=f"{top}:{top}")
 
 
 def build(data: TrackerInput | None = None) -> Workbook:

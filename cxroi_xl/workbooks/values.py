@@ -34,7 +34,7 @@ from .cache import FormulaValues
 from .formula import Budget, Evaluator, FormulaSyntaxError, formula_text, function_names
 from .safety import Limits, open_workbook
 
-__all__ = ["ValueCell", "CalcReport", "to_values", "calc_file", "COMMENT_AUTHOR", "addin_cells", "complete_values", "make_dynamic", "values_from_cache"]
+__all__ = ["ValueCell", "DataCheck", "data_checks", "CalcReport", "to_values", "calc_file", "COMMENT_AUTHOR", "addin_cells", "complete_values", "make_dynamic", "values_from_cache"]
 
 COMMENT_AUTHOR = "cxroi-xl"
 _SHOWN_AS = "#N/A"  # for errors that older spreadsheet programs cannot read from a file (#SPILL!, #CALC!)
@@ -49,6 +49,45 @@ class ValueCell(NamedTuple):
     value: Any
 
 
+class DataCheck(NamedTuple):
+    """A cell in a number column of a tracker's data table that holds text
+    or nothing, which the sheet's SUMs skip as Excel's do."""
+
+    sheet: str
+    cell: str
+    found: str  # "blank" or "text '...'"
+
+
+# The tracker's data tables (cx_automation_roi) and their number columns.
+_CHECKED_TABLES = ("Baseline", "PostAutomation")
+
+
+def data_checks(workbook: Any) -> list[DataCheck]:
+    """Text or blank cells in the number columns (the tracker's KPI columns)
+    of the Baseline and PostAutomation tables, row by row, left to right."""
+    from openpyxl.utils.cell import range_boundaries
+
+    from ..tracker import KPI_COLUMNS
+
+    found = []
+    for sheet in workbook.worksheets:
+        for table in sheet.tables.values():
+            if table.displayName not in _CHECKED_TABLES:
+                continue
+            min_col, min_row, _, max_row = range_boundaries(table.ref)
+            last = max_row - (table.totalsRowCount or 0)
+            columns = [min_col + j for j, column in enumerate(table.tableColumns) if column.name in KPI_COLUMNS]
+            for row in range(min_row + (table.headerRowCount if table.headerRowCount is not None else 1), last + 1):
+                for col in columns:
+                    value = sheet.cell(row, col).value
+                    if value is None or (isinstance(value, str) and not value.strip()):
+                        found.append(DataCheck(sheet.title, f"{get_column_letter(col)}{row}", "blank"))
+                    elif isinstance(value, str) and not value.startswith("="):
+                        shown = value if len(value) <= 30 else value[:27] + "..."
+                        found.append(DataCheck(sheet.title, f"{get_column_letter(col)}{row}", f"text '{shown}'"))
+    return found
+
+
 @dataclass
 class CalcReport:
     """What ``cxroi-xl calc`` did."""
@@ -56,6 +95,7 @@ class CalcReport:
     source: Path
     output: Path
     replaced: list[ValueCell] = field(default_factory=list)
+    checks: list[DataCheck] = field(default_factory=list)
 
     @property
     def errors(self) -> list[tuple[str, str, str, str, str]]:
@@ -308,6 +348,7 @@ def calc_file(source: str | os.PathLike, output: str | os.PathLike, limits: Limi
     budget = budget or Budget()
     started = time.monotonic()
     workbook = open_workbook(source, limits)
+    checks = data_checks(workbook)
     replaced = to_values(workbook, budget)
     # the native formulas get what is left of the workbook's time
     budget = dataclasses.replace(budget, seconds=max(budget.seconds - (time.monotonic() - started), 0.001))
@@ -341,5 +382,5 @@ def calc_file(source: str | os.PathLike, output: str | os.PathLike, limits: Limi
         os.replace(partial, output)
     finally:
         partial.unlink(missing_ok=True)
-    return CalcReport(source, output, replaced)
+    return CalcReport(source, output, replaced, checks)
 
