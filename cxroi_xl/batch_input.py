@@ -487,8 +487,11 @@ def _new_store_folder() -> tuple[Path, int | None]:
         import fcntl
     except ImportError:  # pragma: no cover - Windows: no cleanup of killed runs' stores
         return folder, None
-    lock = os.open(folder / ".lock", os.O_CREAT | os.O_RDWR, 0o600)
+    # locked under another name, then renamed: another run never sees a
+    # ".lock" that is not yet held (it would take the store for a dead one)
+    lock = os.open(folder / ".lock.new", os.O_CREAT | os.O_RDWR, 0o600)
     fcntl.flock(lock, fcntl.LOCK_EX)
+    os.rename(folder / ".lock.new", folder / ".lock")
     for other in folder.parent.glob(_STORE_PREFIX + "*"):
         if other == folder or not (other / ".lock").is_file():
             continue

@@ -294,7 +294,7 @@ def generate_command(
     encoding) or output folder (the data folder, or one another run is using).
     """
     if executor == "dask":
-        raise typer.Exit(_run_generate_dask(_url_or_path(data_dir), _url_or_path(out), template, mode, scheduler))
+        raise typer.Exit(_run_generate_dask(_url_or_path(data_dir), _url_or_path(out), template, mode, scheduler, force, dry_run))
     raise typer.Exit(_run_generate(data_dir, out, template, mode, jobs, force, dry_run, report_currency))
 
 
@@ -305,7 +305,7 @@ def _url_or_path(path: Path) -> str:
     return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]+):/(?!/)", r"\1://", str(path))
 
 
-def _run_generate_dask(data: str, out: str, template: str, mode: str, scheduler: Optional[str]) -> int:
+def _run_generate_dask(data: str, out: str, template: str, mode: str, scheduler: Optional[str], force: bool = False, dry_run: bool = False) -> int:
     from .batch_input import InputError
 
     try:
@@ -313,7 +313,7 @@ def _run_generate_dask(data: str, out: str, template: str, mode: str, scheduler:
     except ImportError as exc:
         _fail(f"--executor dask needs the cxroi-xl[dask] extra ({exc.name} is not installed)")
     try:
-        return run_command(data, out, template, mode, scheduler, console, err_console)
+        return run_command(data, out, template, mode, scheduler, console, err_console, force=force, dry_run=dry_run)
     except InputError as exc:
         _fail(str(exc))
 

@@ -30,6 +30,7 @@ at a time. Needs the ``cxroi-xl[dask]`` extra (pyarrow, fsspec).
 from __future__ import annotations
 
 import os
+import re
 import time
 import weakref
 from bisect import bisect_right
@@ -280,13 +281,22 @@ class ParquetTable:
         for problem in batch.problems:
             if problem.file == self.label and problem.row is not None and self._starts:
                 file, record = self.place(problem.row)
-                problem = Problem(problem.client_id, file, record, problem.column, problem.message)
+                message = problem.message
+                other = _OTHER_ROW.search(message)  # a duplicate id names the row it clashes with
+                if other:
+                    other_file, other_record = self.place(int(other.group(1)))
+                    where = f"row {other_record}" if other_file == file else f"{other_file} record {other_record}"
+                    message = message[: other.start()] + f"also on {where}" + message[other.end() :]
+                problem = Problem(problem.client_id, file, record, problem.column, message)
             placed.append(problem)
         batch.problems[:] = placed
         if self.name == "clients":
             batch.client_rows = {cid: self.place(row)[1] for cid, row in batch.client_rows.items()}
         if self._padded:
             batch.problems.extend(id_problems(self.name, [(file, {"padded": found, "unknown": {}}) for file, found in self._padded]))
+
+
+_OTHER_ROW = re.compile(r"also on row (\d+)")
 
 
 def _padded_ids(frame: pd.DataFrame, records: np.ndarray) -> dict[str, tuple[int, int]]:
