@@ -48,8 +48,8 @@ def write_dataset(folder: Path, n: int) -> Path:
     for name, frames in (("kpis", kpis), ("surveys", surveys)):
         (folder / name).mkdir()
         whole = pd.concat(frames, ignore_index=True)
-        for number, part in enumerate(np.array_split(whole, 8)):
-            part.to_parquet(folder / name / f"part-{number}.parquet", index=False, row_group_size=10_000)
+        for number, positions in enumerate(np.array_split(np.arange(len(whole)), 8)):  # pandas 3: not the frame itself
+            whole.iloc[positions].to_parquet(folder / name / f"part-{number}.parquet", index=False, row_group_size=10_000)
     return folder
 
 

@@ -284,7 +284,7 @@ def generate_command(
     force: bool = typer.Option(False, "--force", help="Rebuild every workbook, even those up to date with their input (see manifest.json)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate the input and report; write nothing."),
     report_currency: str = typer.Option("USD", "--report-currency", metavar="CODE", callback=_currency_code, help="Currency of the portfolio's converted totals, with the rates of fx.csv in DATA_DIR (columns currency, rate: units of CODE per unit)."),
-    executor: ExecutorName = typer.Option("local", "--executor", help="local: this machine's cores; dask: a Dask cluster, reading CSV, .xlsx or Parquet input (needs the [dask] extra)."),
+    executor: ExecutorName = typer.Option("local", "--executor", help="local: this machine's cores; dask: a Dask cluster, reading Parquet input (needs the [dask] extra)."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS", help="With --executor dask: the scheduler's address; default a LocalCluster here."),
 ) -> None:
     """Generate one workbook per client plus a summary and a portfolio.
