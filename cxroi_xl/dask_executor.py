@@ -340,7 +340,8 @@ def generate_on_dask(
         if dry_run:
             run = run_on_dask(client_, location, partitions, build, os.fspath(output), on_progress, ManifestPlan("", **settings, dry_run=True))
         elif local_out:
-            run = _into_folder(client_, location, ids, flagged, partitions, build, Path(output), ManifestPlan(str(output), **settings, force=force), on_progress)
+            out_dir = Path(os.fspath(output)).absolute()  # the workers' working folder may be another
+            run = _into_folder(client_, location, ids, flagged, partitions, build, out_dir, ManifestPlan(str(out_dir), **settings, force=force), on_progress)
         else:
             run = run_on_dask(client_, location, partitions, build, os.fspath(output), on_progress)
         run.problems = flagged + run.problems

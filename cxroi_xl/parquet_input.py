@@ -53,7 +53,7 @@ from .batch_input import (
     _remove_store,
     read_tables,
 )
-from .input_files import CONTROL_CHARACTERS
+from .input_files import CHUNK_ROWS, CONTROL_CHARACTERS
 
 __all__ = ["ParquetLocation", "ParquetTable", "open_location", "client_ids", "partition_clients", "read_clients", "read_parquet_batch", "unknown_client_problems", "scan_client_ids", "id_problems", "table_files"]
 
@@ -96,6 +96,8 @@ def open_location(url: str | os.PathLike) -> ParquetLocation:
     file Parquet cannot read.
     """
     url = os.fspath(url)
+    if "://" not in url:
+        url = os.path.abspath(url)  # a worker's working folder may be another
     fs, root = _filesystem(url)
     root = root.rstrip("/")
     if not fs.isdir(root):
@@ -177,10 +179,10 @@ def _as_text(column) -> pd.Series:
     return series.where(series != "", None)
 
 
-def _pieces(location: ParquetLocation, name: str, columns: Iterable[str], wanted: set[str] | None, only_file: str | None = None) -> Iterator[tuple[str, np.ndarray, pd.DataFrame]]:
-    """``(file, record numbers, text frame)`` per row group read: the rows
-    whose stripped client_id is in ``wanted`` (all rows when None), only
-    ``columns``, files in name order.
+def _pieces(location: ParquetLocation, name: str, columns: Iterable[str], wanted: set[str] | None, only_file: str | None = None, rows: int = CHUNK_ROWS) -> Iterator[tuple[str, np.ndarray, pd.DataFrame]]:
+    """``(file, record numbers, text frame)`` per row group read (in slices
+    of at most ``rows``): the rows whose stripped client_id is in ``wanted``
+    (all rows when None), only ``columns``, files in name order.
 
     Files whose hive keys or row-group statistics exclude the wanted ids are
     not read at all.
@@ -218,8 +220,10 @@ def _pieces(location: ParquetLocation, name: str, columns: Iterable[str], wanted
                 table = table.take(pa.array(keep))
             if keep.size == 0:
                 continue
-            frame = pd.DataFrame({c: _as_text(table[c]) for c in present}, columns=present)
-            yield file, starts[group.row_groups[0].id] + keep + 1, frame
+            records = starts[group.row_groups[0].id] + keep + 1
+            for offset in range(0, table.num_rows, rows):
+                part = table.slice(offset, rows)
+                yield file, records[offset : offset + rows], pd.DataFrame({c: _as_text(part[c]) for c in present}, columns=present)
 
 
 class ParquetTable:
@@ -245,15 +249,16 @@ class ParquetTable:
             return list(CLIENT_COLUMNS)
         return ["client_id", *TABLES[self.name]]
 
-    def chunks(self, rows: int | None = None) -> Iterator[pd.DataFrame]:
+    def chunks(self, rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
         dataset = _dataset(self.location.url, self.location.tables[self.name], self.location.opened)
         present = [c for c in self._columns() if c in dataset.schema.names]
         self._starts, self._places, self._padded = [], [], []
         number = 1
-        for file, records, frame in _pieces(self.location, self.name, present, self.wanted):
+        for file, records, frame in _pieces(self.location, self.name, present, self.wanted, rows=rows):
             frame.index = pd.RangeIndex(number, number + len(frame))
             self._starts.append(number)
-            self._places.append((file, records))
+            # consecutive records (a whole read) are kept as their first only
+            self._places.append((file, int(records[0]) if records[-1] - records[0] + 1 == len(records) else records))
             number += len(frame)
             if not self.saw_control:
                 self.saw_control = any(frame[c].map(lambda v: isinstance(v, str) and CONTROL_CHARACTERS.search(v) is not None).any() for c in frame.columns)
@@ -271,7 +276,8 @@ class ParquetTable:
         """The file and record number of a running row number."""
         piece = bisect_right(self._starts, row) - 1
         file, records = self._places[piece]
-        return file, int(records[row - self._starts[piece]])
+        offset = row - self._starts[piece]
+        return file, records + offset if isinstance(records, int) else int(records[offset])
 
     def finish(self, batch: BatchInput) -> None:
         """Problems on this table named by file and record; ids written
