@@ -77,6 +77,9 @@ def test_real_workbooks_and_summary_equal_the_local_executor(client, tmp_path):
         assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
     assert manifest_view(tmp_path / "dask") == manifest_view(tmp_path / "local")
     assert sorted(p.name for p in (tmp_path / "dask").iterdir()) == sorted(p.name for p in (tmp_path / "local").iterdir())
+    # one manifest for both routes: the local executor finds the cluster's workbooks up to date
+    again = batch.generate(None, tmp_path / "dask", mode="live", jobs=1, batch=parquet_input.read_parquet_batch(data))
+    assert not again.built and len(again.skipped) == 12
 
 
 def manifest_view(out: Path) -> dict:
