@@ -40,7 +40,8 @@ Failures
     (``distributed.scheduler.allowed-failures`` = 1, set here for the
     LocalCluster; on an existing cluster set it where the scheduler starts,
     e.g. ``DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=1``, or it retries
-    up to Dask's default 3 times) and, if that dies too, its clients are
+    up to Dask's default 3 times; ``...__WORKER_SATURATION=1.0`` keeps
+    queued tasks off a worker that may die) and, if that dies too, its clients are
     reported as failed. Ctrl-C cancels every pending task and closes the
     cluster this module started before the interrupt propagates.
 
@@ -190,7 +191,8 @@ class cluster_client:
     """``with cluster_client(address) as client``: a ``distributed.Client``
     connected to ``address``, or to a LocalCluster started here (and closed
     on exit) when there is no address. The LocalCluster's scheduler retries
-    a task whose worker died once."""
+    a task whose worker died once, and queues tasks on itself rather than on
+    the workers."""
 
     def __init__(self, address: str | None = None, n_workers: int | None = None, threads_per_worker: int = 1, memory_limit: str = "auto"):
         self.address, self.n_workers, self.threads, self.memory_limit = address, n_workers, threads_per_worker, memory_limit
@@ -203,7 +205,9 @@ class cluster_client:
         if self.address:
             self._client = Client(self.address)
             return self._client
-        with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        # worker-saturation 1.0: a worker holds only the tasks it runs, so one
+        # that dies takes no queued neighbour partition down with it
+        with dask.config.set({"distributed.scheduler.allowed-failures": 1, "distributed.scheduler.worker-saturation": 1.0}):
             self._cluster = LocalCluster(
                 n_workers=self.n_workers or os.cpu_count() or 1,
                 threads_per_worker=self.threads,
@@ -329,7 +333,7 @@ def generate_on_dask(
         check_out_dir(_Tables({name: Path(location.url) / table for name, table in location.tables.items()}), Path(output))
 
     def on(client_):
-        [known] = client_.scatter([set(ids)], broadcast=True)  # sent to each worker once, not with every task
+        [known] = client_.scatter([set(ids)], broadcast=True, hash=False)  # sent to each worker once, not with every task; a key of its own, never one a previous run is releasing
         scans = {(name, file): client_.submit(scan_client_ids, location, name, file, known, pure=False) for name in location.tables for file in table_files(location, name)}
         flagged = []
         for name in location.tables:
