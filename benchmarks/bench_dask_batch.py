@@ -12,7 +12,7 @@ growth, and the two figures that project throughput to larger clusters:
 the per-workbook cost on one worker and the scheduler's overhead per task
 (measured with empty tasks).
 
-    python benchmarks/bench_dask_batch.py [--clients 300] [--mode values|live] [--partition 16]
+    python benchmarks/bench_dask_batch.py [--clients 300] [--mode values|live] [--partition 16] [--repeats 3]
 """
 from __future__ import annotations
 
@@ -48,8 +48,8 @@ def write_dataset(folder: Path, n: int) -> Path:
     for name, frames in (("kpis", kpis), ("surveys", surveys)):
         (folder / name).mkdir()
         whole = pd.concat(frames, ignore_index=True)
-        for number, part in enumerate(np.array_split(whole, 8)):
-            part.to_parquet(folder / name / f"part-{number}.parquet", index=False, row_group_size=10_000)
+        for number, positions in enumerate(np.array_split(np.arange(len(whole)), 8)):  # pandas 3: not the frame itself
+            whole.iloc[positions].to_parquet(folder / name / f"part-{number}.parquet", index=False, row_group_size=10_000)
     return folder
 
 
@@ -88,41 +88,55 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=300)
     parser.add_argument("--mode", default="values")
     parser.add_argument("--partition", type=int, default=dask_executor.DEFAULT_PARTITION_SIZE)
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved runs of local and dask(2); the median is printed")
     args = parser.parse_args()
     build = dask_executor.TemplateBuild(mode=args.mode)
     with tempfile.TemporaryDirectory() as tmp:
         data = write_dataset(Path(tmp) / "data", args.clients)
-        rates, memory = {}, {}
-        with PeakMemory() as peak:
-            started = time.perf_counter()
-            result = batch.generate(None, Path(tmp) / "local", mode=args.mode, jobs=2, batch=parquet_input.read_parquet_batch(data))
-            rates["local (2 processes)"] = len(result.built) / (time.perf_counter() - started)
-        memory["local (2 processes)"] = peak.growth_mb
-        overhead = {}
-        for workers in (1, 2):
-            start_up = time.perf_counter()
-            with dask_executor.cluster_client(None, n_workers=workers, memory_limit="2GiB") as client:
-                client.wait_for_workers(workers)
-                start_up = time.perf_counter() - start_up
-                overhead[workers] = per_task_overhead(client)
-                out = Path(tmp) / f"dask{workers}"
-                with PeakMemory() as peak:
-                    started = time.perf_counter()
-                    run, _ = dask_executor.generate_on_dask(data, out, build, client=client, partition_size=args.partition)
-                    seconds = time.perf_counter() - started
+        rates: dict[str, list[float]] = {}
+        memory: dict[str, float] = {}
+
+        def timed(name: str, work) -> None:
+            out = Path(tmp) / "out"
+            with PeakMemory() as peak:
+                started = time.perf_counter()
+                built = work(out)
+                seconds = time.perf_counter() - started
+            rates.setdefault(name, []).append(built / seconds)
+            memory[name] = max(memory.get(name, 0.0), peak.growth_mb)
+            shutil.rmtree(out)  # every run builds every client
+
+        def local(out: Path) -> int:
+            return len(batch.generate(None, out, mode=args.mode, jobs=2, batch=parquet_input.read_parquet_batch(data)).built)
+
+        def on(client):
+            def dask(out: Path) -> int:
+                run, _ = dask_executor.generate_on_dask(data, out, build, client=client, partition_size=args.partition)
                 assert not run.failed, run.problems[:3]
-                rates[f"dask, {workers} worker(s)"] = len(run.built) / seconds
-                memory[f"dask, {workers} worker(s)"] = peak.growth_mb
-                print(f"cluster of {workers} started in {start_up:.1f} s (not counted)")
-            shutil.rmtree(out)
-    print(f"{args.clients} clients, mode {args.mode}, {args.partition} clients per task")
-    for name, rate in rates.items():
-        print(f"{name:22s} {rate:6.2f} workbooks/s   coordinating process grew {memory[name]:6.0f} MB")
-    per_workbook = 1 / rates["dask, 1 worker(s)"]
-    print(f"per-workbook cost on one worker: {per_workbook:.3f} s")
+                return len(run.built)
+
+            return dask
+
+        overhead = {}
+        with dask_executor.cluster_client(None, n_workers=1, memory_limit="2GiB") as client:
+            client.wait_for_workers(1)
+            timed("dask, 1 worker(s)", on(client))
+        start_up = time.perf_counter()
+        with dask_executor.cluster_client(None, n_workers=2, memory_limit="2GiB") as client:
+            client.wait_for_workers(2)
+            print(f"cluster of 2 started in {time.perf_counter() - start_up:.1f} s (not counted)")
+            overhead[2] = per_task_overhead(client)
+            for _ in range(args.repeats):  # interleaved, so a busy spell hits both routes
+                timed("local (2 processes)", local)
+                timed("dask, 2 worker(s)", on(client))
+    median = {name: float(np.median(values)) for name, values in rates.items()}
+    print(f"{args.clients} clients, mode {args.mode}, {args.partition} clients per task, median of {args.repeats} interleaved runs (dask 1 worker: one run)")
+    for name, rate in median.items():
+        print(f"{name:22s} {rate:6.2f} workbooks/s   coordinating process grew {memory[name]:6.0f} MB at most")
+    print(f"per-workbook cost on one worker: {1 / median['dask, 1 worker(s)']:.3f} s")
     print(f"scheduler overhead per task: {overhead[2] * 1000:.2f} ms (empty tasks; {overhead[2] / args.partition * 1000:.3f} ms per workbook)")
-    print(f"ratio dask(2 workers) / local(2 processes) workbooks per second: {rates['dask, 2 worker(s)'] / rates['local (2 processes)']:.2f}")
-    print(f"ratio dask 2 workers / 1 worker: {rates['dask, 2 worker(s)'] / rates['dask, 1 worker(s)']:.2f}")
+    print(f"ratio dask(2 workers) / local(2 processes) workbooks per second: {median['dask, 2 worker(s)'] / median['local (2 processes)']:.2f}")
+    print(f"ratio dask 2 workers / 1 worker: {median['dask, 2 worker(s)'] / median['dask, 1 worker(s)']:.2f}")
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .client_store import ClientColumns
-from .input_files import CONTROL_CHARACTERS, MAX_INPUT_BYTES, InputError, TableFile, find_table
+from .input_files import CONTROL_CHARACTERS, MAX_INPUT_BYTES, InputError, TableFile, find_table, open_table
 from .tracker import DEFAULT_RISKS, KPI_COLUMNS, TrackerInput
 
 __all__ = ["InputError", "Problem", "BatchInput", "read_batch", "ClientRecord", "COST_CATEGORIES", "reserved_id_reason", "MAX_INPUT_BYTES"]
@@ -487,8 +487,11 @@ def _new_store_folder() -> tuple[Path, int | None]:
         import fcntl
     except ImportError:  # pragma: no cover - Windows: no cleanup of killed runs' stores
         return folder, None
-    lock = os.open(folder / ".lock", os.O_CREAT | os.O_RDWR, 0o600)
+    # locked under another name, then renamed: another run never sees a
+    # ".lock" that is not yet held (it would take the store for a dead one)
+    lock = os.open(folder / ".lock.new", os.O_CREAT | os.O_RDWR, 0o600)
     fcntl.flock(lock, fcntl.LOCK_EX)
+    os.rename(folder / ".lock.new", folder / ".lock")
     for other in folder.parent.glob(_STORE_PREFIX + "*"):
         if other == folder or not (other / ".lock").is_file():
             continue
@@ -552,20 +555,30 @@ def read_batch(data_dir: Path) -> BatchInput:
     batch = BatchInput(data_dir=data_dir, clients={}, files=files, folder=folder)
     batch._finalizer = weakref.finalize(batch, _remove_store, folder, lock)
     try:
-        clients = TableFile(files["clients"], "clients")
-        _read_clients(clients, batch)
-        batch.labels["clients"] = clients.label
-        if not batch.clients:
-            raise InputError(clients.label, "holds no clients")
-        for name in ("kpis", "costs", "surveys", "transactions", "journeys", "proxies"):
-            if name in files:
-                table = TableFile(files[name], name)
-                _read_client_table(name, table, batch)
-                batch.labels[name] = table.label
-        _check_months(batch)
-        _check_journeys(batch)
-        _check_leads_and_proxies(batch)
+        read_tables(batch, {name: open_table(path, name) for name, path in files.items()})
     except BaseException:
         batch.close()
         raise
     return batch
+
+
+def read_tables(batch: BatchInput, tables: dict) -> None:
+    """Validate ``tables`` (name -> a source of text chunks: a
+    :class:`~cxroi_xl.input_files.TableFile` or a Parquet table) into
+    ``batch``. A source with a ``finish(batch)`` method is called last (the
+    Parquet tables put each problem at its file and record there)."""
+    clients = tables["clients"]
+    _read_clients(clients, batch)
+    batch.labels["clients"] = clients.label
+    if not batch.clients:
+        raise InputError(clients.label, "holds no clients")
+    for name in ("kpis", "costs", "surveys", "transactions", "journeys", "proxies"):
+        if name in tables:
+            _read_client_table(name, tables[name], batch)
+            batch.labels[name] = tables[name].label
+    _check_months(batch)
+    _check_journeys(batch)
+    _check_leads_and_proxies(batch)
+    for table in tables.values():
+        if hasattr(table, "finish"):
+            table.finish(batch)

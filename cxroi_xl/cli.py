@@ -284,7 +284,7 @@ def generate_command(
     force: bool = typer.Option(False, "--force", help="Rebuild every workbook, even those up to date with their input (see manifest.json)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate the input and report; write nothing."),
     report_currency: str = typer.Option("USD", "--report-currency", metavar="CODE", callback=_currency_code, help="Currency of the portfolio's converted totals, with the rates of fx.csv in DATA_DIR (columns currency, rate: units of CODE per unit)."),
-    executor: ExecutorName = typer.Option("local", "--executor", help="local: this machine's cores; dask: a Dask cluster, reading CSV, .xlsx or Parquet input (needs the [dask] extra)."),
+    executor: ExecutorName = typer.Option("local", "--executor", help="local: this machine's cores; dask: a Dask cluster, reading Parquet input (needs the [dask] extra)."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS", help="With --executor dask: the scheduler's address; default a LocalCluster here."),
 ) -> None:
     """Generate one workbook per client plus a summary and a portfolio.
@@ -294,7 +294,7 @@ def generate_command(
     encoding) or output folder (the data folder, or one another run is using).
     """
     if executor == "dask":
-        raise typer.Exit(_run_generate_dask(_url_or_path(data_dir), _url_or_path(out), template, mode, scheduler))
+        raise typer.Exit(_run_generate_dask(_url_or_path(data_dir), _url_or_path(out), template, mode, scheduler, force, dry_run))
     raise typer.Exit(_run_generate(data_dir, out, template, mode, jobs, force, dry_run, report_currency))
 
 
@@ -305,7 +305,7 @@ def _url_or_path(path: Path) -> str:
     return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]+):/(?!/)", r"\1://", str(path))
 
 
-def _run_generate_dask(data: str, out: str, template: str, mode: str, scheduler: Optional[str]) -> int:
+def _run_generate_dask(data: str, out: str, template: str, mode: str, scheduler: Optional[str], force: bool = False, dry_run: bool = False) -> int:
     from .batch_input import InputError
 
     try:
@@ -313,7 +313,7 @@ def _run_generate_dask(data: str, out: str, template: str, mode: str, scheduler:
     except ImportError as exc:
         _fail(f"--executor dask needs the cxroi-xl[dask] extra ({exc.name} is not installed)")
     try:
-        return run_command(data, out, template, mode, scheduler, console, err_console)
+        return run_command(data, out, template, mode, scheduler, console, err_console, force=force, dry_run=dry_run)
     except InputError as exc:
         _fail(str(exc))
 

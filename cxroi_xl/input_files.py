@@ -34,7 +34,7 @@ from typing import Iterator
 
 import pandas as pd
 
-__all__ = ["InputError", "TableFile", "find_table", "CONTROL_CHARACTERS", "MAX_INPUT_BYTES", "CHUNK_ROWS"]
+__all__ = ["InputError", "TableFile", "find_table", "open_table", "CONTROL_CHARACTERS", "MAX_INPUT_BYTES", "CHUNK_ROWS"]
 
 MAX_INPUT_BYTES = 512 * 1024 * 1024
 CHUNK_ROWS = 100_000
@@ -59,11 +59,25 @@ class InputError(Exception):
 
 
 def find_table(data_dir: Path, name: str) -> Path | None:
-    """``name.csv`` or ``name.xlsx`` in the folder (both present is an error)."""
-    found = [data_dir / f"{name}{ext}" for ext in (".csv", ".xlsx") if (data_dir / f"{name}{ext}").is_file()]
+    """``name.csv``, ``name.xlsx``, ``name.parquet`` or a folder ``name/`` of
+    Parquet files in the folder (more than one present is an error)."""
+    found = [data_dir / f"{name}{ext}" for ext in (".csv", ".xlsx", ".parquet") if (data_dir / f"{name}{ext}").is_file()]
+    if (data_dir / name).is_dir():
+        found.append(data_dir / name)
     if len(found) > 1:
-        raise InputError(found[0].name, f"both {name}.csv and {name}.xlsx exist; keep one")
+        shown = " and ".join(path.name + ("/" if path.is_dir() else "") for path in found)
+        raise InputError(found[0].name, f"both {shown} exist; keep one")
     return found[0] if found else None
+
+
+def open_table(path: Path, name: str):
+    """The reader of one table: a :class:`TableFile` for CSV and .xlsx, a
+    :class:`cxroi_xl.parquet_input.ParquetTable` for Parquet."""
+    if path.is_dir() or path.suffix.lower() == ".parquet":
+        from .parquet_input import open_location_table
+
+        return open_location_table(path, name)
+    return TableFile(path, name)
 
 
 def detect_encoding(path: Path) -> str:

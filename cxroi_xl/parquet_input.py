@@ -3,12 +3,15 @@
 A data location (a local folder or an fsspec URL such as ``s3://bucket/data``)
 holds each table of ``cxroi-xl generate`` as ``NAME.parquet`` or as a folder
 ``NAME/`` of Parquet files, hive-partitioned (``kpis/region=eu/part-0.parquet``)
-or not. The columns, the rules each cell must meet and the wording of every
-problem are those of the CSV input (:mod:`cxroi_xl.batch_input`, imported,
-not restated): each cell is turned into the text a CSV would hold (numbers
-as written, dates as YYYY-MM-DD, blanks and NaN as blank) and validated by
-the same vectorised rules. A problem names the Parquet file (relative to the
-location) and the 1-based record number within that file.
+or not. A Parquet table is just another source of text chunks for the batch
+reader (:class:`ParquetTable`, beside :class:`~cxroi_xl.input_files.TableFile`):
+each cell is turned into the text a CSV would hold (numbers as written, dates
+as YYYY-MM-DD, blanks and NaN as blank), and :func:`cxroi_xl.batch_input.read_tables`
+validates it with the very rules, messages, reserved-id checks, month,
+journey, leads/won and proxies checks, on-disk store and fingerprints of the
+CSV input. A problem names the Parquet file (relative to the location) and
+the 1-based record number within that file. ``read_batch`` on a local folder
+of Parquet tables takes this route.
 
 Reading is by client, so a worker of a cluster reads only its own clients:
 :func:`read_clients` reads only the needed columns, skips files whose hive
@@ -20,42 +23,41 @@ unreadable file) are found by :func:`open_location` from the files' schemas
 alone and raise :class:`~cxroi_xl.batch_input.InputError`, as for CSV.
 
 Checks that need every row of a table rather than one client's (rows whose
-``client_id`` is not in ``clients``) are :func:`unknown_client_problems`, one
-file at a time. Needs the ``cxroi-xl[dask]`` extra (pyarrow, fsspec).
+``client_id`` is not in ``clients``; ids written with spaces around them,
+which a by-client read cannot match) are :func:`scan_client_ids`, one file
+at a time. Needs the ``cxroi-xl[dask]`` extra (pyarrow, fsspec).
 """
 from __future__ import annotations
 
 import os
+import re
 import time
+import weakref
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
-from pydantic import ValidationError
 
 from .batch_input import (
     OPTIONAL_FILES,
     REQUIRED_FILES,
-    RESERVED_IDS,
     TABLES,
     BatchInput,
-    ClientRecord,
     InputError,
     Problem,
-    _check_journeys,
-    _check_months,
-    _shown,
-    _validate_column,
+    _new_store_folder,
+    _remove_store,
+    read_tables,
 )
-from .tracker import KPI_COLUMNS
+from .input_files import CHUNK_ROWS, CONTROL_CHARACTERS
 
-__all__ = ["ParquetLocation", "ParquetBatchInput", "open_location", "client_ids", "partition_clients", "read_clients", "read_parquet_batch", "unknown_client_problems", "scan_client_ids", "id_problems", "table_files"]
+__all__ = ["ParquetLocation", "ParquetTable", "open_location", "client_ids", "partition_clients", "read_clients", "read_parquet_batch", "unknown_client_problems", "scan_client_ids", "id_problems", "table_files"]
 
-CLIENT_COLUMNS = ("client_id", "client_name", "go_live", "currency", "discount_rate", "benefit_risk", "cost_risk")
-_FILE, _ROW = "__file", "__row"
+CLIENT_COLUMNS = ("client_id", "client_name", "go_live", "currency", "discount_rate", "benefit_risk", "cost_risk", "retention_risk", "uplift_risk", "gross_margin", "value_per_win", "horizon_months")
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,8 @@ def open_location(url: str | os.PathLike) -> ParquetLocation:
     file Parquet cannot read.
     """
     url = os.fspath(url)
+    if "://" not in url:
+        url = os.path.abspath(url)  # a worker's working folder may be another
     fs, root = _filesystem(url)
     root = root.rstrip("/")
     if not fs.isdir(root):
@@ -175,12 +179,13 @@ def _as_text(column) -> pd.Series:
     return series.where(series != "", None)
 
 
-def _read_rows(location: ParquetLocation, name: str, columns: Iterable[str], wanted: set[str] | None, only_file: str | None = None) -> pd.DataFrame:
-    """The table's rows whose stripped client_id is in ``wanted`` (all rows
-    when None), as text, with the file and 1-based record number of each.
+def _pieces(location: ParquetLocation, name: str, columns: Iterable[str], wanted: set[str] | None, only_file: str | None = None, rows: int = CHUNK_ROWS) -> Iterator[tuple[str, np.ndarray, pd.DataFrame]]:
+    """``(file, record numbers, text frame)`` per row group read (in slices
+    of at most ``rows``): the rows whose stripped client_id is in ``wanted``
+    (all rows when None), only ``columns``, files in name order.
 
     Files whose hive keys or row-group statistics exclude the wanted ids are
-    not read; only ``columns`` are read.
+    not read at all.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -189,10 +194,10 @@ def _read_rows(location: ParquetLocation, name: str, columns: Iterable[str], wan
     dataset = _dataset(location.url, location.tables[name], location.opened)
     present = [c for c in columns if c in dataset.schema.names]
     id_type = dataset.schema.field("client_id").type
-    # Pushed down only for text ids written without padding: the filter
-    # compares exact text, while the CSV rules strip spaces around an id.
+    # Pushed down only for text ids: the filter compares exact text (ids
+    # written with spaces around them are found by scan_client_ids instead).
     pushdown = ds.field("client_id").isin(sorted(wanted)) if wanted is not None and (pa.types.is_string(id_type) or pa.types.is_large_string(id_type)) else None
-    pieces = []
+    wanted_ids = pa.array(sorted(wanted), pa.string()) if wanted is not None else None
     for fragment in sorted(dataset.get_fragments(filter=pushdown), key=lambda f: f.path):
         file = _relative(location, fragment.path)
         if only_file is not None and file != only_file:
@@ -207,29 +212,124 @@ def _read_rows(location: ParquetLocation, name: str, columns: Iterable[str], wan
             for key, value in partition_keys.items():
                 if key in present:
                     table = table.append_column(key, pa.array([value] * table.num_rows, pa.string()))
-            ids = pc.utf8_trim_whitespace(pc.cast(table["client_id"], pa.string()))
-            if wanted is None:
+            if wanted_ids is None:
                 keep = np.arange(table.num_rows)
             else:
-                keep = np.flatnonzero(pc.is_in(ids, value_set=pa.array(sorted(wanted), pa.string())).to_numpy(zero_copy_only=False))
+                ids = pc.utf8_trim_whitespace(pc.cast(table["client_id"], pa.string()))
+                keep = np.flatnonzero(pc.is_in(ids, value_set=wanted_ids).to_numpy(zero_copy_only=False))
+                table = table.take(pa.array(keep))
             if keep.size == 0:
                 continue
-            table = table.take(pa.array(keep))
-            frame = pd.DataFrame({c: _as_text(table[c]) for c in present})
-            frame[_FILE] = file
-            frame[_ROW] = starts[group.row_groups[0].id] + keep + 1
-            pieces.append(frame)
-    if not pieces:
-        return pd.DataFrame({c: pd.Series([], dtype=object) for c in [*present, _FILE]}).assign(**{_ROW: pd.Series([], dtype=np.int64)})
-    return pd.concat(pieces, ignore_index=True)
+            records = starts[group.row_groups[0].id] + keep + 1
+            for offset in range(0, table.num_rows, rows):
+                part = table.slice(offset, rows)
+                yield file, records[offset : offset + rows], pd.DataFrame({c: _as_text(part[c]) for c in present}, columns=present)
+
+
+class ParquetTable:
+    """One Parquet table (a file or a dataset folder) as the batch reader
+    reads a :class:`~cxroi_xl.input_files.TableFile`: chunks of text cells.
+
+    The chunks are indexed by a running number over the rows read (from 1),
+    which the store keeps as the row; :meth:`finish` then puts every
+    problem found on this table at its file and record number.
+    """
+
+    def __init__(self, location: ParquetLocation, name: str, wanted: set[str] | None = None):
+        self.location, self.name, self.wanted = location, name, wanted
+        self.label = location.shown(name)
+        self.path = Path(location.url) / location.tables[name]  # its suffix: ".parquet" or none
+        self.saw_control = False
+        self._starts: list[int] = []  # running number of each piece's first row
+        self._places: list[tuple[str, np.ndarray]] = []  # (file, record numbers) per piece
+        self._padded: list[tuple[str, dict]] = []
+
+    def _columns(self) -> list[str]:
+        if self.name == "clients":
+            return list(CLIENT_COLUMNS)
+        return ["client_id", *TABLES[self.name]]
+
+    def chunks(self, rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+        dataset = _dataset(self.location.url, self.location.tables[self.name], self.location.opened)
+        present = [c for c in self._columns() if c in dataset.schema.names]
+        self._starts, self._places, self._padded = [], [], []
+        number = 1
+        for file, records, frame in _pieces(self.location, self.name, present, self.wanted, rows=rows):
+            frame.index = pd.RangeIndex(number, number + len(frame))
+            self._starts.append(number)
+            # consecutive records (a whole read) are kept as their first only
+            self._places.append((file, int(records[0]) if records[-1] - records[0] + 1 == len(records) else records))
+            number += len(frame)
+            if not self.saw_control:
+                self.saw_control = any(frame[c].map(lambda v: isinstance(v, str) and CONTROL_CHARACTERS.search(v) is not None).any() for c in frame.columns)
+            if self.wanted is None:
+                self._padded.append((file, _padded_ids(frame, records)))
+            yield frame
+        if number == 1:
+            yield pd.DataFrame({c: pd.Series([], dtype=object) for c in present}, index=pd.RangeIndex(1, 1))
+
+    def read(self) -> pd.DataFrame:
+        parts = list(self.chunks())
+        return pd.concat(parts) if len(parts) > 1 else parts[0]
+
+    def place(self, row: int) -> tuple[str, int]:
+        """The file and record number of a running row number."""
+        piece = bisect_right(self._starts, row) - 1
+        file, records = self._places[piece]
+        offset = row - self._starts[piece]
+        return file, records + offset if isinstance(records, int) else int(records[offset])
+
+    def finish(self, batch: BatchInput) -> None:
+        """Problems on this table named by file and record; ids written
+        with spaces around them named too (a by-client read, as on a
+        cluster, could not match them, so both routes refuse them alike)."""
+        placed = []
+        for problem in batch.problems:
+            if problem.file == self.label and problem.row is not None and self._starts:
+                file, record = self.place(problem.row)
+                message = problem.message
+                other = _OTHER_ROW.search(message)  # a duplicate id names the row it clashes with
+                if other:
+                    other_file, other_record = self.place(int(other.group(1)))
+                    where = f"row {other_record}" if other_file == file else f"{other_file} record {other_record}"
+                    message = message[: other.start()] + f"also on {where}" + message[other.end() :]
+                problem = Problem(problem.client_id, file, record, problem.column, message)
+            placed.append(problem)
+        batch.problems[:] = placed
+        if self.name == "clients":
+            batch.client_rows = {cid: self.place(row)[1] for cid, row in batch.client_rows.items()}
+        if self._padded:
+            batch.problems.extend(id_problems(self.name, [(file, {"padded": found, "unknown": {}}) for file, found in self._padded]))
+
+
+_OTHER_ROW = re.compile(r"also on row (\d+)")
+
+
+def _padded_ids(frame: pd.DataFrame, records: np.ndarray) -> dict[str, tuple[int, int]]:
+    raw = frame["client_id"]
+    stripped = raw.map(lambda v: v.strip() if isinstance(v, str) else "")
+    padded = (raw.notna() & (raw != stripped)).to_numpy()
+    found: dict[str, tuple[int, int]] = {}
+    for client_id, where in pd.Series(records[padded]).groupby(stripped[padded].to_numpy(), sort=False):
+        found[client_id] = (int(where.iat[0]), len(where))
+    return found
+
+
+def open_location_table(path: Path, name: str) -> ParquetTable:
+    """A table of a local data folder given as ``NAME.parquet`` or ``NAME/``."""
+    path = Path(path)
+    return ParquetTable(ParquetLocation(str(path.parent), {name: path.name}, time.time()), name)
 
 
 def client_ids(location: ParquetLocation) -> list[str]:
     """Every distinct client_id of ``clients`` in file order (stripped), read
     from that one column: what the coordinating process needs to partition."""
-    frame = _read_rows(location, "clients", ["client_id"], None)
-    ids = frame["client_id"].map(lambda v: v.strip() if isinstance(v, str) else "")
-    return list(dict.fromkeys(i for i in ids if i))
+    ids: dict[str, None] = {}
+    for _, _, frame in _pieces(location, "clients", ["client_id"], None):
+        for value in frame["client_id"]:
+            if isinstance(value, str) and value.strip():
+                ids.setdefault(value.strip())
+    return list(ids)
 
 
 def partition_clients(ids: Iterable[str], size: int) -> list[list[str]]:
@@ -248,135 +348,27 @@ def partition_clients(ids: Iterable[str], size: int) -> list[list[str]]:
     return [p for p in partitions if p]
 
 
-class ParquetBatchInput(BatchInput):
-    """:class:`BatchInput` read from Parquet; the data's age is that of its
-    newest file (a local location) or unknown (a URL: nothing counts as up
-    to date)."""
-
-    location: ParquetLocation | None = None
-
-    def input_mtime(self) -> float:
-        fs, root = _filesystem(self.location.url)
-        protocols = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
-        if "file" not in protocols:
-            return float("inf")
-        newest = 0.0
-        for table in self.location.tables.values():
-            for path in fs.find(f"{root.rstrip('/')}/{table}") or [f"{root.rstrip('/')}/{table}"]:
-                newest = max(newest, os.stat(path).st_mtime)
-        return newest if newest else time.time()
-
-
-def _validate_clients(frame: pd.DataFrame, batch: BatchInput, location: ParquetLocation) -> None:
-    """``batch_input``'s clients rules, row by row in file order."""
-    seen: dict[str, tuple[str, int]] = {}
-    present = [c for c in CLIENT_COLUMNS if c in frame.columns]
-    for row in frame[[*present, _FILE, _ROW]].to_dict("records"):
-        file, number = row[_FILE], int(row[_ROW])
-        values = {k: row[k] for k in present if row[k] is not None and str(row[k]).strip() != ""}
-        client_id = str(values.get("client_id", "")).strip() or f"(row {number})"
-        key = client_id.lower()
-        if key in seen:
-            where = f"row {seen[key][1]}" if seen[key][0] == file else f"{seen[key][0]} record {seen[key][1]}"
-            batch.problems.append(Problem(client_id, file, number, "client_id", f"duplicate client_id (also on {where}; ids differing only in case would share a file name)"))
-            continue
-        seen[key] = (file, number)
-        if key in RESERVED_IDS:
-            batch.problems.append(Problem(client_id, file, number, "client_id", f"{client_id!r} is reserved for the batch's own files"))
-            continue
-        try:
-            record = ClientRecord.model_validate(values)
-        except ValidationError as exc:
-            for error in exc.errors():
-                column = str(error["loc"][0]) if error["loc"] else ""
-                message = error["msg"]
-                if error["type"] == "string_pattern_mismatch":
-                    message = {"client_id": "expected letters, digits, - and _ only", "currency": "expected a three-letter ISO code"}.get(column, message)
-                batch.problems.append(Problem(client_id, file, number, column, message))
-            batch.clients.setdefault(client_id, None)
-            continue
-        batch.clients[client_id] = record
-        batch.client_rows[client_id] = number
-
-
-def _validate_table(name: str, frame: pd.DataFrame, batch: BatchInput) -> None:
-    """``batch_input``'s column rules for one table's rows (of known clients)."""
-    rules = TABLES[name]
-    client_id = frame["client_id"].map(lambda v: v.strip() if isinstance(v, str) else "")
-    parsed = {"client_id": client_id}
-    for column, rule in rules.items():
-        if column not in frame.columns:
-            parsed[column] = pd.Series([None] * len(frame), dtype=object)
-            continue
-        values, bad = _validate_column(frame[column], rule)
-        parsed[column] = values
-        for index in np.flatnonzero(bad):
-            batch.problems.append(Problem(client_id.iat[index] or "(blank)", frame[_FILE].iat[index], int(frame[_ROW].iat[index]), column, f"expected {rule.expected()}, got {_shown(frame[column].iat[index])}"))
-    table = pd.DataFrame(parsed)
-    # batch_input's later checks name a row by "_row" alone: a running number
-    # here, mapped back to (file, record) by _place_rows
-    table["_row"] = np.arange(len(frame)) + 1
-    batch.tables[name] = {cid: group.drop(columns="client_id") for cid, group in table.groupby("client_id", sort=False)}
-
-
-def _tidy(batch: BatchInput) -> None:
-    """The per-client tables in the engine's shapes (as ``read_batch`` leaves them)."""
-    for name, by_client in batch.tables.items():
-        for client_id, frame in by_client.items():
-            frame = frame.drop(columns="_row")
-            if name == "kpis":
-                frame[list(KPI_COLUMNS)] = frame[list(KPI_COLUMNS)].astype(float)
-            elif name == "surveys":
-                frame[["nps", "csat", "ces"]] = frame[["nps", "csat", "ces"]].astype(float)
-            elif name in ("costs", "transactions"):
-                frame["amount"] = frame["amount"].astype(float)
-            elif name == "journeys":
-                frame[["conversions", "value", "nulls"]] = frame[["conversions", "value", "nulls"]].astype(float)
-            by_client[client_id] = frame.reset_index(drop=True)
-
-
-def _place_rows(problem: Problem, places: dict[str, pd.DataFrame]) -> Problem:
-    """A problem found on a table's running row number -> its file and record."""
-    rows = places.get(problem.file)
-    if rows is None or problem.row is None:
-        return problem
-    index = problem.row - 1
-    return Problem(problem.client_id, rows[_FILE].iat[index], int(rows[_ROW].iat[index]), problem.column, problem.message)
-
-
-def read_clients(location: ParquetLocation | str, ids: Iterable[str]) -> ParquetBatchInput:
-    """The validated input of the given clients, and only theirs.
-
-    Every table is read for these ids alone (columns and row groups pruned);
-    each problem found in their rows is in ``problems`` exactly as the CSV
-    input reports it, with the Parquet file and record number. Rows of
-    clients not in ``clients`` are not seen here: see
-    :func:`unknown_client_problems`.
+def read_clients(location: ParquetLocation | str, ids: Iterable[str] | None) -> BatchInput:
+    """The validated input of the given clients (all when ``ids`` is None),
+    and only theirs: :func:`cxroi_xl.batch_input.read_tables` over
+    :class:`ParquetTable` sources read for these ids alone (columns and row
+    groups pruned). Every problem in their rows is in ``problems`` exactly
+    as the CSV input reports it, at the Parquet file and record. Rows of
+    clients not in ``clients`` and padded ids are not seen by a by-client
+    read: see :func:`scan_client_ids`. Close the result (or drop it) to
+    remove its on-disk store.
     """
     if not isinstance(location, ParquetLocation):
         location = open_location(location)
-    wanted = set(ids)
-    batch = ParquetBatchInput(data_dir=Path(location.url), clients={})
-    batch.location = location
-    batch.files = {name: Path(location.url) / table for name, table in location.tables.items()}
-    clients = _read_rows(location, "clients", CLIENT_COLUMNS, wanted)
-    _validate_clients(clients, batch, location)
-    known = set(batch.clients)
-    read: dict[str, pd.DataFrame] = {}
-    for name in ("kpis", "costs", "surveys", "transactions", "journeys"):
-        if name in location.tables:
-            rows = _read_rows(location, name, ["client_id", *TABLES[name]], known)
-            _validate_table(name, rows, batch)
-            read[name] = rows
-    # month and journey checks name the table; a folder is shown as kpis/
-    batch.files = {name: Path(location.url) / location.shown(name) for name in location.tables}
-    checked_from = len(batch.problems)
-    _check_months(batch, location.shown("kpis"))
-    _check_journeys(batch)
-    places = {location.shown(name): rows for name, rows in read.items()} | {Path(location.url, location.shown(name)).name: rows for name, rows in read.items()}
-    batch.problems[checked_from:] = [_place_rows(p, places) for p in batch.problems[checked_from:]]
-    batch.files = {name: Path(location.url) / table for name, table in location.tables.items()}
-    _tidy(batch)
+    wanted = None if ids is None else set(ids)
+    folder, lock = _new_store_folder()
+    batch = BatchInput(data_dir=Path(location.url), clients={}, files={name: Path(location.url) / table for name, table in location.tables.items()}, folder=folder)
+    batch._finalizer = weakref.finalize(batch, _remove_store, folder, lock)
+    try:
+        read_tables(batch, {name: ParquetTable(location, name, wanted) for name in location.tables})
+    except BaseException:
+        batch.close()
+        raise
     return batch
 
 
@@ -390,14 +382,18 @@ def scan_client_ids(location: ParquetLocation, table: str, file: str, known: set
     """One file's ids that no by-client read would pick up: ``{"unknown": {id:
     (first record, rows)}, "padded": {...}}``. Reads the client_id column of
     that one file only, so a cluster can scan a huge table file by file."""
-    ids = _read_rows(location, table, ["client_id"], None, only_file=file)
-    stripped = ids["client_id"].map(lambda v: v.strip() if isinstance(v, str) else "")
     found: dict[str, dict[str, tuple[int, int]]] = {"unknown": {}, "padded": {}}
-    padded = (ids["client_id"].notna() & (ids["client_id"] != stripped)).to_numpy()
-    unknown = ~stripped.isin(known).to_numpy() if table != "clients" else np.zeros(len(ids), dtype=bool)
-    for kind, mask in (("padded", padded), ("unknown", unknown)):
-        for client_id, rows in ids[mask].groupby(stripped[mask].to_numpy(), sort=False):
-            found[kind][client_id] = (int(rows[_ROW].iat[0]), len(rows))
+    for _, records, frame in _pieces(location, table, ["client_id"], None, only_file=file):
+        for client_id, (row, count) in _padded_ids(frame, records).items():
+            first = found["padded"].get(client_id, (row, 0))
+            found["padded"][client_id] = (first[0], first[1] + count)
+        if table == "clients":
+            continue
+        stripped = frame["client_id"].map(lambda v: v.strip() if isinstance(v, str) else "")
+        unknown = ~stripped.isin(known).to_numpy()
+        for client_id, where in pd.Series(records[unknown]).groupby(stripped[unknown].to_numpy(), sort=False):
+            first = found["unknown"].get(client_id, (int(where.iat[0]), 0))
+            found["unknown"][client_id] = (first[0], first[1] + len(where))
     return found
 
 
@@ -423,15 +419,10 @@ def id_problems(table: str, scans: list[tuple[str, dict]]) -> list[Problem]:
 
 
 def unknown_client_problems(location: ParquetLocation | str, known: set[str], table: str) -> list[Problem]:
-    """Rows of ``table`` whose client_id is not in ``clients``: one problem per
-    unknown id with its first row, as the CSV input reports them. Reads only
-    the client_id column, file by file (:func:`scan_client_ids`, which a
-    cluster runs one task per file).
-
-    Also reported: ids written with spaces around them. The CSV input strips
-    them, but here the by-client reads compare exact text, so such a row
-    would not reach its client: it is named instead of lost.
-    """
+    """Rows of ``table`` whose client_id is not in ``clients``, and ids
+    written with spaces around them: one problem per id with its first row,
+    read from the client_id column file by file (:func:`scan_client_ids`,
+    which a cluster runs one task per file)."""
     if not isinstance(location, ParquetLocation):
         location = open_location(location)
     if table not in location.tables:
@@ -439,13 +430,7 @@ def unknown_client_problems(location: ParquetLocation | str, known: set[str], ta
     return id_problems(table, [(file, scan_client_ids(location, table, file, known)) for file in table_files(location, table)])
 
 
-def read_parquet_batch(url: str | os.PathLike) -> ParquetBatchInput:
-    """The whole batch in this process (the local executor's Parquet route):
-    every client, plus the rows of unknown clients."""
-    location = open_location(url)
-    batch = read_clients(location, client_ids(location))
-    if not batch.clients:
-        raise InputError(location.shown("clients"), "holds no clients")
-    for name in location.tables:
-        batch.problems.extend(unknown_client_problems(location, set(batch.clients), name))
-    return batch
+def read_parquet_batch(url: str | os.PathLike) -> BatchInput:
+    """The whole batch in this process (what ``read_batch`` does for a local
+    folder of Parquet tables), from a folder or an fsspec URL."""
+    return read_clients(open_location(url), None)

@@ -9,6 +9,7 @@ real summary row, to keep CPU low; one test builds real workbooks.
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -72,9 +73,64 @@ def test_real_workbooks_and_summary_equal_the_local_executor(client, tmp_path):
     expected = batch.generate(None, tmp_path / "local", mode="live", jobs=1, batch=parquet_input.read_parquet_batch(data))
     run, order = dask_executor.generate_on_dask(data, tmp_path / "dask", dask_executor.TemplateBuild(mode="live"), client=client, partition_size=5)
     assert sorted(run.built) == sorted(expected.built) and len(run.built) == 12 and not run.failed and not run.problems
-    batch.write_csv(tmp_path / "dask" / "summary.csv", batch.SUMMARY_COLUMNS, [run.rows[c] for c in order if c in run.rows])
     for name in [f"{c}.xlsx" for c in expected.built] + ["summary.csv"]:
         assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
+    assert manifest_view(tmp_path / "dask") == manifest_view(tmp_path / "local")
+    assert sorted(p.name for p in (tmp_path / "dask").iterdir()) == sorted(p.name for p in (tmp_path / "local").iterdir())
+    # one manifest for both routes: the local executor finds the cluster's workbooks up to date
+    again = batch.generate(None, tmp_path / "dask", mode="live", jobs=1, batch=parquet_input.read_parquet_batch(data))
+    assert not again.built and len(again.skipped) == 12
+
+
+def manifest_view(out: Path) -> dict:
+    """The manifest without build times and file stamps (which differ by run)."""
+    import json
+
+    saved = json.loads((out / "manifest.json").read_text())
+    return {cid: (entry["fingerprint"], entry["summary"]) for cid, entry in saved["clients"].items()} | {"stale": sorted(saved["stale"])}
+
+
+def test_manifest_rules_hold_on_the_cluster(client, tmp_path):
+    """Oracle: the local executor's manifest rules (tests/test_batch_manifest.py),
+    run on the same inputs: a rerun builds nothing; a changed client alone
+    is rebuilt; a client that now fails or left has its workbook moved to
+    stale/; --force rebuilds all; a dry run writes nothing."""
+    frames = client_frames(10)
+    data = write_parquet(frames, tmp_path / "data")
+    out = tmp_path / "out"
+
+    def run_dask(**options):
+        return dask_executor.generate_on_dask(data, out, stub_build, client=client, partition_size=3, **options)[0]
+
+    first = run_dask()
+    assert len(first.built) == 10 and not first.skipped
+    summary = (out / "summary.csv").read_bytes()
+    again = run_dask()
+    assert not again.built and sorted(again.skipped) == sorted(first.built)
+    assert (out / "summary.csv").read_bytes() == summary  # up-to-date rows from the manifest
+    # one client's numbers change, one client now fails, one leaves the clients table
+    frames = {name: frame.copy() for name, frame in frames.items()}
+    frames["kpis"].loc[frames["kpis"].index[frames["kpis"]["client_id"] == "c0002"][0], "revenue"] += 1.0
+    frames["kpis"].loc[frames["kpis"].index[frames["kpis"]["client_id"] == "c0004"][0], "contacts"] = -1
+    frames["clients"] = frames["clients"][frames["clients"]["client_id"] != "c0006"]
+    frames["kpis"] = frames["kpis"][frames["kpis"]["client_id"] != "c0006"]
+    for name in ("costs", "surveys"):
+        frames[name] = frames[name][frames[name]["client_id"] != "c0006"]
+    for child in sorted(data.rglob("*"), reverse=True):
+        child.unlink() if child.is_file() else child.rmdir()
+    write_parquet(frames, data)
+    third = run_dask()
+    assert third.built == ["c0002"] and third.failed == ["c0004"] and sorted(third.stale) == ["c0004", "c0006"]
+    assert sorted(p.name for p in (out / "stale").iterdir()) == ["c0004.xlsx", "c0006.xlsx"]
+    assert any(p.client_id == "c0004" and p.message.startswith("previous workbook moved to stale/c0004.xlsx") for p in third.problems)
+    # (fingerprints equal to the local executor's: the real-workbook test above)
+    assert sorted(json.loads((out / "manifest.json").read_text())["clients"]) == sorted(f"c{i:04d}" for i in range(10) if i not in (4, 6))
+    forced = run_dask(force=True)
+    assert len(forced.built) == 8 and not forced.skipped
+    listing = sorted(p.name for p in out.iterdir())
+    dry = dask_executor.generate_on_dask(data, tmp_path / "dry", stub_build, client=client, dry_run=True)[0]
+    assert sorted(dry.skipped) == sorted(forced.built) and dry.failed == ["c0004"] and not (tmp_path / "dry").exists()
+    assert sorted(p.name for p in out.iterdir()) == listing
 
 
 def test_bad_rows_are_reported_and_skipped_as_locally(client, dataset, local, tmp_path):
@@ -88,7 +144,8 @@ def test_bad_rows_are_reported_and_skipped_as_locally(client, dataset, local, tm
     assert sorted(run.problems, key=key) == sorted(local.problems, key=key)
     for client_id in run.built:
         assert run.rows[client_id] == batch.summary_row(local.tracker_input(client_id))
-    assert sorted(p.name for p in out.iterdir()) == sorted(f"{c}.xlsx" for c in run.built)  # no temporaries left, no failed client written
+    # no temporaries left, no failed client written; no manifest at a URL
+    assert sorted(p.name for p in out.iterdir()) == sorted([f"{c}.xlsx" for c in run.built] + ["errors.csv", "portfolio.xlsx", "summary.csv"])
 
 
 def test_a_killed_worker_costs_nothing_after_the_retry(client, dataset, local, tmp_path):
@@ -108,7 +165,11 @@ def test_a_killed_worker_costs_nothing_after_the_retry(client, dataset, local, t
     run = dask_executor.run_on_dask(client, location, parquet_input.partition_clients(ids, 4), slow_stub_build, tmp_path, on_progress=kill_a_busy_worker)
     assert killed
     assert sorted(run.built) == sorted(ids) and not run.failed and not run.problems
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{c}.xlsx" for c in ids)
+    # every workbook whole; a worker killed mid-write may leave its hidden
+    # temporary file (generate has the workers write into the run's private
+    # folder, removed when the run ends)
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == sorted(f"{c}.xlsx" for c in ids)
+    assert all(p.name.endswith(".tmp") for p in tmp_path.iterdir() if p.name.startswith("."))
     client.wait_for_workers(2, timeout=120)  # the nanny restarts the killed worker
 
 
