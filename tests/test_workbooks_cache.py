@@ -330,3 +330,41 @@ def test_libreoffice_reads_the_dynamic_array_live_workbook(tmp_path):
     for sheet, cells in (("Inputs", ["B12", "B13", "B14"]), ("Post-automation", ["L5", "O5", "Q5", "R6", "S7", "U8"])):
         for coordinate in cells:
             assert _same(theirs[sheet][coordinate], ours[sheet][coordinate].value), (sheet, coordinate)
+
+
+# ---- the attribution workbook's values from the engine ------------------------
+
+
+def _journey_cases():
+    from cxroi_xl.sample_data import synthetic_journeys
+
+    odd = synthetic_journeys(seed=5).copy()
+    odd.loc[0, "path"] = "e*mail > search"  # MATCH reads * as a wildcard
+    odd["value"] = float("nan")  # no values: blanks in the value column
+    none_converted = synthetic_journeys(seed=6).copy()
+    none_converted["conversions"] = 0.0  # every model refuses: the tables show n/a
+    return {"example": None, "seed 3": synthetic_journeys(seed=3), "wildcard, no values": odd, "nothing converted": none_converted}
+
+
+@pytest.mark.parametrize("case", list(_journey_cases()))
+def test_attribution_values_come_from_the_engine_and_agree_with_the_interpreter(case):
+    """Every formula of the attribution workbook: the value the builder
+    registers from the engine equals the headless interpreter's evaluation
+    of the formula (rel 1e-12), and finishing the workbook interprets none."""
+    from cxroi_xl.workbooks.values import complete_values
+
+    journeys = _journey_cases()[case]
+    data = attribution_template.example_input_with_journeys() if journeys is None else dataclasses.replace(attribution_template.example_input(), journeys=journeys)
+    book = attribution_template.build(data)
+    ours = book.formula_values
+    book.formula_values = FormulaValues()
+    assert complete_values(book, book.formula_values) > 0
+    theirs = book.formula_values
+    assert {s: set(c) for s, c in ours.cells.items()} == {s: set(c) for s, c in theirs.cells.items()}
+    for sheet, cells in theirs.cells.items():
+        for key, expected in cells.items():
+            got = ours.cells[sheet][key]
+            assert type(got) is type(expected) or (_same(expected, got, rel=1e-12) and not isinstance(expected, str)), (sheet, key, got, expected)
+            assert _same(expected, got, rel=1e-12), (sheet, key, got, expected)
+    finished = build.finish(attribution_template.build(data), "values")
+    assert finished.interpreted_formulas == 0
