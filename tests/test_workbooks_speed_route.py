@@ -102,3 +102,16 @@ def test_cached_values_go_into_the_rendered_cells():
     values.set("Sheet", "A2", 6)
     xml = zipfile.ZipFile(io.BytesIO(common.workbook_bytes(book, values=values))).read("xl/worksheets/sheet1.xml").decode()
     assert '<c r="A2"><f>A1*3</f><v>6</v></c>' in xml
+
+
+def test_notes_rendered_once_per_process_stay_each_workbooks_own():
+    def noted(text: str) -> bytes:
+        book = Workbook()
+        book.active["A1"] = 1
+        book.active["A1"].comment = Comment(text, "cxroi-xl")
+        return common.workbook_bytes(book)
+
+    first, second, again = noted("first note"), noted("second note"), noted("first note")
+    assert first == again
+    assert load_workbook(io.BytesIO(first)).active["A1"].comment.text == "first note"
+    assert load_workbook(io.BytesIO(second)).active["A1"].comment.text == "second note"

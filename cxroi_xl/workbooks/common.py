@@ -25,7 +25,10 @@ from openpyxl.worksheet.table import Table, TableColumn, TableFormula, TableStyl
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
 from openpyxl.cell._writer import write_cell
-from openpyxl.comments.comment_sheet import CommentRecord
+from openpyxl.comments.author import AuthorList
+from openpyxl.comments.comment_sheet import CommentRecord, CommentSheet
+from openpyxl.packaging.relationship import Relationship
+from openpyxl.xml.functions import tostring
 from openpyxl.worksheet._writer import WorksheetWriter
 from openpyxl.xml.functions import xmlfile
 from openpyxl.writer.excel import ExcelWriter
@@ -489,6 +492,35 @@ class _InMemoryWriter(ExcelWriter):
         data = writer.read().replace(f"<sheetData>{_ROWS_MARK}</sheetData>".encode(), f"<sheetData>{writer.rows_text}</sheetData>".encode(), 1)
         self._archive.writestr(ws.path[1:], data)
         self.manifest.append(ws)
+
+    def _write_comment(self, ws):
+        """openpyxl's, with the notes' two parts (comments and their VML
+        drawing) rendered once per process for the same notes: a values
+        workbook carries the same few dozen notes client after client."""
+        if self.workbook.vba_archive is not None:
+            return super()._write_comment(ws)
+        sheet_id = len(self._comments) + 1
+        key = (sheet_id, tuple((c.ref, c.author, c.text.t, c.height, c.width) for c in ws._comments))
+        parts = _NOTE_PARTS.get(key)
+        if parts is None:
+            notes = CommentSheet.from_comments(ws._comments)
+            notes._id = sheet_id
+            parts = (tostring(notes.to_tree()), notes.write_shapes(None))
+            if len(_NOTE_PARTS) >= 64:
+                _NOTE_PARTS.clear()
+            _NOTE_PARTS[key] = parts
+        notes = CommentSheet(authors=AuthorList(), commentList=[])  # names the part for the manifest and the relationship
+        notes._id = sheet_id
+        self._comments.append(notes)
+        self._archive.writestr(notes.path[1:], parts[0])
+        self.manifest.append(notes)
+        ws.legacy_drawing = f"xl/drawings/commentsDrawing{sheet_id}.vml"
+        self._archive.writestr(ws.legacy_drawing, parts[1])
+        self.vba_modified.add(ws.legacy_drawing)
+        ws._rels.append(Relationship(Id="comments", type=notes._rel_type, Target=notes.path))
+
+
+_NOTE_PARTS: dict[tuple, tuple[bytes, Any]] = {}
 
 
 def workbook_bytes(wb: Workbook, stream: RowStream | None = None, values: FormulaValues | None = None, strict: bool = True, ours: bool = True) -> bytes:
