@@ -14,6 +14,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
@@ -330,3 +331,96 @@ def test_libreoffice_reads_the_dynamic_array_live_workbook(tmp_path):
     for sheet, cells in (("Inputs", ["B12", "B13", "B14"]), ("Post-automation", ["L5", "O5", "Q5", "R6", "S7", "U8"])):
         for coordinate in cells:
             assert _same(theirs[sheet][coordinate], ours[sheet][coordinate].value), (sheet, coordinate)
+
+
+# ---- the attribution workbook's values from the engine ------------------------
+
+
+def _journey_cases():
+    from cxroi_xl.sample_data import synthetic_journeys
+
+    odd = synthetic_journeys(seed=5).copy()
+    odd.loc[0, "path"] = "e*mail > search"  # MATCH reads * as a wildcard
+    odd["value"] = float("nan")  # no values: blanks in the value column
+    none_converted = synthetic_journeys(seed=6).copy()
+    none_converted["conversions"] = 0.0  # every model refuses: the tables show n/a
+    return {"example": None, "seed 3": synthetic_journeys(seed=3), "wildcard, no values": odd, "nothing converted": none_converted}
+
+
+@pytest.mark.parametrize("case", list(_journey_cases()))
+def test_attribution_values_come_from_the_engine_and_agree_with_the_interpreter(case):
+    """Every formula of the attribution workbook: the value the builder
+    registers from the engine equals the headless interpreter's evaluation
+    of the formula (rel 1e-12), and finishing the workbook interprets none."""
+    from cxroi_xl.workbooks.values import complete_values
+
+    journeys = _journey_cases()[case]
+    data = attribution_template.example_input_with_journeys() if journeys is None else dataclasses.replace(attribution_template.example_input(), journeys=journeys)
+    book = attribution_template.build(data)
+    ours = book.formula_values
+    book.formula_values = FormulaValues()
+    assert complete_values(book, book.formula_values) > 0
+    theirs = book.formula_values
+    assert {s: set(c) for s, c in ours.cells.items()} == {s: set(c) for s, c in theirs.cells.items()}
+    for sheet, cells in theirs.cells.items():
+        for key, expected in cells.items():
+            got = ours.cells[sheet][key]
+            assert type(got) is type(expected) or (_same(expected, got, rel=1e-12) and not isinstance(expected, str)), (sheet, key, got, expected)
+            assert _same(expected, got, rel=1e-12), (sheet, key, got, expected)
+    finished = build.finish(attribution_template.build(data), "values")
+    assert finished.interpreted_formulas == 0
+
+
+# ---- the customer-value workbook's values from the engine ----------------------
+
+
+def _order_cases():
+    from cxroi_xl.sample_data import synthetic_transactions
+
+    return {"example": None, "seed 1": synthetic_transactions(seed=1), "seed 2": synthetic_transactions(seed=2)}
+
+
+def _value_client(case: str):
+    orders = _order_cases()[case]
+    return value_template.example_input_with_orders() if orders is None else dataclasses.replace(value_template.example_input(), transactions=orders)
+
+
+@pytest.mark.parametrize("case", list(_order_cases()))
+def test_customer_value_values_come_from_the_engine_and_agree_with_the_interpreter(case):
+    """Every formula of the customer-value workbook (about 900: CLTV, churn,
+    cohorts, survival, BG/NBD and Gamma-Gamma per customer): the value the
+    builder registers from the engine equals the headless interpreter's
+    evaluation (rel 1e-12), and finishing the workbook interprets none."""
+    from cxroi_xl.workbooks.values import complete_values
+
+    book = value_template.build(_value_client(case))
+    ours = book.formula_values
+    theirs = FormulaValues()
+    assert complete_values(book, theirs) > 800
+    compared = 0
+    for sheet, cells in theirs.cells.items():
+        for (row, col), expected in cells.items():
+            assert ours.has(sheet, row, col), (sheet, row, col, expected)
+            got = ours.get(sheet, row, col)
+            assert isinstance(got, str) == isinstance(expected, str), (sheet, row, col, got, expected)
+            assert _same(expected, got, rel=1e-12), (sheet, row, col, got, expected)
+            compared += 1
+    assert compared > 1500
+    finished = build.finish(value_template.build(_value_client(case)), "values")
+    assert finished.interpreted_formulas == 0
+
+
+def test_customer_value_model_that_cannot_fit_shows_not_available_on_every_row():
+    """Two customers are too few for the BG/NBD fit: each per-customer
+    column's IFERROR gives one "n/a", which a legacy array formula shows in
+    every cell of its range (Excel fills the range with a single result)."""
+    orders = pd.DataFrame({"customer_id": ["a", "a", "b"], "date": ["2024-01-01", "2024-03-01", "2024-06-30"], "amount": [10.0, 30.0, 5.0]})
+    book = value_template.build(dataclasses.replace(value_template.example_input(), transactions=orders))
+    ws = book["Predictive CLV"]
+    per_customer = ("CXBGNBD(", "CXPALIVE(", "CXCLV(")
+    ranges = [c.value.ref for c in ws._cells.values() if type(c.value).__name__ == "ArrayFormula" and any(f in c.value.text for f in per_customer)]
+    assert len(ranges) == 3
+    for ref in ranges:
+        for row in ws[ref]:
+            for cell in row:
+                assert book.formula_values.get(ws.title, cell.row, cell.column) == "n/a", (ref, cell.coordinate)

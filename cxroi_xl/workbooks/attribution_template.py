@@ -38,6 +38,8 @@ from .common import (
     set_widths,
     title,
 )
+from .attribution_values import fill_attribution_values
+from .cache import FormulaValues
 from .common import array_formula, readable_axes, fit_column, fit_headers, header_cells, print_layout, validation
 from .roi_template import example_input
 from .common import BOLD_FONT, SECTION_FONT
@@ -161,7 +163,7 @@ def _model_formula(model: str) -> str:
     return f'=IFERROR(CXATTRIBUTION({columns},"{model}",{JOURNEYS}[value],{JOURNEYS}[nulls],HalfLife),"n/a")'
 
 
-def _write_attribution(ws: Worksheet, journeys: pd.DataFrame, currency: str, half_life: float) -> None:
+def _write_attribution(ws: Worksheet, journeys: pd.DataFrame, currency: str, half_life: float) -> dict:
     title(ws, "Attribution: seven models side by side", "Conversions and value credited to each channel. Share = the channel's conversions / all conversions.")
     money0 = currency_format(currency)
     ws.cell(HEADER_ROW, 2, "Time-decay half-life (touches)").font = LABEL_FONT
@@ -232,6 +234,9 @@ def _write_attribution(ws: Worksheet, journeys: pd.DataFrame, currency: str, hal
     fit_headers(ws, [top])
     ws.freeze_panes = "A5"
     print_layout(ws)
+    # where the formulas are, for their values (attribution_values)
+    args = (paths, conversions, values, nulls, half_life)
+    return {"sheet": ws.title, "args": args, "top": top, "blocks_top": blocks_top, "block_width": BLOCK_WIDTH, "shapes": shapes}
 
 
 def build(data: TrackerInput | None = None) -> Workbook:
@@ -250,6 +255,8 @@ def build(data: TrackerInput | None = None) -> Workbook:
     sheets = {name: wb.create_sheet(name) for name, _ in SHEET_PURPOSES[1:]}
     _write_start_here(start, data.client_name)
     _write_journeys(sheets["Journeys"], journeys, data.currency)
-    _write_attribution(sheets["Attribution"], journeys, data.currency, half_life=1.0)
+    layout = _write_attribution(sheets["Attribution"], journeys, data.currency, half_life=1.0)
     wb.active = sheets["Attribution"]
+    wb.formula_values = FormulaValues()
+    fill_attribution_values(wb.formula_values, journeys, layout.pop("args"), {**layout, "journeys_sheet": sheets["Journeys"].title, "totals_row": HEADER_ROW + 1, "totals_col": 8})
     return wb

@@ -10,6 +10,8 @@ registers it, by the headless interpreter for what it leaves.
 """
 from __future__ import annotations
 
+import contextlib
+import gc
 from pathlib import Path
 from typing import Callable
 
@@ -87,14 +89,37 @@ def build_client_workbook(data: TrackerInput, template: str, mode: str, out_path
     """
     from .common import write_atomic
 
-    stream = None
-    model = roi_template.engine_model(data) if template == roi_template.TEMPLATE_NAME else None
-    if model is not None:
-        stream = RowStream()
-        wb = roi_template.build(data, stream, model=model)
-    else:
-        wb = BUILDERS[template](data)
-    return write_atomic(Path(out_path), finished_bytes(_label(wb, template, mode), mode, stream))
+    with _collected_once():
+        stream = None
+        model = roi_template.engine_model(data) if template == roi_template.TEMPLATE_NAME else None
+        if model is not None:
+            stream = RowStream()
+            wb = roi_template.build(data, stream, model=model)
+        else:
+            wb = BUILDERS[template](data)
+        data_bytes = finished_bytes(_label(wb, template, mode), mode, stream)
+        del wb, stream, model  # garbage now, for the collection on the way out
+    return write_atomic(Path(out_path), data_bytes)
+
+
+@contextlib.contextmanager
+def _collected_once():
+    """Python's cycle collector paused while a workbook is built, then run
+    once over the objects made since (the youngest generation).
+
+    A build makes some hundred thousand openpyxl objects, linked in cycles
+    (cell -> sheet -> workbook -> sheet); left alone the collector would
+    run a hundred times during one build, each pass also walking the
+    objects that survived earlier ones. One pass at the end frees the
+    build's garbage for a tenth of that work."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+            gc.collect(0)
 
 
 def _label(wb: Workbook, template: str, mode: str) -> Workbook:

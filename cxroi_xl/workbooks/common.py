@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import os
 import re
 import tempfile
@@ -23,10 +24,16 @@ from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.table import Table, TableColumn, TableFormula, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
+from openpyxl.cell._writer import write_cell
+from openpyxl.comments.author import AuthorList
+from openpyxl.comments.comment_sheet import CommentRecord, CommentSheet
+from openpyxl.packaging.relationship import Relationship
+from openpyxl.xml.functions import tostring
 from openpyxl.worksheet._writer import WorksheetWriter
+from openpyxl.xml.functions import xmlfile
 from openpyxl.writer.excel import ExcelWriter
 
-from .cache import METADATA_CONTENT_TYPE, METADATA_REL_TYPE, METADATA_XML, FormulaValues, MissingValueError, formula_column_xml
+from .cache import METADATA_CONTENT_TYPE, METADATA_REL_TYPE, METADATA_XML, FormulaValues, MissingValueError, xml_value
 
 # One fixed instant for document properties and zip entries, so that the same
 # inputs always give the same bytes.
@@ -410,7 +417,8 @@ class RowStream:
     @staticmethod
     def splice(xml: bytes | str, spec: tuple, values: "FormulaValues | None" = None, sheet: str = "") -> str:
         """The sheet XML with the streamed rows added, rendered column by
-        column (one list comprehension per column, not a call per cell)."""
+        column: each distinct value of a column is rendered once (a survey
+        column holds a handful of them), each cell is one string format."""
         first_row, first_col, rows, formulas, input_positions, text_positions = spec
         text = xml.decode("utf-8") if isinstance(xml, bytes) else xml
         prototype_row = first_row - 1
@@ -418,16 +426,16 @@ class RowStream:
         letters = [get_column_letter(first_col + j) for j in range(len(formulas))]
         style_attr = [f' s="{styles[letter]}"' if styles.get(letter) else "" for letter in letters]
         n = len(rows)
+        numbers = [str(first_row + i) for i in range(n)]
         inputs = dict(zip(input_positions, zip(*rows))) if n else {}
         columns: list[list[str]] = []
         for j, letter in enumerate(letters):
             style = style_attr[j]
             if formulas[j] is not None:
-                formula_xml = f"<f>{escape(formulas[j][1:])}</f>"
-                found = values.column(sheet, first_col + j) if values is not None else None
                 if values is None:
-                    columns.append([f'<c r="{letter}{first_row + i}"{style}>{formula_xml}<v></v></c>' for i in range(n)])
+                    columns.append([f'<c r="{letter}{r}"{style}><f>{escape(formulas[j][1:])}</f><v></v></c>' for r in numbers])
                     continue
+                found = values.column(sheet, first_col + j)
                 if found is None or found[0] > first_row or found[0] + len(found[1]) < first_row + n:
                     raise MissingValueError(f"sheet '{sheet}': no cached values for the formulas in column {letter} from row {first_row}")
                 offset = first_row - found[0]
@@ -435,28 +443,53 @@ class RowStream:
                 # formula): the text once, the other rows point at it. The
                 # structured references name this row, so nothing shifts.
                 shared = f'<f t="shared" ref="{letter}{first_row}:{letter}{first_row + n - 1}" si="{j}">{escape(formulas[j][1:])}</f>'
-                cells = formula_column_xml(letter, first_row, style, f'<f t="shared" si="{j}"/>', found[1][offset : offset + n])
-                cells[0] = formula_column_xml(letter, first_row, style, shared, found[1][offset : offset + 1])[0]
+                column = found[1][offset : offset + n]
+                cells = _render_column(letter, numbers, column, lambda value, f=f'<f t="shared" si="{j}"/>': _formula_rest(style, f, value))
+                if n:
+                    cells[0] = f'<c r="{letter}{first_row}"{_formula_rest(style, shared, column[0])}'
                 columns.append(cells)
                 continue
-            column = inputs.get(j, (None,) * n)
-            empty = (lambda r: f'<c r="{letter}{r}"{style}/>') if style else (lambda r: "")
-            cells = []
-            for i, value in enumerate(column):
-                r = first_row + i
-                if value is None or (isinstance(value, float) and value != value):
-                    cells.append(empty(r))
-                elif j in text_positions or isinstance(value, str):
-                    cells.append(f'<c r="{letter}{r}"{style} t="inlineStr"><is><t>{escape(str(value))}</t></is></c>')
-                elif isinstance(value, (dt.date, dt.datetime)):
-                    cells.append(f'<c r="{letter}{r}"{style} t="n"><v>{to_excel(value)}</v></c>')
-                else:
-                    cells.append(f'<c r="{letter}{r}"{style} t="n"><v>{value}</v></c>')
-            columns.append(cells)
-        out = [f'<row r="{first_row + i}">' + "".join(row) + "</row>" for i, row in enumerate(zip(*columns))]
+            as_text = j in text_positions
+            columns.append(_render_column(letter, numbers, inputs.get(j, (None,) * n), lambda value: _input_rest(style, as_text, value)))
+        out = [f'<row r="{r}">{"".join(cells)}</row>' for r, cells in zip(numbers, zip(*columns))]
         last_row = first_row + n - 1
         text = re.sub(r'<dimension ref="([A-Z]+\d+):([A-Z]+)\d+"/>', lambda m: f'<dimension ref="{m.group(1)}:{m.group(2)}{last_row}"/>', text, count=1)
         return text.replace("</sheetData>", "".join(out) + "</sheetData>", 1)
+
+
+def _formula_rest(style: str, formula_xml: str, value: Any) -> str:
+    """A formula cell after its reference: attributes, formula, cached value."""
+    kind, shown = xml_value(value)
+    return f"{style}{kind}>{formula_xml}<v>{shown}</v></c>"
+
+
+def _input_rest(style: str, as_text: bool, value: Any) -> str | None:
+    """An input cell after its reference; None for a blank without style."""
+    if value is None or (isinstance(value, float) and value != value):
+        return f"{style}/>" if style else None
+    if as_text or isinstance(value, str):
+        return f'{style} t="inlineStr"><is><t>{escape(str(value))}</t></is></c>'
+    if isinstance(value, (dt.date, dt.datetime)):
+        return f'{style} t="n"><v>{to_excel(value)}</v></c>'
+    return f'{style} t="n"><v>{value}</v></c>'
+
+
+def _render_column(letter: str, numbers: list[str], column: Sequence[Any], rest) -> list[str]:
+    """The cells of one column: ``rest(value)`` computed once per distinct
+    value (by type and value, so 1 and 1.0 stay apart), a blank without
+    style left out."""
+    seen: dict = {}
+    cells = []
+    for r, value in zip(numbers, column):
+        try:
+            key = (value.__class__, value)
+            tail = seen[key]
+        except KeyError:
+            tail = seen[key] = rest(value)
+        except TypeError:  # unhashable: rendered as it is
+            tail = rest(value)
+        cells.append("" if tail is None else f'<c r="{letter}{r}"{tail}')
+    return cells
 
 
 class _FixedTimeZip(zipfile.ZipFile):
@@ -508,6 +541,103 @@ class _FixedTimeZip(zipfile.ZipFile):
             self.writestr(arcname or os.path.basename(filename), handle.read())
 
 
+_ROWS_MARK = "cxroi-xl-rows"
+_TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+_ATTR_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
+
+
+def _xml_text(text: str) -> str:
+    """Text as lxml writes it into a worksheet (ASCII, other characters as references)."""
+    text = text.translate(_TEXT_ESCAPES)
+    return text if text.isascii() else text.encode("ascii", "xmlcharrefreplace").decode("ascii")
+
+
+def _xml_attrs(attrs: Iterable[tuple[str, str]]) -> str:
+    return "".join(f' {key}="{_xml_attr(value)}"' for key, value in attrs)
+
+
+def _xml_attr(value: str) -> str:
+    value = value.translate(_ATTR_ESCAPES)
+    return value if value.isascii() else value.encode("ascii", "xmlcharrefreplace").decode("ascii")
+
+
+def _number_text(value: Any) -> str:
+    """A number as openpyxl writes it (``safe_string``)."""
+    return "" if value != value or value in (math.inf, -math.inf) else "%.16g" % value
+
+
+class _FastWorksheetWriter(WorksheetWriter):
+    """openpyxl's worksheet writer with the cells rendered as text.
+
+    openpyxl builds an lxml element per cell; a workbook of a few hundred
+    styled cells spends more time there than anywhere else in its save.
+    Rows are rendered here as the same XML text, byte for byte (a test
+    compares the two writers on every template), and put in place of a
+    marker; cells of a kind this renderer does not know (rich text, data
+    table formulas, ISO dates) go through openpyxl's own cell writer."""
+
+    rows_text = ""
+
+    def write_rows(self):
+        # rendered here, before the tail: rendering collects the sheet's
+        # comments and hyperlinks, which the tail writes
+        self.rows_text = self.rows_xml()
+        xf = self.xf.send(True)
+        with xf.element("sheetData"):
+            xf.write(_ROWS_MARK)
+        self.xf.send(None)
+
+    def rows_xml(self) -> str:
+        ws = self.ws
+        dims = ws.row_dimensions
+        out = []
+        for row_idx, row in self.rows():
+            attrs = _xml_attrs(dims[row_idx]) if row_idx in dims else ""
+            cells = []
+            for cell in row:
+                if cell._comment is not None:
+                    ws._comments.append(CommentRecord.from_cell(cell))
+                if cell._value is None and not cell.has_style and not cell._comment:
+                    continue
+                cells.append(self.cell_xml(cell))
+            out.append(f'<row r="{row_idx}"{attrs}>{"".join(cells)}</row>')
+        return "".join(out)
+
+    def cell_xml(self, cell) -> str:
+        value, kind = cell._value, cell.data_type
+        if cell.hyperlink:
+            return self._openpyxl_cell_xml(cell)
+        styled = f' s="{cell.style_id}"' if cell.has_style else ""
+        head = f'<c r="{cell.coordinate}"{styled}'
+        if kind == "n" and value.__class__ in (int, float):
+            return f'{head} t="n"><v>{_number_text(value)}</v></c>'
+        if kind == "s" and value.__class__ is str:
+            if value == "":
+                return f'{head} t="inlineStr"></c>'
+            space = ' xml:space="preserve"' if value != value.strip() else ""
+            return f'{head} t="inlineStr"><is><t{space}>{_xml_text(value)}</t></is></c>'
+        if kind == "f" and value.__class__ is str:
+            return f"{head}><f>{_xml_text(value[1:])}</f><v></v></c>" if value else f"{head}></c>"
+        if kind == "f" and isinstance(value, ArrayFormula):
+            text = f"<f{_xml_attrs(value)}>{_xml_text(value.text[1:]) if value.text else ''}</f>"
+            return f"{head}>{text}<v></v></c>"
+        if value is None and kind in ("n", "s", "b", "e", "f"):
+            return f"{head}></c>" if kind == "f" else f'{head} t="{"inlineStr" if kind == "s" else kind}"></c>'
+        if kind == "b" and value.__class__ is bool:
+            return f'{head} t="b"><v>{int(value)}</v></c>'
+        if kind == "e" and value.__class__ is str:
+            return f'{head} t="e"><v>{_xml_text(value)}</v></c>'
+        if kind == "d" and not self.ws.parent.iso_dates and value.__class__ in (dt.datetime, dt.date) and getattr(value, "tzinfo", None) is None:
+            return f'{head} t="n"><v>{_number_text(to_excel(value, self.ws.parent.epoch))}</v></c>'
+        return self._openpyxl_cell_xml(cell)
+
+    def _openpyxl_cell_xml(self, cell) -> str:
+        buffer = io.BytesIO()
+        with xmlfile(buffer) as xf:
+            write_cell(xf, self.ws, cell, cell.has_style)
+        return buffer.getvalue().decode("ascii")
+
+
 class _InMemoryWriter(ExcelWriter):
     """openpyxl's writer, with worksheets serialised in memory rather than
     through a temporary file each (creating and removing them costs more
@@ -517,11 +647,41 @@ class _InMemoryWriter(ExcelWriter):
         ws._drawing = SpreadsheetDrawing()
         ws._drawing.charts = ws._charts
         ws._drawing.images = ws._images
-        writer = WorksheetWriter(ws, out=io.BytesIO())
+        writer = _FastWorksheetWriter(ws, out=io.BytesIO())
         writer.write()
         ws._rels = writer._rels
-        self._archive.writestr(ws.path[1:], writer.read())
+        data = writer.read().replace(f"<sheetData>{_ROWS_MARK}</sheetData>".encode(), f"<sheetData>{writer.rows_text}</sheetData>".encode(), 1)
+        self._archive.writestr(ws.path[1:], data)
         self.manifest.append(ws)
+
+    def _write_comment(self, ws):
+        """openpyxl's, with the notes' two parts (comments and their VML
+        drawing) rendered once per process for the same notes: a values
+        workbook carries the same few dozen notes client after client."""
+        if self.workbook.vba_archive is not None:
+            return super()._write_comment(ws)
+        sheet_id = len(self._comments) + 1
+        key = (sheet_id, tuple((c.ref, c.author, c.text.t, c.height, c.width) for c in ws._comments))
+        parts = _NOTE_PARTS.get(key)
+        if parts is None:
+            notes = CommentSheet.from_comments(ws._comments)
+            notes._id = sheet_id
+            parts = (tostring(notes.to_tree()), notes.write_shapes(None))
+            if len(_NOTE_PARTS) >= 64:
+                _NOTE_PARTS.clear()
+            _NOTE_PARTS[key] = parts
+        notes = CommentSheet(authors=AuthorList(), commentList=[])  # names the part for the manifest and the relationship
+        notes._id = sheet_id
+        self._comments.append(notes)
+        self._archive.writestr(notes.path[1:], parts[0])
+        self.manifest.append(notes)
+        ws.legacy_drawing = f"xl/drawings/commentsDrawing{sheet_id}.vml"
+        self._archive.writestr(ws.legacy_drawing, parts[1])
+        self.vba_modified.add(ws.legacy_drawing)
+        ws._rels.append(Relationship(Id="comments", type=notes._rel_type, Target=notes.path))
+
+
+_NOTE_PARTS: dict[tuple, tuple[bytes, Any]] = {}
 
 
 def workbook_bytes(wb: Workbook, stream: RowStream | None = None, values: FormulaValues | None = None, strict: bool = True, ours: bool = True) -> bytes:

@@ -51,6 +51,8 @@ from .common import (
     title,
 )
 from .common import SECTION_FONT, array_formula, readable_axes, fit_column, fit_headers, header_cells, print_layout, validation, wrapped_lines
+from .cache import FormulaValues
+from .value_values import fill_customer_value_values
 from .roi_template import CURRENCIES, example_input
 
 __all__ = ["TEMPLATE_NAME", "build", "example_input_with_orders", "customer_summary", "spill_shape", "write_guide", "cell_value", "Formula", "CHURN_AFTER_DAYS"]
@@ -661,4 +663,6 @@ def build(data: TrackerInput | None = None) -> Workbook:
     _write_survival(sheets["Survival"], summary)
     _write_predictive(sheets["Predictive CLV"], summary, data.currency)
     wb.active = sheets["CLTV"]
+    wb.formula_values = FormulaValues()
+    fill_customer_value_values(wb.formula_values, orders, summary, months, data.discount_rate, acquisition_spend)
     return wb
