@@ -89,6 +89,26 @@ def _shape(result: Any) -> tuple[int, int]:
     return 1, 1
 
 
+def _cac_payback_months(cac: Any, margin: Any, churn: Any, rate: Any) -> Any:
+    """CLTV!C13 as its formula (value_template.CAC_PAYBACK_FORMULA) answers:
+    the month n where the discounted margin m(1+d)/(d+c)(1-((1-c)/(1+d))^n)
+    reaches the CAC, "not reached" when the whole lifetime stays below it,
+    "n/a" where the formula's IFERROR would answer."""
+    if not all(_is_number(v) for v in (cac, margin, churn, rate)):
+        return "n/a"
+    if cac == 0:
+        return 0
+    try:
+        if rate + churn == 0:
+            return cac / margin
+        remaining = 1 - cac * (rate + churn) / (margin * (1 + rate))
+        if remaining <= 0:
+            return "not reached"
+        return math.log(remaining) / math.log((1 - churn) / (1 + rate))
+    except (ZeroDivisionError, ValueError):
+        return "n/a"
+
+
 def fill_customer_value_values(values: FormulaValues, orders: pd.DataFrame, summary: pd.DataFrame, months: pd.DataFrame, discount_rate: float, acquisition_spend: float | None) -> None:
     """Register the value of every formula of the customer-value workbook
     built from ``orders``, the per-customer ``summary`` and the customer
@@ -133,7 +153,7 @@ def fill_customer_value_values(values: FormulaValues, orders: pd.DataFrame, summ
         (9, _iferror(_arith(lambda c: 1 / c, churn))),
         (11, cac),
         (12, ltv_cac),
-        (13, _iferror(_arith(lambda a, b: a / b, cac, monthly_margin))),
+        (13, _cac_payback_months(cac, monthly_margin, churn, monthly_rate)),
         (14, verdict),
         (16, _iferror(_arith(lambda a, m, c: a * m / c, arpu, margin, churn))),
     ):
