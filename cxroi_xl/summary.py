@@ -243,14 +243,31 @@ def _identity(data: TrackerInput) -> dict:
 HOLISTIC_COLUMNS = ("pv_service", "pv_retention", "pv_uplift", "pv_proxies", "pv_costs_horizon", "npv_horizon", "roi_horizon", "p_npv_positive")
 
 
+_LAST_MODEL: list = []  # [(data, model)]: the last client's holistic model
+
+
+def holistic_model(data: TrackerInput):
+    """``data.streams()``, or None when the engine refuses the data.
+
+    The batch asks for it twice per client (its summary line and its
+    workbook); the last client's model is kept so it is computed once."""
+    if _LAST_MODEL and _LAST_MODEL[0][0] is data:
+        return _LAST_MODEL[0][1]
+    try:
+        model = data.streams()
+    except CXError:
+        model = None
+    _LAST_MODEL[:] = [(data, model)]
+    return model
+
+
 def holistic_values(data: TrackerInput, streams=None) -> dict:
     """The holistic columns of the summary (see the module docstring): each
     stream's risk-adjusted PV, PV costs, NPV and ROI over the horizon, and
     P(NPV > 0) at :data:`DEFAULT_SPREADS`. All None when the engine refuses
     the client's data for the holistic model."""
-    try:
-        streams = streams if streams is not None else data.streams()
-    except CXError:
+    streams = streams if streams is not None else holistic_model(data)
+    if streams is None:
         return dict.fromkeys(HOLISTIC_COLUMNS)
     pv = streams.stream_pv("horizon")
     low = [DEFAULT_SPREADS[s][0] for s in STREAMS]
