@@ -261,6 +261,26 @@ def holistic_model(data: TrackerInput):
     return model
 
 
+_LAST_RISK: list = []  # [(model, bins, MonteCarloResult)]
+
+
+def default_monte_carlo(streams, bins: int = 20):
+    """:meth:`~cxroi_xl.tracker.BenefitStreams.monte_carlo` at
+    :data:`DEFAULT_SPREADS` (the summary's P(NPV > 0) and the Scenarios
+    sheet's table; the last model's result is kept, so it runs once)."""
+    if _LAST_RISK and _LAST_RISK[0][0] is streams and _LAST_RISK[0][1] == bins:
+        return _LAST_RISK[0][2]
+    low = [DEFAULT_SPREADS[s][0] for s in STREAMS]
+    high = [DEFAULT_SPREADS[s][1] for s in STREAMS]
+    cost_low, cost_high = DEFAULT_SPREADS["cost"]
+    from . import risk
+
+    block, costs, _ = streams.risk_inputs()
+    result = risk.monte_carlo_npv(block, costs, streams.monthly_rate, low, high, cost_low, cost_high, MONTE_CARLO_TRIALS, MONTE_CARLO_SEED, bins)
+    _LAST_RISK[:] = [(streams, bins, result)]
+    return result
+
+
 def holistic_values(data: TrackerInput, streams=None) -> dict:
     """The holistic columns of the summary (see the module docstring): each
     stream's risk-adjusted PV, PV costs, NPV and ROI over the horizon, and
@@ -269,11 +289,10 @@ def holistic_values(data: TrackerInput, streams=None) -> dict:
     streams = streams if streams is not None else holistic_model(data)
     if streams is None:
         return dict.fromkeys(HOLISTIC_COLUMNS)
-    pv = streams.stream_pv("horizon")
-    low = [DEFAULT_SPREADS[s][0] for s in STREAMS]
-    high = [DEFAULT_SPREADS[s][1] for s in STREAMS]
-    cost_low, cost_high = DEFAULT_SPREADS["cost"]
-    risk = streams.monte_carlo(low, high, cost_low, cost_high, trials=MONTE_CARLO_TRIALS, seed=MONTE_CARLO_SEED)
+    monthly = streams.monthly
+    discount = (1.0 + streams.monthly_rate) ** -monthly["period"].to_numpy(float)
+    pv = {s: float(monthly[f"{s}_adjusted"].to_numpy(float) @ discount) for s in STREAMS}
+    risk = default_monte_carlo(streams)
     tei = streams.horizon
     return {
         **{f"pv_{s}": pv[s] for s in STREAMS},

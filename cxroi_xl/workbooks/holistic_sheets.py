@@ -11,6 +11,8 @@ The model is :func:`cxroi_xl.tracker.benefit_streams`.
 """
 from __future__ import annotations
 
+import functools
+from copy import copy
 from dataclasses import dataclass
 
 from openpyxl.chart import BarChart, Reference
@@ -188,15 +190,23 @@ def write_horizon(ws: Worksheet, lay: HorizonLayout, tracked: int, currency: str
     header_cells(ws, lay.header_row, lay.first_col, [_LABELS[name] for name in lay.columns])
     ws.row_dimensions[lay.header_row].height = 45
     formats = {"month": FORMATS["month"], "period": FORMATS["int"], "status": FORMATS["general"], "extra_wins": FORMATS["dec1"], "customers_saved": FORMATS["dec1"], "customers_kept": FORMATS["dec1"]}
+    # Style the first row cell by cell, then copy its style arrays (setting
+    # formats per cell costs more than writing the formulas).
+    prototypes = {}
+    for name in lay.columns:
+        cell = ws.cell(lay.first, lay.col(name))
+        cell.number_format = formats.get(name, money0)
+        if name == "extra_wins":
+            cell.fill, cell.border = INPUT_FILL, BOX
+        prototypes[name] = cell._style
     for i in range(lay.rows):
         r = lay.first + i
-        wins = ws.cell(r, lay.col("extra_wins"), extra_wins[i] if i < len(extra_wins) else 0)
-        wins.fill, wins.border = INPUT_FILL, BOX
+        ws.cell(r, lay.col("extra_wins"), extra_wins[i] if i < len(extra_wins) else 0)
         for name, formula in _horizon_formulas(lay, r).items():
             ws.cell(r, lay.col(name), formula)
-        for name in lay.columns:
-            ws.cell(r, lay.col(name)).number_format = formats.get(name, money0)
-
+        if i:
+            for name in lay.columns:
+                ws.cell(r, lay.col(name))._style = copy(prototypes[name])
     categories = Reference(ws, min_col=lay.col("month"), min_row=lay.first, max_row=lay.last)
     streams = BarChart()
     streams.type, streams.grouping, streams.overlap = "col", "stacked", 100
@@ -219,9 +229,15 @@ def write_horizon(ws: Worksheet, lay: HorizonLayout, tracked: int, currency: str
 
 
 def _shade(series, name: str, tracked: int, rows: int) -> None:
-    dark, light = _COLOURS[name]
-    series.graphicalProperties = GraphicalProperties(solidFill=dark)
-    series.dPt = [DataPoint(idx=i, spPr=GraphicalProperties(solidFill=light)) for i in range(tracked, rows)]
+    series.graphicalProperties = GraphicalProperties(solidFill=_COLOURS[name][0])
+    series.dPt = list(_light_points(name, tracked, rows))
+
+
+@functools.lru_cache(maxsize=64)
+def _light_points(name: str, tracked: int, rows: int) -> tuple[DataPoint, ...]:
+    """The projected months' data points, lighter; made once per shape (a
+    batch's clients mostly share one) and only read when the file is written."""
+    return tuple(DataPoint(idx=i, spPr=GraphicalProperties(solidFill=_COLOURS[name][1])) for i in range(tracked, rows))
 
 
 def _finish_chart(chart: BarChart, categories: Reference, currency: str) -> None:

@@ -283,7 +283,7 @@ def fill_holistic_values(values: FormulaValues, data: TrackerInput, streams, bas
     """Register the values of the holistic cells (see
     :mod:`~cxroi_xl.workbooks.holistic_sheets`) from the engine's
     :class:`~cxroi_xl.tracker.BenefitStreams`."""
-    from ..summary import DEFAULT_SPREADS, MONTE_CARLO_SEED, MONTE_CARLO_TRIALS
+    from ..summary import DEFAULT_SPREADS, default_monte_carlo
     from ..tracker import STREAMS
     from . import holistic_sheets as hs
     from .roi_template import HOLISTIC_CALC_ROW, HOLISTIC_HEADLINE_COLUMNS
@@ -333,7 +333,9 @@ def fill_holistic_values(values: FormulaValues, data: TrackerInput, streams, bas
     low = [[DEFAULT_SPREADS[s][0]] for s in STREAMS]
     high = [[DEFAULT_SPREADS[s][1]] for s in STREAMS]
     cost_low, cost_high = DEFAULT_SPREADS["cost"]
-    mc = call("CXMONTECARLO", block, costs, streams.monthly_rate, low, high, cost_low, cost_high, MONTE_CARLO_TRIALS, MONTE_CARLO_SEED, hs.MC_BINS)
+    # CXMONTECARLO's table, from the run the summary already made (same
+    # flows, spreads, trials, seed and bins: what the add-in computes)
+    mc = _monte_carlo_table(default_monte_carlo(streams, hs.MC_BINS))
     values.set_block("Scenarios", hs.TABLE_ROW, 2, _block(mc, hs.MC_ROWS, 4))
     names = [[hs.STREAM_LABELS[s]] for s in STREAMS]
     tornado = call("CXTORNADO", block, costs, streams.monthly_rate, low, high, cost_low, cost_high, names)
@@ -341,6 +343,18 @@ def fill_holistic_values(values: FormulaValues, data: TrackerInput, streams, bas
     values.set_at("Scenarios", 7, 9, values.get("ROI", 8, HOLISTIC_HEADLINE_COLUMNS[1]))
     values.set_at("Scenarios", 8, 9, _index(mc, 5, 2))
     values.set_at("Scenarios", 9, 9, _index(mc, 6, 2))
+
+
+def _monte_carlo_table(result) -> list[list]:
+    """CXMONTECARLO's spilled table of ``result`` as the add-in returns it
+    (see :func:`cxroi_xl.catalogue.risk.monte_carlo_table`)."""
+    table: list[list] = [["Metric", "Value", "Bin to", "Count"]]
+    for label, value in result.rows():
+        table.append([label, ExcelError("#DIV/0!", f"{label}: the costs' present value is zero") if value is None else float(value), BLANK, BLANK])
+    edges, counts = result.bin_edges, result.bin_counts
+    for i, count in enumerate(counts.tolist()):
+        table.append([f"NPV bin {i + 1}", float(edges[i]), float(edges[i + 1]), int(count)])
+    return table
 
 
 def _fill_data_check(values: FormulaValues, baseline: pd.DataFrame, post: pd.DataFrame, layout: dict[str, Any]) -> None:
