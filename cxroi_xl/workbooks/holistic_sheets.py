@@ -216,7 +216,7 @@ def write_horizon(ws: Worksheet, lay: HorizonLayout, tracked: int, currency: str
         streams.add_data(Reference(ws, min_col=col, min_row=lay.header_row, max_row=lay.last), titles_from_data=True)
         _shade(streams.series[-1], name, tracked, lay.rows)
     _finish_chart(streams, categories, currency)
-    ws.add_chart(streams, f"{get_column_letter(lay.col('cumulative_net') + 2)}{lay.header_row}")
+    ws.add_chart(streams, f"B{lay.last + 3}")  # below the table, on the printed page
 
     cumulative = BarChart()
     cumulative.type = "col"
@@ -225,7 +225,7 @@ def write_horizon(ws: Worksheet, lay: HorizonLayout, tracked: int, currency: str
     _shade(cumulative.series[0], "net", tracked, lay.rows)
     cumulative.legend = None
     _finish_chart(cumulative, categories, currency)
-    ws.add_chart(cumulative, f"{get_column_letter(lay.col('cumulative_net') + 2)}{lay.header_row + 18}")
+    ws.add_chart(cumulative, f"{lay.letter('customers_saved')}{lay.last + 3}")
 
 
 def _shade(series, name: str, tracked: int, rows: int) -> None:
@@ -246,7 +246,7 @@ def _finish_chart(chart: BarChart, categories: Reference, currency: str) -> None
     chart.y_axis.numFmt = "#,##0"
     chart.x_axis.number_format = "mmm yy"
     chart.x_axis.tickLblPos = "low"  # month labels at the bottom, not on the zero line
-    chart.height, chart.width = 8, 20
+    chart.height, chart.width = 9, 24
 
 
 # ---- data check ------------------------------------------------------------

@@ -495,7 +495,7 @@ def _write_roi(ws: Worksheet, post_rows: int, currency: str, horizon: HorizonLay
         ws.column_dimensions[get_column_letter(col)].width = 15
     ws.freeze_panes = "A4"
     page_setup(ws, one_page=True)
-    ws.print_area = f"A1:U{(horizon.last if horizon is not None else last) + 2}"  # the data check's working columns stay on screen only
+    ws.print_area = f"A1:W{(horizon.last + 22) if horizon is not None else last + 2}"  # the data check's working columns stay on screen only
 
 
 # Each CX metric row: label, better when, formulas for baseline, post and the
