@@ -144,3 +144,21 @@ def test_structure_proxies_sheet_and_charts():
     scenarios = book["Scenarios"]
     assert [scenarios[f"C{hs.SPREAD_ROW + i}"].value for i in range(5)] == [DEFAULT_SPREADS[s][0] for s in (*STREAMS, "cost")]
     assert [scenarios[f"E{hs.SPREAD_ROW + i}"].value for i in range(5)] == [DEFAULT_SPREADS[s][1] for s in (*STREAMS, "cost")]
+
+
+def test_a_client_the_holistic_model_refuses_gets_the_interpreter_not_wrong_numbers(tmp_path):
+    """No baseline customers: baseline churn is undefined, so the engine
+    refuses the holistic model; the workbook still builds (all in memory,
+    values from the interpreter) and the streams show #DIV/0!, not a number."""
+    data = example_input()
+    kpis = data.kpis.copy()
+    before = (month_start(kpis["month"]) < month_start([data.go_live]).iloc[0]).to_numpy()
+    kpis.loc[before, "active_customers"] = 0
+    refused = dataclasses.replace(data, kpis=kpis)
+    assert roi_template.engine_model(refused) is None
+    path = build.build_client_workbook(refused, "cx_automation_roi", "values", tmp_path / "refused.xlsx")
+    roi = openpyxl.load_workbook(path, data_only=True)["ROI"]
+    lay = roi_template.horizon_layout(len(kpis) - int(before.sum()), 36)
+    assert roi[f"{lay.letter('retention')}{lay.first + 1}"].value == "#DIV/0!"
+    assert str(roi["E8"].value).startswith("#")  # an error, never a number
+    assert isinstance(roi["C8"].value, float)  # the service-only headline still reports

@@ -679,10 +679,13 @@ def engine_streams(data: TrackerInput):
 
 
 def engine_model(data: TrackerInput):
-    """The client's ROI model, or None when the engine refuses the data."""
+    """The client's ROI model, or None when the engine refuses the data
+    (for the service model or the holistic one: then every value comes from
+    the interpreter, which needs every cell in memory, so no stream)."""
     from ..errors import CXError
 
     try:
-        return data.model()
+        model = data.model()
     except CXError:
         return None
+    return model if engine_streams(data) is not None else None
