@@ -82,6 +82,7 @@ def test_to_date_and_horizon_headline_equal_the_engine(recalculated, model):
     assert inputs[f"B{HOLISTIC_CALC_ROW}"] == pytest.approx(model.baseline_churn, rel=1e-9)
     assert inputs[f"B{HOLISTIC_CALC_ROW + 1}"] == pytest.approx(model.baseline_arpu, rel=1e-9)
     assert inputs[f"B{HOLISTIC_CALC_ROW + 3}"] == pytest.approx(model.value_per_win, rel=1e-9)
+    assert inputs["D20"] == pytest.approx(model.value_per_win, rel=1e-9)  # the default, beside the (blank) input
 
 
 def test_scenarios_monte_carlo_and_tornado_equal_the_risk_engine(recalculated, model):

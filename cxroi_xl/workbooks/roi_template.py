@@ -272,7 +272,7 @@ def _write_inputs(ws: Worksheet, data: TrackerInput) -> None:
     ws.add_data_validation(validation("date", operator="greaterThan", formula1="36526", cells="B5", prompt="Any day of the go-live month"))
     ws.add_data_validation(validation("decimal", operator="between", formula1="0", formula2="1", cells="B7 B8", prompt="A percentage between 0% and 100%"))
     ws.add_data_validation(validation("decimal", operator="between", formula1="0", formula2="5", cells="B9", prompt="A percentage, 0% or more"))
-    set_widths(ws, {"A": 30, "B": 22, "C": 70})
+    set_widths(ws, {"A": 30, "B": 22, "C": 70, "D": 16})
     ws.freeze_panes = "A4"
     page_setup(ws)
 
@@ -291,7 +291,7 @@ def _write_holistic_inputs(ws: Worksheet, data: TrackerInput) -> None:
         ("GrossMargin", "Gross margin", "Share of revenue kept as margin; values a retained customer's revenue.", FORMATS["pct"], data.gross_margin),
         ("RetentionRisk", "Retention risk", "Share by which the retained margin is reduced for uncertainty.", FORMATS["pct"], data.retention_risk),
         ("UpliftRisk", "Uplift risk", "Share by which the revenue uplift is reduced for uncertainty.", FORMATS["pct"], data.uplift_risk),
-        ("ValuePerWin", "Value of an extra win", "Leave blank for the default below: a baseline customer's lifetime margin.", money0, data.value_per_win),
+        ("ValuePerWin", "Value of an extra win", "Blank: the default beside it (column D), a baseline customer's lifetime margin.", money0, data.value_per_win),
         ("HorizonMonths", "Horizon (months)", "Months from go-live over which the ROI is reported; 36 is common.", FORMATS["int"], data.horizon_months),
     ]
     for i, (name, label, help_text, fmt, value) in enumerate(rows):
@@ -301,6 +301,9 @@ def _write_holistic_inputs(ws: Worksheet, data: TrackerInput) -> None:
         cell.number_format, cell.fill, cell.border = fmt, INPUT_FILL, BOX
         ws.cell(r, 3, help_text).font = NOTE_FONT
         define_name(ws.parent, name, ws.title, f"B{r}")
+        if name == "ValuePerWin":
+            default = ws.cell(r, 4, "=DefaultValuePerWin")
+            default.number_format, default.fill, default.border = fmt, CALC_FILL, BOX
     derived = [
         ("BaselineChurn", "Baseline churn (monthly)", f"=SUM({BASELINE}[churned_customers])/SUM({BASELINE}[active_customers])", FORMATS["pct2"], "c0 = churned / active customers over the baseline months."),
         ("BaselineARPU", "Baseline revenue per customer", f"=SUM({BASELINE}[revenue])/SUM({BASELINE}[active_customers])", currency_format(data.currency, 2), "arpu0 = revenue / active customers per month."),

@@ -286,7 +286,7 @@ def fill_holistic_values(values: FormulaValues, data: TrackerInput, streams, bas
     from ..summary import DEFAULT_SPREADS, default_monte_carlo
     from ..tracker import STREAMS
     from . import holistic_sheets as hs
-    from .roi_template import HOLISTIC_CALC_ROW, HOLISTIC_HEADLINE_COLUMNS
+    from .roi_template import HOLISTIC_CALC_ROW, HOLISTIC_HEADLINE_COLUMNS, HOLISTIC_INPUT_ROW
 
     lay: hs.HorizonLayout = layout["horizon"]
     monthly = streams.monthly
@@ -298,6 +298,7 @@ def fill_holistic_values(values: FormulaValues, data: TrackerInput, streams, bas
     used_vpw = float(data.value_per_win) if data.value_per_win is not None else default_vpw
     for i, value in enumerate((c0, arpu0, default_vpw, used_vpw, n, streams.horizon_months)):
         values.set_at("Inputs", HOLISTIC_CALC_ROW + i, 2, value)
+    values.set_at("Inputs", HOLISTIC_INPUT_ROW + 3, 4, default_vpw)  # beside the value-per-win input
 
     # ROI: the horizon table, month by month
     months = [m.to_pydatetime() for m in pd.DatetimeIndex(monthly["month"])]
