@@ -12,7 +12,16 @@ Rounding (``summary.csv`` and the portfolio agree to it):
   JPY, 3 for BHD), read from the ``iso4217`` package; a code ISO 4217 gives
   no minor unit (XAU, or a code it does not list) keeps 2 decimals;
 * rates (ROI, CSAT, churn): 4 decimals (0.1234 = 12.34 %);
-* NPS points and payback months: 2 decimals.
+* NPS points and payback months: 2 decimals;
+* the probability that NPV > 0: 4 decimals.
+
+The holistic columns (``pv_service`` ... ``p_npv_positive``) come from
+:meth:`cxroi_xl.tracker.TrackerInput.streams` over the horizon (36 months
+from go-live by default); the probability from
+:meth:`~cxroi_xl.tracker.BenefitStreams.monte_carlo` of the unadjusted
+streams at :data:`DEFAULT_SPREADS` (10,000 trials, seed 1). They are blank
+when the engine cannot compute the holistic model for the client (no
+baseline customers, ...), the service-only columns still filled.
 """
 from __future__ import annotations
 
@@ -26,7 +35,7 @@ import pandas as pd
 from . import survey
 from .input_files import InputError, TableFile
 from .errors import CXError
-from .tracker import TrackerInput, split_phases
+from .tracker import STREAMS, TrackerInput, split_phases
 
 __all__ = [
     "SummaryColumn",
@@ -41,11 +50,31 @@ __all__ = [
     "currency_totals",
     "read_fx",
     "convert_totals",
+    "DEFAULT_SPREADS",
+    "MONTE_CARLO_TRIALS",
+    "MONTE_CARLO_SEED",
 ]
 
 RATE_DECIMALS = 4
 POINT_DECIMALS = 2
 DEFAULT_MINOR_UNIT = 2
+
+# Low / high multipliers of each stream's expected size (triangular, mode 1)
+# for the Monte Carlo risk, replacing the fixed risk factors. Service savings
+# rest on counted contacts and hours: narrow. Retained margin depends on
+# churn staying down and on the margin assumed: wide, skewed down. Revenue
+# uplift on win rates of small counts: wider still. Proxies are estimates
+# the user already discounts by a confidence: up to nothing at worst, never
+# above the estimate. Costs overrun more often than they undershoot.
+DEFAULT_SPREADS: dict[str, tuple[float, float]] = {
+    "service": (0.9, 1.1),
+    "retention": (0.6, 1.2),
+    "uplift": (0.5, 1.2),
+    "proxies": (0.5, 1.0),
+    "cost": (0.95, 1.3),
+}
+MONTE_CARLO_TRIALS = 10_000
+MONTE_CARLO_SEED = 1
 
 
 @dataclass(frozen=True)
@@ -53,7 +82,7 @@ class SummaryColumn:
     """One column of the summary.
 
     ``unit`` is ``text``, ``money`` (in the client's currency), ``rate``
-    (a fraction), ``points`` (NPS, -100..100) or ``months``. ``additive``
+    (a fraction), ``probability`` (0..1), ``points`` (NPS, -100..100) or ``months``. ``additive``
     columns are summed into the per-currency subtotals.
     """
 
@@ -67,7 +96,7 @@ class SummaryColumn:
         """Decimals the value is rounded to (None: text)."""
         if self.unit == "money":
             return minor_unit(currency or "USD")
-        if self.unit == "rate":
+        if self.unit in ("rate", "probability"):
             return RATE_DECIMALS
         if self.unit in ("points", "months"):
             return POINT_DECIMALS
@@ -78,7 +107,7 @@ class SummaryColumn:
         if self.unit == "money":
             places = minor_unit(currency or "USD")
             return "#,##0" + ("." + "0" * places if places else "")
-        if self.unit == "rate":
+        if self.unit in ("rate", "probability"):
             return "0.00%"
         if self.unit == "points":
             return "+0.00;-0.00;0.00"
@@ -102,6 +131,14 @@ COLUMNS: tuple[SummaryColumn, ...] = (
     SummaryColumn("csat_post", "CSAT after", "rate", "share of 4-5 answers from the go-live month on"),
     SummaryColumn("churn_baseline", "Churn before (monthly)", "rate", "churned / active customers over the baseline months"),
     SummaryColumn("churn_post", "Churn after (monthly)", "rate", "churned / active customers over the post months"),
+    SummaryColumn("pv_service", "PV service savings (horizon)", "money", "present value of the risk-adjusted service savings over the horizon", additive=True),
+    SummaryColumn("pv_retention", "PV retained margin (horizon)", "money", "present value of the risk-adjusted margin of customers kept by lower churn, over the horizon", additive=True),
+    SummaryColumn("pv_uplift", "PV revenue uplift (horizon)", "money", "present value of the risk-adjusted value of extra customers won, over the horizon (0 without leads and won)", additive=True),
+    SummaryColumn("pv_proxies", "PV proxies (horizon)", "money", "present value of the financial proxies for intangibles, each times its confidence, over the horizon", additive=True),
+    SummaryColumn("pv_costs_horizon", "PV costs (horizon)", "money", "present value of the risk-adjusted costs over the horizon", additive=True),
+    SummaryColumn("npv_horizon", "NPV (horizon)", "money", "sum of the streams' PVs - PV costs, over the horizon", additive=True),
+    SummaryColumn("roi_horizon", "ROI (horizon)", "rate", "NPV / PV costs over the horizon"),
+    SummaryColumn("p_npv_positive", "P(NPV > 0)", "probability", "Monte Carlo probability that the horizon NPV is positive, streams and costs spread by the default low/high multipliers"),
 )
 SUMMARY_COLUMNS = tuple(column.name for column in COLUMNS)
 ADDITIVE_COLUMNS = tuple(column.name for column in COLUMNS if column.additive)
@@ -183,9 +220,7 @@ def summary_values(data: TrackerInput) -> dict:
     nps = data.surveys["nps"].to_numpy(float) if len(data.surveys) else np.array([])
     csat = data.surveys["csat"].to_numpy(float) if len(data.surveys) else np.array([])
     return {
-        "client_id": data.client_id,
-        "client_name": data.client_name,
-        "currency": data.currency,
+        **_identity(data),
         "pv_benefits": model.tei.pv_benefits,
         "pv_costs": model.tei.pv_costs,
         "npv": model.tei.npv,
@@ -197,6 +232,74 @@ def summary_values(data: TrackerInput) -> dict:
         "csat_post": _survey_metric(survey.csat, csat[~before], 5),
         "churn_baseline": _share(baseline["churned_customers"].sum(), baseline["active_customers"].sum()),
         "churn_post": _share(post["churned_customers"].sum(), post["active_customers"].sum()),
+        **holistic_values(data),
+    }
+
+
+def _identity(data: TrackerInput) -> dict:
+    return {"client_id": data.client_id, "client_name": data.client_name, "currency": data.currency}
+
+
+HOLISTIC_COLUMNS = ("pv_service", "pv_retention", "pv_uplift", "pv_proxies", "pv_costs_horizon", "npv_horizon", "roi_horizon", "p_npv_positive")
+
+
+_LAST_MODEL: list = []  # [(data, model)]: the last client's holistic model
+
+
+def holistic_model(data: TrackerInput):
+    """``data.streams()``, or None when the engine refuses the data.
+
+    The batch asks for it twice per client (its summary line and its
+    workbook); the last client's model is kept so it is computed once."""
+    if _LAST_MODEL and _LAST_MODEL[0][0] is data:
+        return _LAST_MODEL[0][1]
+    try:
+        model = data.streams()
+    except CXError:
+        model = None
+    _LAST_MODEL[:] = [(data, model)]
+    return model
+
+
+_LAST_RISK: list = []  # [(model, bins, MonteCarloResult)]
+
+
+def default_monte_carlo(streams, bins: int = 20):
+    """:meth:`~cxroi_xl.tracker.BenefitStreams.monte_carlo` at
+    :data:`DEFAULT_SPREADS` (the summary's P(NPV > 0) and the Scenarios
+    sheet's table; the last model's result is kept, so it runs once)."""
+    if _LAST_RISK and _LAST_RISK[0][0] is streams and _LAST_RISK[0][1] == bins:
+        return _LAST_RISK[0][2]
+    low = [DEFAULT_SPREADS[s][0] for s in STREAMS]
+    high = [DEFAULT_SPREADS[s][1] for s in STREAMS]
+    cost_low, cost_high = DEFAULT_SPREADS["cost"]
+    from . import risk
+
+    block, costs, _ = streams.risk_inputs()
+    result = risk.monte_carlo_npv(block, costs, streams.monthly_rate, low, high, cost_low, cost_high, MONTE_CARLO_TRIALS, MONTE_CARLO_SEED, bins)
+    _LAST_RISK[:] = [(streams, bins, result)]
+    return result
+
+
+def holistic_values(data: TrackerInput, streams=None) -> dict:
+    """The holistic columns of the summary (see the module docstring): each
+    stream's risk-adjusted PV, PV costs, NPV and ROI over the horizon, and
+    P(NPV > 0) at :data:`DEFAULT_SPREADS`. All None when the engine refuses
+    the client's data for the holistic model."""
+    streams = streams if streams is not None else holistic_model(data)
+    if streams is None:
+        return dict.fromkeys(HOLISTIC_COLUMNS)
+    monthly = streams.monthly
+    discount = (1.0 + streams.monthly_rate) ** -monthly["period"].to_numpy(float)
+    pv = {s: float(monthly[f"{s}_adjusted"].to_numpy(float) @ discount) for s in STREAMS}
+    risk = default_monte_carlo(streams)
+    tei = streams.horizon
+    return {
+        **{f"pv_{s}": pv[s] for s in STREAMS},
+        "pv_costs_horizon": tei.pv_costs,
+        "npv_horizon": tei.npv,
+        "roi_horizon": tei.roi,
+        "p_npv_positive": risk.probability_positive,
     }
 
 

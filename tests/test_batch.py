@@ -115,7 +115,7 @@ def test_outputs_are_complete(sample_run):
     assert "3 built" in result.output
     portfolio = openpyxl.load_workbook(out / "portfolio.xlsx")
     ws = portfolio["Portfolio"]
-    assert ws.tables["Portfolio"].ref == "A4:N7"
+    assert ws.tables["Portfolio"].ref == "A4:V7"  # one column per summary column (22)
     assert ws.conditional_formatting and ws._charts
 
 

@@ -66,9 +66,10 @@ def test_build_is_byte_identical_run_to_run(client):
 def test_named_ranges_tables_and_layout():
     book = roi_template.build()
     assert {"ClientName", "GoLive", "Currency", "DiscountRate", "BenefitRisk", "CostRisk", "MonthlyRate", "BaselineCostPerContact"} <= set(book.defined_names)
-    assert book.sheetnames == ["Start here", "Inputs", "Baseline", "Post-automation", "Costs", "Surveys", "ROI", "CX metrics"]
+    assert {"GrossMargin", "RetentionRisk", "UpliftRisk", "ValuePerWin", "HorizonMonths", "DefaultValuePerWin", "ValuePerWinUsed", "TrackedMonths", "HorizonRows"} <= set(book.defined_names)
+    assert book.sheetnames == ["Start here", "Inputs", "Baseline", "Post-automation", "Costs", "Surveys", "Proxies", "ROI", "Scenarios", "CX metrics"]
     tables = {name for ws in book for name in ws.tables}
-    assert tables == {"Baseline", "PostAutomation", "OneOffCosts", "Surveys"}
+    assert tables == {"Baseline", "PostAutomation", "OneOffCosts", "Surveys", "Proxies"}
     for ws in book:
         assert ws.sheet_properties.pageSetUpPr.fitToPage and str(ws.page_setup.paperSize) == ws.PAPERSIZE_A4  # orientation: tests/test_workbooks_layout.py
         for row in ws.iter_rows():
@@ -77,7 +78,7 @@ def test_named_ranges_tables_and_layout():
                     assert "[@" not in c.value, "structured references must be written in full"
                     for banned in ("XLOOKUP(", "LET(", "FILTER(", "_xlfn."):
                         assert banned not in c.value
-    assert len(book["ROI"]._charts) == 2 and len(book["CX metrics"]._charts) == 1
+    assert len(book["ROI"]._charts) == 4 and len(book["Scenarios"]._charts) == 2 and len(book["CX metrics"]._charts) == 1
 
 
 def test_start_here_text_is_shared_with_the_readme():

@@ -21,11 +21,13 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..sample_data import synthetic_client
-from ..tracker import KPI_COLUMNS, TrackerInput
+from ..tracker import KPI_COLUMNS, TrackerInput, month_start
 from .cache import FormulaValues
+from .holistic_sheets import HorizonLayout, proxies_table, tei_formula, write_data_check, write_horizon, write_proxies, write_scenarios
 from .roi_values import fill_roi_values
 from .common import (
     BOX,
@@ -64,12 +66,14 @@ CURRENCIES = ("USD", "EUR", "GBP", "CAD", "AUD", "CHF", "JPY", "INR", "SEK", "NO
 
 SHEET_PURPOSES = [
     ("Start here", "this page."),
-    ("Inputs", "the client, the go-live month, the currency, the discount rate and the risk adjustments."),
+    ("Inputs", "the client, the go-live month, the currency, the discount rate, each benefit stream's risk adjustment, the gross margin, the value of an extra win and the horizon."),
     ("Baseline", "monthly service figures before automation."),
     ("Post-automation", "monthly figures from go-live on, with the month's benefit, cost and net benefit calculated."),
     ("Costs", "one-off costs of the automation."),
     ("Surveys", "customer survey answers (NPS, CSAT, CES)."),
-    ("ROI", "the return: PV of benefits and costs, NPV, ROI, payback, IRR, month by month and in charts."),
+    ("Proxies", "financial proxies for intangibles: an estimated value per month, the months it covers and your confidence."),
+    ("ROI", "the return to date and over the horizon: every benefit stream (service savings, retained margin, revenue uplift, proxies) month by month, each risk-adjusted by its own factor, PV of benefits and costs, NPV, ROI, payback, in tables and charts (projected months lighter), and a data check."),
+    ("Scenarios", "how likely is this to pay back: low / expected / high per stream and for costs, a Monte Carlo table and NPV histogram, and a tornado chart."),
     ("CX metrics", "baseline against post-automation for NPS, CSAT, CES, first-contact resolution, churn, cost per contact and automation rate, with confidence intervals and a verdict."),
 ]
 
@@ -159,7 +163,7 @@ SURVEY_ALIGNMENTS = {"phase": Alignment(horizontal="center")}
 
 def example_input() -> TrackerInput:
     """The example client the shipped template is prefilled with."""
-    sample = synthetic_client(seed=2024, profile="ecommerce", client_id="example", client_name="Example Client Ltd")
+    sample = synthetic_client(seed=2024, profile="ecommerce", client_id="example", client_name="Example Client Ltd", with_leads=True, with_proxies=True)
     return TrackerInput(
         client_id=sample.client_id,
         client_name=sample.client_name,
@@ -168,6 +172,7 @@ def example_input() -> TrackerInput:
         costs=sample.costs,
         surveys=sample.surveys,
         currency=sample.currency,
+        proxies=sample.proxies,
     )
 
 
@@ -236,7 +241,7 @@ def _write_inputs(ws: Worksheet, data: TrackerInput) -> None:
         (_InputRow("GoLive", "Go-live month", "Months from this one on count as post-automation.", FORMATS["month"]), data.go_live.to_pydatetime()),
         (_InputRow("Currency", "Currency", "ISO code of the amounts (USD, EUR, GBP...).", FORMATS["text"]), data.currency),
         (_InputRow("DiscountRate", "Annual discount rate", "Cost of capital used to discount future amounts; 10% is common.", FORMATS["pct"]), data.discount_rate),
-        (_InputRow("BenefitRisk", "Benefit risk", "Share by which benefits are reduced for uncertainty.", FORMATS["pct"]), data.benefit_risk),
+        (_InputRow("BenefitRisk", "Benefit risk (service savings)", "Share by which service savings are reduced for uncertainty.", FORMATS["pct"]), data.benefit_risk),
         (_InputRow("CostRisk", "Cost risk", "Share by which costs are raised for uncertainty.", FORMATS["pct"]), data.cost_risk),
     ]
     for i, (spec, value) in enumerate(rows):
@@ -275,13 +280,63 @@ def _write_inputs(ws: Worksheet, data: TrackerInput) -> None:
         ws.cell(r, 3, help_text).font = NOTE_FONT
         define_name(ws.parent, name, ws.title, f"B{r}")
 
+    _write_holistic_inputs(ws, data)
     ws.add_data_validation(validation("list", formula1='"' + ",".join(CURRENCIES) + '"', cells="B6", prompt="ISO currency code", allow_blank=False))
     ws.add_data_validation(validation("date", operator="greaterThan", formula1="36526", cells="B5", prompt="Any day of the go-live month"))
     ws.add_data_validation(validation("decimal", operator="between", formula1="0", formula2="1", cells="B7 B8", prompt="A percentage between 0% and 100%"))
     ws.add_data_validation(validation("decimal", operator="between", formula1="0", formula2="5", cells="B9", prompt="A percentage, 0% or more"))
-    set_widths(ws, {"A": 30, "B": 22, "C": 70})
+    set_widths(ws, {"A": 30, "B": 22, "C": 70, "D": 16})
     ws.freeze_panes = "A4"
     page_setup(ws)
+
+
+HOLISTIC_INPUT_ROW = 17  # first row of the holistic inputs
+HOLISTIC_CALC_ROW = 24  # first row of their calculated cells
+
+
+def _write_holistic_inputs(ws: Worksheet, data: TrackerInput) -> None:
+    """The inputs of the other benefit streams and the horizon, and what is
+    derived from the baseline (churn, revenue per customer, the default
+    value of an extra win)."""
+    ws.cell(HOLISTIC_INPUT_ROW - 1, 1, "Holistic ROI: every benefit stream").font = SECTION_FONT
+    money0 = currency_format(data.currency)
+    rows = [
+        ("GrossMargin", "Gross margin", "Share of revenue kept as margin; values a retained customer's revenue.", FORMATS["pct"], data.gross_margin),
+        ("RetentionRisk", "Retention risk", "Share by which the retained margin is reduced for uncertainty.", FORMATS["pct"], data.retention_risk),
+        ("UpliftRisk", "Uplift risk", "Share by which the revenue uplift is reduced for uncertainty.", FORMATS["pct"], data.uplift_risk),
+        ("ValuePerWin", "Value of an extra win", "Blank: the default beside it (column D), a baseline customer's lifetime margin.", money0, data.value_per_win),
+        ("HorizonMonths", "Horizon (months)", "Months from go-live over which the ROI is reported; 36 is common.", FORMATS["int"], data.horizon_months),
+    ]
+    for i, (name, label, help_text, fmt, value) in enumerate(rows):
+        r = HOLISTIC_INPUT_ROW + i
+        ws.cell(r, 1, label).font = LABEL_FONT
+        cell = ws.cell(r, 2, value)
+        cell.number_format, cell.fill, cell.border = fmt, INPUT_FILL, BOX
+        ws.cell(r, 3, help_text).font = NOTE_FONT
+        define_name(ws.parent, name, ws.title, f"B{r}")
+        if name == "ValuePerWin":
+            default = ws.cell(r, 4, "=DefaultValuePerWin")
+            default.number_format, default.fill, default.border = fmt, CALC_FILL, BOX
+    derived = [
+        ("BaselineChurn", "Baseline churn (monthly)", f"=SUM({BASELINE}[churned_customers])/SUM({BASELINE}[active_customers])", FORMATS["pct2"], "c0 = churned / active customers over the baseline months."),
+        ("BaselineARPU", "Baseline revenue per customer", f"=SUM({BASELINE}[revenue])/SUM({BASELINE}[active_customers])", currency_format(data.currency, 2), "arpu0 = revenue / active customers per month."),
+        ("DefaultValuePerWin", "Default value of an extra win", "=BaselineARPU*GrossMargin/BaselineChurn", money0, "arpu0 x gross margin / c0: a baseline customer's lifetime margin."),
+        ("ValuePerWinUsed", "Value of an extra win used", "=IF(ISNUMBER(ValuePerWin),ValuePerWin,DefaultValuePerWin)", money0, "Yours if given, else the default."),
+        ("TrackedMonths", "Tracked months", f"=COUNT({POST}[month])", FORMATS["int"], "Post-automation months with data."),
+        ("HorizonRows", "Months reported", "=MAX(HorizonMonths,TrackedMonths)", FORMATS["int"], "The horizon, or the tracked months when there are more."),
+    ]
+    ws.cell(HOLISTIC_CALC_ROW - 1, 1, "Calculated").font = SECTION_FONT
+    for i, (name, label, formula, fmt, help_text) in enumerate(derived):
+        r = HOLISTIC_CALC_ROW + i
+        ws.cell(r, 1, label).font = LABEL_FONT
+        cell = ws.cell(r, 2, formula)
+        cell.number_format, cell.fill, cell.border = fmt, CALC_FILL, BOX
+        ws.cell(r, 3, help_text).font = NOTE_FONT
+        define_name(ws.parent, name, ws.title, f"B{r}")
+    first = HOLISTIC_INPUT_ROW
+    ws.add_data_validation(validation("decimal", operator="between", formula1="0", formula2="1", cells=f"B{first}:B{first + 2}", prompt="A percentage between 0% and 100%"))
+    ws.add_data_validation(validation("decimal", operator="greaterThanOrEqual", formula1="0", cells=f"B{first + 3}", prompt="An amount, or blank for the default"))
+    ws.add_data_validation(validation("whole", operator="between", formula1="1", formula2="600", cells=f"B{first + 4}", prompt="Months, 1 to 600"))
 
 
 def _kpi_rows(frame: pd.DataFrame) -> list[list]:
@@ -354,7 +409,16 @@ def _write_surveys(ws: Worksheet, table: TableSpec, surveys: pd.DataFrame, strea
     print_layout(ws, title_rows=f"{HEADER_ROW}:{HEADER_ROW}")
 
 
-def _write_roi(ws: Worksheet, post_rows: int, currency: str) -> None:
+def horizon_layout(post_rows: int, horizon_rows: int) -> HorizonLayout:
+    """Where the ROI sheet's horizon table goes: below the tracked months."""
+    return HorizonLayout(header_row=max(22 + max(post_rows, 1) + 4, 40), rows=horizon_rows)  # below the tracked months' chart
+
+
+HOLISTIC_HEADLINE_COLUMNS = (4, 5)  # D: all streams to date, E: over the horizon
+DATA_CHECK_ROW = 19
+
+
+def _write_roi(ws: Worksheet, post_rows: int, currency: str, horizon: HorizonLayout | None = None, tracked: int = 0, extra_wins: list | None = None, tables: dict | None = None) -> None:
     money0 = currency_format(currency)
     title(ws, "Return on investment", "Risk-adjusted and discounted monthly from the go-live month (period 0). See 'Start here' for the model.")
     ws.cell(4, 2, "Headline (CXTEI)").font = SECTION_FONT
@@ -376,6 +440,17 @@ def _write_roi(ws: Worksheet, post_rows: int, currency: str) -> None:
     for c in (2, 3):
         ws.cell(5, c).font = HEADER_FONT
         ws.cell(5, c).fill = HEADER_FILL
+    if horizon is not None:
+        # Every stream, to date (the tracked months) and over the horizon.
+        ws.cell(4, 4, "All benefit streams (CXTEI)").font = SECTION_FONT
+        header_cells(ws, 5, 4, ["To date", "Over the horizon"])
+        for col, tei in zip(HOLISTIC_HEADLINE_COLUMNS, (tei_formula(horizon, to_date=True), tei_formula(horizon))):
+            for k, label in enumerate(HEADLINE_LABELS):
+                figure = f"INDEX({tei},{k + 2},2)"
+                cell = ws.cell(6 + k, col, f'=IF(ISNA({figure}),"not reached",{figure})' if label.startswith("Payback") else f"={figure}")
+                cell.number_format = [money0, money0, money0, FORMATS["pct"], FORMATS["periods"]][k]
+                cell.font = VALUE_FONT
+        ws.cell(11, 4, "Service savings only in column C; every stream, risk-adjusted on its own, in D and E.").font = NOTE_FONT
 
     ws.cell(12, 2, "The same figures, one function each").font = SECTION_FONT
     singles = [
@@ -392,6 +467,8 @@ def _write_roi(ws: Worksheet, post_rows: int, currency: str) -> None:
         cell = ws.cell(r, 3, formula)
         cell.number_format = fmt
     ws.cell(18, 2, "The check equals NPV above when the add-in and the sheet's own formulas agree.").font = NOTE_FONT
+    if tables is not None:
+        write_data_check(ws, DATA_CHECK_ROW, tables)
 
     first = 22
     ws.cell(first - 1, 2, "Month by month").font = SECTION_FONT
@@ -415,6 +492,7 @@ def _write_roi(ws: Worksheet, post_rows: int, currency: str) -> None:
     bars.add_data(Reference(ws, min_col=4, max_col=5, min_row=first, max_row=last), titles_from_data=True)
     bars.set_categories(Reference(ws, min_col=2, min_row=first + 1, max_row=last))
     bars.x_axis.number_format = "mmm yy"
+    bars.x_axis.tickLblPos = "low"
     bars.height, bars.width = 8, 17
     ws.add_chart(bars, "I4")
 
@@ -425,12 +503,18 @@ def _write_roi(ws: Worksheet, post_rows: int, currency: str) -> None:
     line.add_data(Reference(ws, min_col=7, min_row=first, max_row=last), titles_from_data=True)
     line.set_categories(Reference(ws, min_col=2, min_row=first + 1, max_row=last))
     line.x_axis.number_format = "mmm yy"
+    line.x_axis.tickLblPos = "low"  # month labels at the bottom, not on the zero line
     line.height, line.width = 8, 17
     ws.add_chart(line, f"I{first - 1}")
 
-    set_widths(ws, {"A": 2, "B": 38, "C": 18, "D": 16, "E": 16, "F": 18, "G": 24, "H": 3})
+    if horizon is not None:
+        write_horizon(ws, horizon, tracked, currency, extra_wins or [])
+    set_widths(ws, {"A": 2, "B": 38, "C": 18, "D": 16, "E": 16, "F": 18, "G": 24, "H": 16})
+    for col in range(9, 22):
+        ws.column_dimensions[get_column_letter(col)].width = 15
     ws.freeze_panes = "A4"
     page_setup(ws, one_page=True)
+    ws.print_area = f"A1:W{(horizon.last + 22) if horizon is not None else last + 2}"  # the data check's working columns stay on screen only
 
 
 # Each CX metric row: label, better when, formulas for baseline, post and the
@@ -582,13 +666,21 @@ def build(data: TrackerInput | None = None, stream: RowStream | None = None, val
     start = wb.active
     start.title = "Start here"
     sheets = {name: wb.create_sheet(name) for name, _ in SHEET_PURPOSES[1:]}
+    streams = engine_streams(data)
+    tracked = len(post)
+    horizon = horizon_layout(len(post), streams.horizon_months if streams is not None else max(int(data.horizon_months), tracked))
+    extra_wins = streams.monthly["extra_wins"].tolist() if streams is not None else []
     _write_start_here(start, data.client_name)
     _write_inputs(sheets["Inputs"], data)
     _write_kpi_sheet(sheets["Baseline"], TableSpec(BASELINE, _kpi_columns(data.currency), HEADER_ROW), baseline, "Baseline: before automation", "One row per month before go-live.", stream)
     post_rows = _write_kpi_sheet(sheets["Post-automation"], TableSpec(POST, _post_columns(data.currency), HEADER_ROW), post, "Post-automation: from go-live on", "One row per month from the go-live month on, in order. Grey columns are calculated.", stream)
     _write_costs(sheets["Costs"], TableSpec(COSTS, [("date", FORMATS["date"], None), ("category", FORMATS["text"], None), ("amount", currency_format(data.currency), None)], HEADER_ROW), data.costs, stream)
     _write_surveys(sheets["Surveys"], TableSpec(SURVEYS, _survey_columns(), HEADER_ROW), data.surveys, stream)
-    _write_roi(sheets["ROI"], post_rows, data.currency)
+    baseline_spec, post_spec = TableSpec(BASELINE, _kpi_columns(data.currency), HEADER_ROW), TableSpec(POST, _post_columns(data.currency), HEADER_ROW)
+    proxy_spec = proxies_table(data.currency, HEADER_ROW)
+    write_proxies(sheets["Proxies"], proxy_spec, _proxy_rows(data.proxies))
+    _write_roi(sheets["ROI"], post_rows, data.currency, horizon, tracked, extra_wins, {BASELINE: baseline_spec, POST: post_spec})
+    write_scenarios(sheets["Scenarios"], horizon, data.currency, "'ROI'!$E$8")
     _write_cx_metrics(sheets["CX metrics"])
     wb.active = sheets["ROI"]
     model = model if model is not None else engine_model(data)
@@ -599,17 +691,40 @@ def build(data: TrackerInput | None = None, stream: RowStream | None = None, val
             "post": TableSpec(POST, _post_columns(data.currency), HEADER_ROW),
             "surveys": TableSpec(SURVEYS, _survey_columns(), HEADER_ROW),
             "cx_labels": {row: sheets["CX metrics"].cell(row, 1).value for row in (6, 8, 9, 11)},
+            "horizon": horizon,
+            "streams": streams,
+            "proxies": proxy_spec,
+            "data_check_row": DATA_CHECK_ROW,
         }
         fill_roi_values(values, data, model, baseline, post, layout)
     wb.formula_values = values
     return wb
 
 
+def _proxy_rows(proxies: pd.DataFrame | None) -> list[list]:
+    if proxies is None or len(proxies) == 0:
+        return []
+    first = _datetimes(month_start(proxies["first_month"]))
+    last_given = proxies["last_month"] if "last_month" in proxies.columns else pd.Series([None] * len(proxies))
+    last = [None if pd.isna(v) else d for v, d in zip(last_given, _datetimes(month_start(last_given.fillna(proxies["first_month"]))))]
+    return [[n, _number(v), f, l, _number(c)] for n, v, f, l, c in zip(proxies["name"], proxies["monthly_value"], first, last, proxies["confidence"])]
+
+
+def engine_streams(data: TrackerInput):
+    """The client's holistic model, or None when the engine refuses the data."""
+    from ..summary import holistic_model
+
+    return holistic_model(data)
+
+
 def engine_model(data: TrackerInput):
-    """The client's ROI model, or None when the engine refuses the data."""
+    """The client's ROI model, or None when the engine refuses the data
+    (for the service model or the holistic one: then every value comes from
+    the interpreter, which needs every cell in memory, so no stream)."""
     from ..errors import CXError
 
     try:
-        return data.model()
+        model = data.model()
     except CXError:
         return None
+    return model if engine_streams(data) is not None else None

@@ -20,7 +20,7 @@ from ..excel import ExcelError, call
 from ..tracker import ROIModel, TrackerInput, month_start
 from .cache import Explained, FormulaValues
 
-__all__ = ["fill_roi_values"]
+__all__ = ["fill_roi_values", "fill_holistic_values"]
 
 BLANK = ""
 
@@ -193,6 +193,8 @@ def fill_roi_values(
         values.set_column("ROI", 23, 2 + j, by_month[column])
 
     _fill_cx_metrics(values, base_calc, baseline, post_calc, post, per_phase, layout["cx_labels"])
+    if layout.get("streams") is not None:
+        fill_holistic_values(values, data, layout["streams"], baseline, post, layout)
 
 
 def _number(value: float) -> Any:
@@ -270,3 +272,114 @@ def _fill_cx_metrics(values: FormulaValues, base_calc: dict, baseline: pd.DataFr
         put(r, 1, labels[row])
         put(r, 2, cells[row][0] if cells[row][0] is not None else 0)
         put(r, 3, cells[row][1] if cells[row][1] is not None else 0)
+
+
+# ---- the holistic model: Inputs, the ROI sheet's horizon, data check, Scenarios ----
+
+
+def _not_reached(figure: Any) -> Any:
+    return Explained("not reached", figure.reason) if _is_error(figure) and figure == "#N/A" else figure
+
+
+def fill_holistic_values(values: FormulaValues, data: TrackerInput, streams, baseline: pd.DataFrame, post: pd.DataFrame, layout: dict[str, Any]) -> None:
+    """Register the values of the holistic cells (see
+    :mod:`~cxroi_xl.workbooks.holistic_sheets`) from the engine's
+    :class:`~cxroi_xl.tracker.BenefitStreams`."""
+    from ..summary import DEFAULT_SPREADS, default_monte_carlo
+    from ..tracker import STREAMS
+    from . import holistic_sheets as hs
+    from .roi_template import HOLISTIC_CALC_ROW, HOLISTIC_HEADLINE_COLUMNS, HOLISTIC_INPUT_ROW
+
+    lay: hs.HorizonLayout = layout["horizon"]
+    monthly = streams.monthly
+    n, rows = streams.tracked_months, lay.rows
+
+    # Inputs: the calculated cells of the holistic model
+    c0, arpu0, g = streams.baseline_churn, streams.baseline_arpu, streams.gross_margin
+    default_vpw = _arith(lambda a, m, c: a * m / c, arpu0, g, c0) if c0 else ExcelError("#DIV/0!", "baseline churn is zero")
+    used_vpw = float(data.value_per_win) if data.value_per_win is not None else default_vpw
+    for i, value in enumerate((c0, arpu0, default_vpw, used_vpw, n, streams.horizon_months)):
+        values.set_at("Inputs", HOLISTIC_CALC_ROW + i, 2, value)
+    values.set_at("Inputs", HOLISTIC_INPUT_ROW + 3, 4, default_vpw)  # beside the value-per-win input
+
+    # ROI: the horizon table, month by month
+    months = [m.to_pydatetime() for m in pd.DatetimeIndex(monthly["month"])]
+    columns = {
+        "month": months,
+        "period": monthly["period"].tolist(),
+        "status": ["projected" if p else "tracked" for p in monthly["projected"].tolist()],
+        **{name: monthly[name].tolist() for name in ("service", "retention", "customers_saved", "customers_kept", "uplift", "proxies", "cost", "service_adjusted", "retention_adjusted", "uplift_adjusted", "proxies_adjusted", "benefit", "cost_adjusted", "net", "discounted_net", "cumulative_net")},
+    }
+    tracked = ~monthly["projected"].to_numpy(bool)
+    columns["benefit_to_date"] = np.where(tracked, monthly["benefit"].to_numpy(float), 0.0).tolist()
+    columns["cost_to_date"] = np.where(tracked, monthly["cost"].to_numpy(float), 0.0).tolist()
+    for name, column in columns.items():  # cells, not set_column: these columns also hold the tracked months' table above
+        values.set_block("ROI", lay.first, lay.col(name), [[v] for v in column[:rows]])
+
+    # ROI: every stream to date and over the horizon
+    benefit, cost = monthly["benefit"].tolist(), monthly["cost"].tolist()
+    cost_risk = streams.risks["cost"]
+    for column, (b, k) in zip(HOLISTIC_HEADLINE_COLUMNS, ((columns["benefit_to_date"], columns["cost_to_date"]), (benefit, cost))):
+        tei = call("CXTEI", [b], [k], streams.monthly_rate, 0, cost_risk)
+        for k_ in range(5):
+            figure = _index(tei, k_ + 2, 2)
+            values.set_at("ROI", 6 + k_, column, _not_reached(figure) if k_ == 4 else figure)
+
+    _fill_data_check(values, baseline, post, layout)
+
+    # Scenarios
+    pvs = [float(np.sum(monthly[s].to_numpy(float) / (1.0 + streams.monthly_rate) ** monthly["period"].to_numpy(float))) for s in (*STREAMS, "cost")]
+    for i, pv in enumerate(pvs):
+        values.set_at("Scenarios", hs.SPREAD_ROW + i, 6, pv)
+    block = monthly[list(STREAMS)].to_numpy(float).tolist()
+    costs = [[c] for c in cost]
+    low = [[DEFAULT_SPREADS[s][0]] for s in STREAMS]
+    high = [[DEFAULT_SPREADS[s][1]] for s in STREAMS]
+    cost_low, cost_high = DEFAULT_SPREADS["cost"]
+    # CXMONTECARLO's table, from the run the summary already made (same
+    # flows, spreads, trials, seed and bins: what the add-in computes)
+    mc = _monte_carlo_table(default_monte_carlo(streams, hs.MC_BINS))
+    values.set_block("Scenarios", hs.TABLE_ROW, 2, _block(mc, hs.MC_ROWS, 4))
+    names = [[hs.STREAM_LABELS[s]] for s in STREAMS]
+    tornado = call("CXTORNADO", block, costs, streams.monthly_rate, low, high, cost_low, cost_high, names)
+    values.set_block("Scenarios", hs.TABLE_ROW, 7, _block(tornado, hs.TORNADO_ROWS, 4))
+    values.set_at("Scenarios", 7, 9, values.get("ROI", 8, HOLISTIC_HEADLINE_COLUMNS[1]))
+    values.set_at("Scenarios", 8, 9, _index(mc, 5, 2))
+    values.set_at("Scenarios", 9, 9, _index(mc, 6, 2))
+
+
+def _monte_carlo_table(result) -> list[list]:
+    """CXMONTECARLO's spilled table of ``result`` as the add-in returns it
+    (see :func:`cxroi_xl.catalogue.risk.monte_carlo_table`)."""
+    table: list[list] = [["Metric", "Value", "Bin to", "Count"]]
+    for label, value in result.rows():
+        table.append([label, ExcelError("#DIV/0!", f"{label}: the costs' present value is zero") if value is None else float(value), BLANK, BLANK])
+    edges, counts = result.bin_edges, result.bin_counts
+    for i, count in enumerate(counts.tolist()):
+        table.append([f"NPV bin {i + 1}", float(edges[i]), float(edges[i + 1]), int(count)])
+    return table
+
+
+def _fill_data_check(values: FormulaValues, baseline: pd.DataFrame, post: pd.DataFrame, layout: dict[str, Any]) -> None:
+    """The data check's working columns and headline: blank (NaN) cells of
+    the number columns (text never reaches the engine's frames)."""
+    from . import holistic_sheets as hs
+
+    header_row, left = layout["header_row"], hs.DATA_CHECK_COL
+    frames = {"Baseline": baseline, "PostAutomation": post}
+    specs = {"Baseline": layout["baseline"], "PostAutomation": layout["post"]}
+    total, so_far = 0, ""
+    for i, (sheet, table, column) in enumerate(hs.data_check_columns()):
+        r = 4 + i
+        frame = frames[table]
+        missing = np.isnan(frame[column].to_numpy(float)) if len(frame) else np.array([True])  # an empty table has one blank row
+        count = int(missing.sum())
+        first_row = header_row + 1 + int(np.argmax(missing)) if count else BLANK
+        address = f"'{sheet}'!{specs[table].col_letter(column)}{first_row}" if count else BLANK
+        so_far = so_far or address
+        total += count
+        for k, value in enumerate((count, first_row, address, so_far)):
+            values.set_at("ROI", r, left + 2 + k, value)
+    row = layout["data_check_row"]
+    values.set_at("ROI", row, 3, total)
+    values.set_at("ROI", row, 4, f"first: {so_far}" if total else "none")

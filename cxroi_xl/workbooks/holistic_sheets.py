@@ -1,0 +1,400 @@
+"""The holistic ROI in the main tracker: every benefit stream month by month
+over the horizon (on the ROI sheet), the ``Proxies`` sheet, the
+``Scenarios`` sheet (low / expected / high, Monte Carlo, tornado) and the
+ROI sheet's data check.
+
+The cells are native formulas over the workbook's Tables and add-in calls
+(``CXTEI``, ``CXMONTECARLO``, ``CXTORNADO``), so the
+workbook stays live when a user edits the data; their cached values come
+from the engine (:func:`cxroi_xl.workbooks.roi_values.fill_roi_values`).
+The model is :func:`cxroi_xl.tracker.benefit_streams`.
+"""
+from __future__ import annotations
+
+import functools
+from copy import copy
+from dataclasses import dataclass
+
+from openpyxl.chart import BarChart, Reference
+from openpyxl.chart.marker import DataPoint
+from openpyxl.chart.shapes import GraphicalProperties
+from openpyxl.formatting.rule import FormulaRule
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from ..summary import DEFAULT_SPREADS, MONTE_CARLO_SEED, MONTE_CARLO_TRIALS
+from ..tracker import KPI_COLUMNS, STREAMS
+from .common import (
+    BOX,
+    FORMATS,
+    INPUT_FILL,
+    LABEL_FONT,
+    NOTE_FONT,
+    SECTION_FONT,
+    TableSpec,
+    array_formula,
+    currency_format,
+    header_cells,
+    page_setup,
+    put_text,
+    set_widths,
+    title,
+    validation,
+)
+
+__all__ = ["HorizonLayout", "STREAM_LABELS", "PROXIES", "MC_BINS", "write_horizon", "write_proxies", "write_scenarios", "write_data_check"]
+
+PROXIES = "Proxies"
+STREAM_LABELS = {"service": "Service savings", "retention": "Retained margin", "uplift": "Revenue uplift", "proxies": "Proxies"}
+MC_BINS = 20
+# Dark for tracked months, light for projected ones: one pair per stream.
+_COLOURS = {"service": ("1F77B4", "AEC7E8"), "retention": ("2CA02C", "98DF8A"), "uplift": ("FF7F0E", "FFBB78"), "proxies": ("9467BD", "C5B0D5"), "net": ("1F3A5F", "A9BCD0")}
+_WARN_FILL = PatternFill("solid", fgColor="F8CBAD")
+
+
+@dataclass(frozen=True)
+class HorizonLayout:
+    """Where the ROI sheet's horizon table sits: its header row, its number
+    of month rows and its columns (1-based), by name."""
+
+    header_row: int
+    rows: int
+    # The input column first: a value cell right of or below formulas that
+    # depend on it would have spreadsheet interpreters look for a spill over it.
+    columns: tuple[str, ...] = (
+        "extra_wins", "month", "period", "status", "service", "retention", "uplift", "proxies", "cost", "customers_saved", "customers_kept",
+        "service_adjusted", "retention_adjusted", "uplift_adjusted", "proxies_adjusted", "benefit", "cost_adjusted", "net", "discounted_net", "cumulative_net",
+        "benefit_to_date", "cost_to_date",
+    )
+    first_col: int = 2
+
+    @property
+    def first(self) -> int:
+        return self.header_row + 1
+
+    @property
+    def last(self) -> int:
+        return self.header_row + max(self.rows, 1)
+
+    def col(self, name: str) -> int:
+        return self.first_col + self.columns.index(name)
+
+    def letter(self, name: str) -> str:
+        return get_column_letter(self.col(name))
+
+    def range(self, name: str, last: int | None = None, sheet: str | None = None) -> str:
+        letter = self.letter(name)
+        ref = f"${letter}${self.first}:${letter}${self.last if last is None else last}"
+        return f"'{sheet}'!{ref}" if sheet else ref
+
+    def streams_range(self, sheet: str | None = None) -> str:
+        """The unadjusted streams, one column each (CXMONTECARLO's block)."""
+        ref = f"${self.letter('service')}${self.first}:${self.letter('proxies')}${self.last}"
+        return f"'{sheet}'!{ref}" if sheet else ref
+
+
+_LABELS = {
+    "month": "Month", "period": "Period", "status": "Tracked or projected", "service": "Service savings", "retention": "Retained margin",
+    "uplift": "Revenue uplift", "proxies": "Proxies", "cost": "Cost", "extra_wins": "Extra wins (from leads and won)",
+    "customers_saved": "Customers saved (baseline churn - churned)", "customers_kept": "Customers kept, would have left",
+    "service_adjusted": "Service savings, risk-adjusted", "retention_adjusted": "Retained margin, risk-adjusted", "uplift_adjusted": "Revenue uplift, risk-adjusted",
+    "proxies_adjusted": "Proxies x confidence", "benefit": "Benefits, risk-adjusted", "cost_adjusted": "Cost, risk-adjusted", "net": "Net",
+    "discounted_net": "Discounted net", "cumulative_net": "Cumulative discounted net",
+    "benefit_to_date": "Benefits, tracked months", "cost_to_date": "Cost, tracked months",
+}
+
+_LAST3 = "MIN(3,TrackedMonths)"
+
+
+def _horizon_formulas(lay: HorizonLayout, r: int) -> dict[str, str]:
+    """The formulas of horizon row ``r`` (a tracked month reads its table
+    row; a projected one the average of the last three tracked months)."""
+    c = {name: f"{lay.letter(name)}{r}" for name in lay.columns}
+    period = c["period"]
+
+    def tracked_or_projected(column: str) -> str:
+        tracked = f"SUMIFS(PostAutomation[{column}],PostAutomation[period],{period})"
+        recent = f'SUMIFS(PostAutomation[{column}],PostAutomation[period],">="&(TrackedMonths-3))/{_LAST3}'
+        return f"=IF({period}<TrackedMonths,{tracked},{recent})"
+
+    month = c["month"]
+    in_month = f'SUMIFS(OneOffCosts[amount],OneOffCosts[date],">="&{month},OneOffCosts[date],"<"&EDATE({month},1))'
+    value, confidence = f"{PROXIES}[monthly_value]", f"{PROXIES}[confidence]"
+    covered = f'({PROXIES}[first_month]<EDATE({month},1))*((({PROXIES}[last_month]="")+({PROXIES}[last_month]>={month}))>0)'
+
+    def adjusted(x: str, risk: str) -> str:
+        return f"=IF({x}>=0,{x}*(1-{risk}),{x}*(1+{risk}))"
+
+    first_cum = f"${lay.letter('discounted_net')}${lay.first}"
+    active, churned = "PostAutomation[active_customers]", "PostAutomation[churned_customers]"
+    recent = f'">="&(TrackedMonths-3)'
+    saved = (
+        f"=IF({period}<TrackedMonths,BaselineChurn*SUMIFS({active},PostAutomation[period],{period})-SUMIFS({churned},PostAutomation[period],{period}),"
+        f"(BaselineChurn*SUMIFS({active},PostAutomation[period],{recent})-SUMIFS({churned},PostAutomation[period],{recent}))/{_LAST3})"
+    )
+    first_row = r == lay.first
+    kept_before = f"{lay.letter('customers_kept')}{r - 1}"
+    return {
+        "period": "=0" if first_row else f"={lay.letter('period')}{r - 1}+1",
+        "month": f"=EDATE(GoLiveMonth,{period})",
+        "status": f'=IF({period}<TrackedMonths,"tracked","projected")',
+        "service": tracked_or_projected("benefit"),
+        "customers_saved": saved,
+        # R_m = R_(m-1) (1 - c0) + s_m; a customer saved earns from the next month
+        "customers_kept": f"={c['customers_saved']}" if first_row else f"={kept_before}*(1-BaselineChurn)+{c['customers_saved']}",
+        "retention": "=0" if first_row else f"={kept_before}*BaselineARPU*GrossMargin",
+        "uplift": f"=IF({c['extra_wins']}=0,0,{c['extra_wins']}*ValuePerWinUsed)",
+        "proxies": f"=SUMPRODUCT({value}*{covered})",
+        "cost": (
+            f"=IF({period}<TrackedMonths,SUMIFS(PostAutomation[cost],PostAutomation[period],{period}),"
+            f'SUMIFS(PostAutomation[automation_cost],PostAutomation[period],">="&(TrackedMonths-3))/{_LAST3}+{in_month})'
+        ),
+        "service_adjusted": adjusted(c["service"], "BenefitRisk"),
+        "retention_adjusted": adjusted(c["retention"], "RetentionRisk"),
+        "uplift_adjusted": adjusted(c["uplift"], "UpliftRisk"),
+        # a proxy's confidence is its risk adjustment; a negative proxy is made worse
+        "proxies_adjusted": f"=SUMPRODUCT({value}*{covered}*(({value}>=0)*{confidence}+({value}<0)*(2-{confidence})))",
+        "benefit": f"=SUM({c['service_adjusted']}:{c['proxies_adjusted']})",
+        "cost_adjusted": f"={c['cost']}*(1+CostRisk)",
+        "net": f"={c['benefit']}-{c['cost_adjusted']}",
+        "discounted_net": f"={c['net']}/(1+MonthlyRate)^{period}",
+        "cumulative_net": f"=SUM({first_cum}:{c['discounted_net']})",
+        # to date: the tracked months, 0 after (same PVs and payback as the
+        # tracked months alone, and no range ending in INDEX)
+        "benefit_to_date": f'=IF({c["status"]}="tracked",{c["benefit"]},0)',
+        "cost_to_date": f'=IF({c["status"]}="tracked",{c["cost"]},0)',
+    }
+
+
+def tei_formula(lay: HorizonLayout, to_date: bool = False) -> str:
+    """CXTEI of the risk-adjusted benefits and the costs (risk added by
+    CXTEI) over the tracked months or the whole horizon."""
+    if to_date:
+        benefits, costs = lay.range("benefit_to_date"), lay.range("cost_to_date")
+    else:
+        benefits, costs = lay.range("benefit"), lay.range("cost")
+    return f"CXTEI({benefits},{costs},MonthlyRate,0,CostRisk)"
+
+
+def write_horizon(ws: Worksheet, lay: HorizonLayout, tracked: int, currency: str, extra_wins: list[float]) -> None:
+    """The horizon table (one row per month from go-live, ``lay.rows`` rows)
+    and its two charts, projected months drawn lighter."""
+    money0 = currency_format(currency)
+    ws.cell(lay.header_row - 2, lay.first_col, "Every benefit stream over the horizon").font = SECTION_FONT
+    ws.cell(lay.header_row - 1, lay.first_col, (
+        "Months after the last tracked one are projected from each stream's driver averaged over the last three tracked months; "
+        "retained margin from the customers kept (the recurrence of CXRETAINEDMARGIN); extra wins come with the client's leads and won (0 without). "
+        "Add or remove months by rebuilding the workbook."
+    )).font = NOTE_FONT
+    header_cells(ws, lay.header_row, lay.first_col, [_LABELS[name] for name in lay.columns])
+    ws.row_dimensions[lay.header_row].height = 45
+    formats = {"month": FORMATS["month"], "period": FORMATS["int"], "status": FORMATS["general"], "extra_wins": FORMATS["dec1"], "customers_saved": FORMATS["dec1"], "customers_kept": FORMATS["dec1"]}
+    # Style the first row cell by cell, then copy its style arrays (setting
+    # formats per cell costs more than writing the formulas).
+    prototypes = {}
+    for name in lay.columns:
+        cell = ws.cell(lay.first, lay.col(name))
+        cell.number_format = formats.get(name, money0)
+        if name == "extra_wins":
+            cell.fill, cell.border = INPUT_FILL, BOX
+        prototypes[name] = cell._style
+    for i in range(lay.rows):
+        r = lay.first + i
+        ws.cell(r, lay.col("extra_wins"), extra_wins[i] if i < len(extra_wins) else 0)
+        for name, formula in _horizon_formulas(lay, r).items():
+            ws.cell(r, lay.col(name), formula)
+        if i:
+            for name in lay.columns:
+                ws.cell(r, lay.col(name))._style = copy(prototypes[name])
+    categories = Reference(ws, min_col=lay.col("month"), min_row=lay.first, max_row=lay.last)
+    streams = BarChart()
+    streams.type, streams.grouping, streams.overlap = "col", "stacked", 100
+    streams.title = "Risk-adjusted benefit by stream (lighter: projected)"
+    for name in STREAMS:
+        col = lay.col(f"{name}_adjusted")
+        streams.add_data(Reference(ws, min_col=col, min_row=lay.header_row, max_row=lay.last), titles_from_data=True)
+        _shade(streams.series[-1], name, tracked, lay.rows)
+    _finish_chart(streams, categories, currency)
+    ws.add_chart(streams, f"B{lay.last + 3}")  # below the table, on the printed page
+
+    cumulative = BarChart()
+    cumulative.type = "col"
+    cumulative.title = "Cumulative discounted net over the horizon (lighter: projected)"
+    cumulative.add_data(Reference(ws, min_col=lay.col("cumulative_net"), min_row=lay.header_row, max_row=lay.last), titles_from_data=True)
+    _shade(cumulative.series[0], "net", tracked, lay.rows)
+    cumulative.legend = None
+    _finish_chart(cumulative, categories, currency)
+    ws.add_chart(cumulative, f"{lay.letter('customers_saved')}{lay.last + 3}")
+
+
+def _shade(series, name: str, tracked: int, rows: int) -> None:
+    series.graphicalProperties = GraphicalProperties(solidFill=_COLOURS[name][0])
+    series.dPt = list(_light_points(name, tracked, rows))
+
+
+@functools.lru_cache(maxsize=64)
+def _light_points(name: str, tracked: int, rows: int) -> tuple[DataPoint, ...]:
+    """The projected months' data points, lighter; made once per shape (a
+    batch's clients mostly share one) and only read when the file is written."""
+    return tuple(DataPoint(idx=i, spPr=GraphicalProperties(solidFill=_COLOURS[name][1])) for i in range(tracked, rows))
+
+
+def _finish_chart(chart: BarChart, categories: Reference, currency: str) -> None:
+    chart.set_categories(categories)
+    chart.y_axis.title = currency
+    chart.y_axis.numFmt = "#,##0"
+    chart.x_axis.number_format = "mmm yy"
+    chart.x_axis.tickLblPos = "low"  # month labels at the bottom, not on the zero line
+    chart.height, chart.width = 9, 24
+
+
+# ---- data check ------------------------------------------------------------
+
+
+def data_check_columns() -> list[tuple[str, str, str]]:
+    """(sheet, table, column) of every number column the check covers."""
+    return [(sheet, table, column) for sheet, table in (("Baseline", "Baseline"), ("Post-automation", "PostAutomation")) for column in KPI_COLUMNS]
+
+
+DATA_CHECK_COL = 28  # AB: the working columns, off the printed page
+BIG_ROW = 1_000_000
+
+
+def write_data_check(ws: Worksheet, row: int, tables: dict[str, TableSpec]) -> None:
+    """"Data check" at ``row``: how many cells of the number columns of
+    Baseline and Post-automation hold text or nothing, and the first of
+    them (column by column), highlighted when any; the working per column
+    sits in columns AB:AG."""
+    left = DATA_CHECK_COL
+    header_cells(ws, 3, left, ["Table", "Column", "Text or blank", "First row", "First cell", "First so far"])
+    ws.cell(2, left, "Working: the data check, column by column").font = NOTE_FONT
+    for i, (sheet, table, column) in enumerate(data_check_columns()):
+        r = 4 + i
+        ref = f"{table}[{column}]"
+        letter = tables[table].col_letter(column)
+        ws.cell(r, left, table)
+        ws.cell(r, left + 1, column)
+        count, first, cell = (get_column_letter(left + k) + str(r) for k in (2, 3, 4))
+        ws.cell(r, left + 2, f"=SUMPRODUCT(--ISTEXT({ref}))+COUNTBLANK({ref})")
+        ws.cell(r, left + 3, f'=IF({count}>0,{BIG_ROW}-SUMPRODUCT(MAX(((ISTEXT({ref})+ISBLANK({ref}))>0)*({BIG_ROW}-ROW({ref})))),"")')
+        ws.cell(r, left + 4, f"=IF({count}>0,\"'{sheet}'!{letter}\"&{first},\"\")")
+        before = f"{get_column_letter(left + 5)}{r - 1}"
+        ws.cell(r, left + 5, f"={cell}" if i == 0 else f'=IF({before}<>"",{before},{cell})')
+    last = 4 + len(data_check_columns()) - 1
+    counts = f"{get_column_letter(left + 2)}4:{get_column_letter(left + 2)}{last}"
+    ws.cell(row, 2, "Data check: text or blank cells in the number columns").font = LABEL_FONT
+    ws.cell(row, 3, f"=SUM({counts})").number_format = FORMATS["int"]
+    ws.cell(row, 4, f'=IF(C{row}>0,"first: "&{get_column_letter(left + 5)}{last},"none")')
+    ws.conditional_formatting.add(f"C{row}:D{row}", FormulaRule(formula=[f"$C${row}<>0"], fill=_WARN_FILL, font=Font(bold=True, color="9C0006")))
+
+
+# ---- the Proxies sheet ---------------------------------------------------------
+
+PROXY_COLUMNS_SPEC = [("name", FORMATS["text"], None), ("monthly_value", "money", None), ("first_month", FORMATS["month"], None), ("last_month", FORMATS["month"], None), ("confidence", FORMATS["pct"], None)]
+
+
+def proxies_table(currency: str, header_row: int) -> TableSpec:
+    columns = [(n, currency_format(currency) if f == "money" else f, formula) for n, f, formula in PROXY_COLUMNS_SPEC]
+    return TableSpec(PROXIES, columns, header_row)
+
+
+def write_proxies(ws: Worksheet, table: TableSpec, rows: list[list]) -> None:
+    title(ws, "Financial proxies for intangibles", "What you can only estimate (lower agent turnover, fewer escalations, brand): a value per month, the months it covers and your confidence in it.")
+    n = table.write(ws, rows, text_columns=("name",))
+    ws.cell(table.header_row + max(n, 1) + 2, 1, "A blank last month runs to the end of the horizon. The benefit counted is value x confidence (a negative value, an intangible cost, x (2 - confidence)).").font = NOTE_FONT
+    ws.add_data_validation(validation("decimal", operator="between", formula1="0", formula2="1", cells=table.data_range("confidence", n + 20), prompt="Your confidence, 0% to 100%"))
+    ws.add_data_validation(validation("date", operator="greaterThan", formula1="36526", cells=" ".join(table.data_range(c, n + 20) for c in ("first_month", "last_month")), prompt="Any day of the month"))
+    set_widths(ws, {"A": 34, "B": 16, "C": 14, "D": 14, "E": 13})
+    ws.freeze_panes = ws.cell(table.header_row + 1, 1)
+    page_setup(ws)
+
+
+# ---- the Scenarios sheet -----------------------------------------------------------
+
+SPREAD_ROW = 5  # streams in rows 5-8, costs in row 9
+TABLE_ROW = 13  # the spilled tables' header row
+MC_ROWS = 1 + 8 + MC_BINS
+TORNADO_ROWS = 1 + len(STREAMS) + 1
+
+
+def write_scenarios(ws: Worksheet, lay: HorizonLayout, currency: str, horizon_npv_cell: str) -> None:
+    money0 = currency_format(currency)
+    title(ws, "Scenarios: how likely is this to pay back?", "Each stream's size (and the costs) uncertain between a low and a high multiple of the expected; the spread replaces the fixed risk factors.")
+    header_cells(ws, 4, 2, ["Driver", "Low", "Expected", "High", "PV over the horizon, before risk"])
+    ws.row_dimensions[4].height = 30
+    rate_pow = f"(1+MonthlyRate)^{lay.range('period', sheet='ROI')}"
+    drivers = [(STREAM_LABELS[s], DEFAULT_SPREADS[s], f"=SUMPRODUCT({lay.range(s, sheet='ROI')}/{rate_pow})") for s in STREAMS]
+    drivers.append(("Costs", DEFAULT_SPREADS["cost"], f"=SUMPRODUCT({lay.range('cost', sheet='ROI')}/{rate_pow})"))
+    for i, (label, (low, high), pv) in enumerate(drivers):
+        r = SPREAD_ROW + i
+        put_text(ws.cell(r, 2), label)
+        ws.cell(r, 2).font = LABEL_FONT
+        for col, value in ((3, low), (5, high)):
+            cell = ws.cell(r, col, value)
+            cell.fill, cell.border, cell.number_format = INPUT_FILL, BOX, "0.00"
+        ws.cell(r, 4, 1).number_format = "0.00"
+        ws.cell(r, 6, pv).number_format = money0
+    last = SPREAD_ROW + len(STREAMS) - 1
+    cost_row = last + 1
+    ws.add_data_validation(validation("decimal", operator="between", formula1="0", formula2="1", cells=f"C{SPREAD_ROW}:C{cost_row}", prompt="The low multiple, 0 to 1 (1: no downside)"))
+    ws.add_data_validation(validation("decimal", operator="greaterThanOrEqual", formula1="1", cells=f"E{SPREAD_ROW}:E{cost_row}", prompt="The high multiple, 1 or more"))
+    ws.cell(cost_row + 1, 2, "Defaults: service 0.9-1.1 (counted contacts and hours), retention 0.6-1.2, uplift 0.5-1.2, proxies 0.5-1.0 (estimates), costs 0.95-1.3 (overruns).").font = NOTE_FONT
+
+    for r, label, value in ((4, "Trials", MONTE_CARLO_TRIALS), (5, "Seed", MONTE_CARLO_SEED)):
+        ws.cell(r, 8, label).font = LABEL_FONT
+        cell = ws.cell(r, 9, value)
+        cell.fill, cell.border, cell.number_format = INPUT_FILL, BOX, FORMATS["int"]
+    ws.cell(7, 8, "Risk-adjusted NPV (fixed risk factors)").font = LABEL_FONT
+    ws.cell(7, 9, f"={horizon_npv_cell}").number_format = money0
+    ws.cell(8, 8, "Mean NPV (Monte Carlo)").font = LABEL_FONT
+    ws.cell(8, 9, f"=C{TABLE_ROW + 4}").number_format = money0
+    ws.cell(9, 8, "P(NPV > 0)").font = LABEL_FONT
+    ws.cell(9, 9, f"=C{TABLE_ROW + 5}").number_format = FORMATS["pct"]
+
+    streams, costs = lay.streams_range("ROI"), lay.range("cost", sheet="ROI")
+    spreads = f"C{SPREAD_ROW}:C{last},E{SPREAD_ROW}:E{last},C{cost_row},E{cost_row}"
+    ws.cell(TABLE_ROW - 1, 2, "Monte Carlo (CXMONTECARLO)").font = SECTION_FONT
+    array_formula(ws, f"B{TABLE_ROW}:E{TABLE_ROW + MC_ROWS - 1}", f"=CXMONTECARLO({streams},{costs},MonthlyRate,{spreads},$I$4,$I$5,{MC_BINS})")
+    for i in range(1, MC_ROWS):
+        r = TABLE_ROW + i
+        if i <= 8:
+            ws.cell(r, 3).number_format = FORMATS["pct"] if i >= 5 else money0
+        else:
+            ws.cell(r, 3).number_format = money0
+            ws.cell(r, 4).number_format = money0
+            ws.cell(r, 5).number_format = FORMATS["int"]
+    ws.cell(TABLE_ROW - 1, 7, "Tornado (CXTORNADO): NPV with one driver at its low and its high").font = SECTION_FONT
+    array_formula(ws, f"G{TABLE_ROW}:J{TABLE_ROW + TORNADO_ROWS - 1}", f"=CXTORNADO({streams},{costs},MonthlyRate,{spreads},B{SPREAD_ROW}:B{last})")
+    for r in range(TABLE_ROW + 1, TABLE_ROW + TORNADO_ROWS):
+        for col in (8, 9, 10):
+            ws.cell(r, col).number_format = money0
+
+    histogram = BarChart()
+    histogram.type, histogram.gapWidth = "col", 10
+    histogram.title = "NPV over the horizon: trials per bin"
+    first_bin, last_bin = TABLE_ROW + 9, TABLE_ROW + MC_ROWS - 1
+    histogram.add_data(Reference(ws, min_col=5, min_row=first_bin, max_row=last_bin), titles_from_data=False)
+    histogram.set_categories(Reference(ws, min_col=4, min_row=first_bin, max_row=last_bin))
+    histogram.legend = None
+    histogram.x_axis.title = f"NPV up to ({currency})"
+    histogram.x_axis.number_format = "#,##0"
+    histogram.x_axis.tickLblPos = "low"
+    histogram.height, histogram.width = 8, 16
+    ws.add_chart(histogram, f"G{TABLE_ROW + TORNADO_ROWS + 2}")
+
+    tornado = BarChart()
+    tornado.type, tornado.grouping, tornado.overlap = "bar", "clustered", 100
+    tornado.title = "Tornado: NPV at each driver's low and high"
+    tornado.add_data(Reference(ws, min_col=8, max_col=9, min_row=TABLE_ROW, max_row=TABLE_ROW + TORNADO_ROWS - 1), titles_from_data=True)
+    tornado.set_categories(Reference(ws, min_col=7, min_row=TABLE_ROW + 1, max_row=TABLE_ROW + TORNADO_ROWS - 1))
+    tornado.y_axis.numFmt = "#,##0"
+    tornado.y_axis.title = currency
+    tornado.x_axis.scaling.orientation = "maxMin"  # the largest swing on top
+    tornado.x_axis.tickLblPos = "low"
+    tornado.height, tornado.width = 8, 16
+    ws.add_chart(tornado, f"G{TABLE_ROW + TORNADO_ROWS + 19}")
+
+    set_widths(ws, {"A": 2, "B": 20, "C": 14, "D": 14, "E": 12, "F": 18, "G": 18, "H": 34, "I": 14, "J": 14})
+    ws.freeze_panes = "A4"
+    page_setup(ws, one_page=True)
