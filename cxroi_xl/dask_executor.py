@@ -57,6 +57,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from .batch import BatchResult
 from .batch_input import Problem
 from .parquet_input import ParquetLocation, client_ids, id_problems, open_location, partition_clients, read_clients, scan_client_ids, table_files
 from .tracker import TrackerInput
@@ -87,20 +88,11 @@ class TemplateBuild:
 
 
 @dataclass
-class ClusterRun:
-    """What the coordinating process gathers: summary rows and problems only."""
+class ClusterRun(BatchResult):
+    """What the coordinating process gathers: the local run's result (built,
+    up to date or dry run, failed, stale, problems) plus the summary rows."""
 
     rows: dict[str, dict] = field(default_factory=dict)
-    built: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # up to date (or a dry run): not rebuilt
-    failed: list[str] = field(default_factory=list)
-    stale: list[str] = field(default_factory=list)  # old workbooks moved to OUT/stale/
-    problems: list[Problem] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def exit_code(self) -> int:
-        return 1 if self.failed else 0
 
 
 @dataclass(frozen=True)
@@ -380,7 +372,6 @@ def _into_folder(client_, location: ParquetLocation, ids: list[str], flagged: li
     label = location.shown("clients")
     notes: list[Problem] = []
     stale: list[str] = []
-    rows: dict[str, dict] = {}
 
     def retire(client_id: str, reason: str, row: int | None = None, report: bool = True) -> None:
         moved_to = folder.move_to_stale(client_id, reason)

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from . import finance
-from .errors import InvalidInputError, OutOfDomainError, ZeroDenominatorError
+from .errors import InvalidInputError, OutOfDomainError
 
 __all__ = ["MonteCarloResult", "monte_carlo_npv", "tornado", "triangular_multipliers", "MAX_TRIALS", "MAX_BINS"]
 

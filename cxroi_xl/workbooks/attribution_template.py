@@ -15,7 +15,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.chart import BarChart, Reference
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -34,7 +34,6 @@ from .common import (
     TableSpec,
     currency_format,
     define_name,
-    page_setup,
     set_widths,
     title,
 )

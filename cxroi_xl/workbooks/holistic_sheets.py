@@ -28,6 +28,7 @@ from ..tracker import KPI_COLUMNS, STREAMS
 from .common import (
     BOX,
     FORMATS,
+    HEADER_FILL,
     INPUT_FILL,
     LABEL_FONT,
     NOTE_FONT,
@@ -36,7 +37,8 @@ from .common import (
     array_formula,
     currency_format,
     header_cells,
-    page_setup,
+    fit_headers,
+    print_layout,
     put_text,
     set_widths,
     title,
@@ -128,7 +130,7 @@ def _horizon_formulas(lay: HorizonLayout, r: int) -> dict[str, str]:
 
     first_cum = f"${lay.letter('discounted_net')}${lay.first}"
     active, churned = "PostAutomation[active_customers]", "PostAutomation[churned_customers]"
-    recent = f'">="&(TrackedMonths-3)'
+    recent = '">="&(TrackedMonths-3)'
     saved = (
         f"=IF({period}<TrackedMonths,BaselineChurn*SUMIFS({active},PostAutomation[period],{period})-SUMIFS({churned},PostAutomation[period],{period}),"
         f"(BaselineChurn*SUMIFS({active},PostAutomation[period],{recent})-SUMIFS({churned},PostAutomation[period],{recent}))/{_LAST3})"
@@ -306,8 +308,9 @@ def write_proxies(ws: Worksheet, table: TableSpec, rows: list[list]) -> None:
     ws.add_data_validation(validation("decimal", operator="between", formula1="0", formula2="1", cells=table.data_range("confidence", n + 20), prompt="Your confidence, 0% to 100%"))
     ws.add_data_validation(validation("date", operator="greaterThan", formula1="36526", cells=" ".join(table.data_range(c, n + 20) for c in ("first_month", "last_month")), prompt="Any day of the month"))
     set_widths(ws, {"A": 34, "B": 16, "C": 14, "D": 14, "E": 13})
+    fit_headers(ws, [table.header_row])  # snake_case table names on one line, never broken mid-word
     ws.freeze_panes = ws.cell(table.header_row + 1, 1)
-    page_setup(ws)
+    print_layout(ws, title_rows=f"{table.header_row}:{table.header_row}")
 
 
 # ---- the Scenarios sheet -----------------------------------------------------------
@@ -396,5 +399,7 @@ def write_scenarios(ws: Worksheet, lay: HorizonLayout, currency: str, horizon_np
     ws.add_chart(tornado, f"G{TABLE_ROW + TORNADO_ROWS + 19}")
 
     set_widths(ws, {"A": 2, "B": 20, "C": 14, "D": 14, "E": 12, "F": 18, "G": 18, "H": 34, "I": 14, "J": 14})
+    header_rows = sorted({cell.row for row in ws.iter_rows() for cell in row if cell.fill is not None and cell.fill.fgColor is not None and cell.fill.fgColor.rgb == HEADER_FILL.fgColor.rgb})
+    fit_headers(ws, header_rows)  # one-word headers on one line, never broken mid-word
     ws.freeze_panes = "A4"
-    page_setup(ws, one_page=True)
+    print_layout(ws)  # pages readable at 70% or more, not one shrunken page

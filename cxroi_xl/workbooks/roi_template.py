@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 from copy import copy
 from dataclasses import dataclass
-from pathlib import Path
 
 import jinja2
 import numpy as np
@@ -49,7 +48,6 @@ from .common import (
     print_layout,
     fit_headers,
     fit_column,
-    text_width,
     wrapped_lines,
     readable_axes,
     array_formula,

@@ -45,7 +45,6 @@ from .common import (
     TableSpec,
     currency_format,
     define_name,
-    page_setup,
     put_text,
     set_widths,
     title,
