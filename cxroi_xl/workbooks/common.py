@@ -3,6 +3,7 @@ cells, tables with calculated columns, and a deterministic, atomic save."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import math
 import os
@@ -159,6 +160,7 @@ _DIGIT = 1303  # a digit of the regular face at 11 pt: one unit of column width
 CELL_PADDING = 1.5  # digits left free in a cell (LibreOffice needs about 0.3; the rest keeps neighbours apart)
 
 
+@functools.lru_cache(maxsize=65536)  # the same labels and guide lines recur in every client's workbook
 def text_width(text: str, bold: bool = False, size: float = 11) -> float:
     """Width of ``text`` in column-width units (digits of 11 pt Calibri as
     LibreOffice draws it); characters beyond ASCII count as a wide letter."""
@@ -172,6 +174,7 @@ def _font_of(cell) -> tuple[bool, float]:
     return bool(font is not None and font.b), float(font.sz) if font is not None and font.sz else 11.0
 
 
+@functools.lru_cache(maxsize=65536)
 def wrapped_lines(text: str, width: float, bold: bool = False, size: float = 11) -> int:
     """Lines ``text`` takes in a column ``width`` wide, wrapped at spaces."""
     lines, current = 1, ""
