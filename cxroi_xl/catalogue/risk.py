@@ -47,18 +47,15 @@ def tornado_table(benefit_streams, costs, discount_rate, low, high, cost_low, co
     return table.rename(columns={"driver": "Driver", "npv_low": "NPV at low", "npv_high": "NPV at high", "swing": "Swing"})
 
 
+# The flows and spreads both functions take, in the same order.
+_SCENARIO_ARGS = (_STREAMS, _COSTS, _RATE, _LOW, _HIGH, _COST_LOW, _COST_HIGH)
+
 FUNCTIONS = [
     ExcelFunction(
         name="CXMONTECARLO",
         summary="Monte Carlo risk: NPV and ROI percentiles, mean NPV, probability that NPV > 0 and an NPV histogram.",
         args=(
-            _STREAMS,
-            _COSTS,
-            _RATE,
-            _LOW,
-            _HIGH,
-            _COST_LOW,
-            _COST_HIGH,
+            *_SCENARIO_ARGS,
             Arg("trials", "integer", "Number of trials, 1 to 1,000,000.", "count", default=10_000),
             Arg("seed", "integer", "Seed of the random generator (>= 0); the same seed gives the same table.", "", default=1),
             Arg("bins", "integer", "Number of histogram bins, 1 to 200.", "count", default=20),
@@ -85,13 +82,7 @@ FUNCTIONS = [
         name="CXTORNADO",
         summary="Tornado of the drivers: NPV with each stream (and the costs) at its low and its high multiplier, the others at 1.",
         args=(
-            _STREAMS,
-            _COSTS,
-            _RATE,
-            _LOW,
-            _HIGH,
-            _COST_LOW,
-            _COST_HIGH,
+            *_SCENARIO_ARGS,
             Arg("names", "texts", "One name per stream, in the order of the columns; default Stream 1, Stream 2, ...", default=None),
         ),
         returns="table",
