@@ -511,7 +511,7 @@ def _write_roi(ws: Worksheet, post_rows: int, currency: str, horizon: HorizonLay
     for col in range(9, 22):
         ws.column_dimensions[get_column_letter(col)].width = 15
     ws.freeze_panes = "A4"
-    page_setup(ws, one_page=True)
+    print_layout(ws, last_col=23)  # pages readable at 70% or more, not the whole horizon shrunk onto one page
     ws.print_area = f"A1:W{(horizon.last + 22) if horizon is not None else last + 2}"  # the data check's working columns stay on screen only
 
 
