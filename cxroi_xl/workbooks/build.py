@@ -82,23 +82,23 @@ def build_client_workbook(data: TrackerInput, template: str, mode: str, out_path
     """One client's workbook, written atomically.
 
     Workbooks of the main template take the fast route in both modes: the
-    engine gives every formula's value and the data tables' rows go
-    straight into the sheet XML (:class:`RowStream`). When the engine
-    refuses the client's data, the interpreter fills the values instead,
-    which needs every cell in memory.
+    engine gives every formula's value, the data tables' rows go straight
+    into the sheet XML (:class:`RowStream`) and the sheets every client of
+    the same shape shares are built once per process
+    (:mod:`~cxroi_xl.workbooks.frames`). When the engine refuses the
+    client's data, the interpreter fills the values instead, which needs
+    every cell in memory.
     """
     from .common import write_atomic
+    from .frames import roi_workbook_bytes
 
     with _collected_once():
-        stream = None
         model = roi_template.engine_model(data) if template == roi_template.TEMPLATE_NAME else None
         if model is not None:
-            stream = RowStream()
-            wb = roi_template.build(data, stream, model=model)
+            data_bytes = roi_workbook_bytes(data, mode, model, lambda wb: _label(wb, template, mode))
         else:
-            wb = BUILDERS[template](data)
-        data_bytes = finished_bytes(_label(wb, template, mode), mode, stream)
-        del wb, stream, model  # garbage now, for the collection on the way out
+            data_bytes = finished_bytes(_label(BUILDERS[template](data), template, mode), mode)
+        del model  # garbage now, for the collection on the way out
     return write_atomic(Path(out_path), data_bytes)
 
 

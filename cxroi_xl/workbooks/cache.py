@@ -111,6 +111,10 @@ class FormulaValues:
         # calculated columns kept whole: sheet -> column -> (first row, values)
         self.columns: dict[str, dict[int, tuple[int, list]]] = {}
         self.dynamic: dict[str, dict[tuple[int, int], str]] = {}
+        # cells holding client data the engine supplies rather than a
+        # formula (the ROI sheet's extra wins): a reused sheet frame takes
+        # them from here (frames.py)
+        self.inputs: dict[str, dict[tuple[int, int], Any]] = {}
 
     def set(self, sheet: str, coordinate: str, value: Any) -> None:
         """One cell's value (``coordinate`` like ``"B5"``)."""
@@ -132,6 +136,10 @@ class FormulaValues:
         for i, row in enumerate(block):
             for j, value in enumerate(row):
                 cells[(top + i, left + j)] = value
+
+    def set_input(self, sheet: str, row: int, col: int, value: Any) -> None:
+        """A plain cell written from the client's data, not a formula."""
+        self.inputs.setdefault(sheet, {})[(row, col)] = value
 
     def mark_dynamic(self, sheet: str, top: int, left: int, ref: str) -> None:
         """The formula at (top, left) is a dynamic array spilling over ``ref``."""
@@ -170,17 +178,21 @@ class FormulaValues:
             if value is self._NONE:
                 missing.append(f"{letters}{row}")
                 return match.group(0)
-            kind, shown = xml_value(value)
-            attrs = _TYPE_ATTR.sub("", attrs) + kind
-            if key in dynamic:
-                attrs += ' cm="1"'
-            return f'<c r="{letters}{row}"{attrs}>{formula}<v>{shown}</v></c>'
+            return formula_cell_xml(f"{letters}{row}", attrs, formula, value, key in dynamic)
 
         text = _FORMULA_CELL.sub(fill, text)
         if missing and strict:
             shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
             raise MissingValueError(f"sheet '{sheet}': no cached value for the formula in {shown}")
         return text
+
+
+def formula_cell_xml(coordinate: str, attrs: str, formula_xml: str, value: Any, dynamic: bool = False) -> str:
+    """A formula cell with its cached value: ``attrs`` as openpyxl wrote them
+    (a type attribute among them is replaced by the value's)."""
+    kind, shown = xml_value(value)
+    attrs = _TYPE_ATTR.sub("", attrs) + kind + (' cm="1"' if dynamic else "")
+    return f'<c r="{coordinate}"{attrs}>{formula_xml}<v>{shown}</v></c>'
 
 
 def formula_column_xml(letter: str, first_row: int, style: str, formula_xml: str, values: Sequence[Any]) -> list[str]:

@@ -495,31 +495,37 @@ def _render_column(letter: str, numbers: list[str], column: Sequence[Any], rest)
     return cells
 
 
-class _FixedTimeZip(zipfile.ZipFile):
-    """A ZipFile whose entries all carry the same timestamp, which fills the
-    cached values of formula cells, splices streamed rows into the
-    worksheets that have them and adds the dynamic-array metadata part."""
+class _FinishedParts:
+    """The parts of a package as openpyxl writes them, in order, each
+    finished on the way in: formula cells given their cached values,
+    streamed rows spliced into their worksheets, the dynamic-array metadata
+    part announced. :func:`zip_parts` makes the file of them."""
 
-    splices: dict[str, tuple] = {}
-    sheet_titles: dict[str, str] = {}
-    values: "FormulaValues | None" = None
-    strict: bool = True
+    def __init__(self, splices: dict[str, tuple], sheet_titles: dict[str, str], values: "FormulaValues | None", strict: bool, unfilled: set[str] = frozenset()) -> None:
+        self.parts: dict[str, bytes] = {}
+        self.splices, self.sheet_titles, self.values, self.strict = splices, sheet_titles, values, strict
+        # sheets whose XML is also kept as openpyxl wrote it, before any
+        # value was filled in (a frame compiles them: frames.py)
+        self.unfilled_wanted, self.unfilled = unfilled, {}
 
-    def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):
-        name = zinfo_or_arcname.filename if isinstance(zinfo_or_arcname, zipfile.ZipInfo) else zinfo_or_arcname
-        data = self._finish_part(name, data)
-        if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
-            zinfo_or_arcname = zipfile.ZipInfo(zinfo_or_arcname, date_time=_ZIP_TIME)
-            zinfo_or_arcname.compress_type = self.compression
-            zinfo_or_arcname.external_attr = 0o600 << 16
-        else:
-            zinfo_or_arcname.date_time = _ZIP_TIME
-        super().writestr(zinfo_or_arcname, data, compress_type=compress_type, compresslevel=compresslevel)
+    def writestr(self, name, data) -> None:
+        name = name.filename if isinstance(name, zipfile.ZipInfo) else name
+        self.parts[name] = self._finish_part(name, data)
 
-    def _finish_part(self, name: str, data):
+    def namelist(self) -> list[str]:
+        return list(self.parts)
+
+    def write(self, filename, arcname=None) -> None:
+        # openpyxl streams some parts through temporary files
+        with open(filename, "rb") as handle:
+            self.writestr(arcname or os.path.basename(filename), handle.read())
+
+    def _finish_part(self, name: str, data) -> bytes:
         sheet = self.sheet_titles.get(name)
         if sheet is not None and (self.values is not None or name in self.splices):
             text = data.decode("utf-8") if isinstance(data, bytes) else data
+            if sheet in self.unfilled_wanted:
+                self.unfilled[name] = text
             if self.values is not None:
                 text = self.values.fill_sheet_xml(text, sheet, self.strict)
             if name in self.splices:
@@ -535,13 +541,22 @@ class _FixedTimeZip(zipfile.ZipFile):
                 n = text.count("<Relationship ") + 1
                 rel = f'<Relationship Type="{METADATA_REL_TYPE}" Target="metadata.xml" Id="rId{n}"/>'
                 return text.replace("</Relationships>", rel + "</Relationships>", 1).encode("utf-8")
-        return data
+        return data.encode("utf-8") if isinstance(data, str) else data
 
-    def write(self, filename, arcname=None, compress_type=None, compresslevel=None):
-        # openpyxl streams some parts through temporary files; their mtime
-        # must not reach the archive.
-        with open(filename, "rb") as handle:
-            self.writestr(arcname or os.path.basename(filename), handle.read())
+
+def zip_parts(parts: dict[str, bytes]) -> bytes:
+    """The .xlsx file of ``parts``, in their order, every entry with the
+    same timestamp: identical parts give identical bytes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        for name, data in parts.items():
+            entry = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o600 << 16
+            # Level 1: a batch spends a tenth of its time compressing at the
+            # default level 6, for files a few percent smaller.
+            archive.writestr(entry, data, compresslevel=1)
+    return buffer.getvalue()
 
 
 _ROWS_MARK = "cxroi-xl-rows"
@@ -687,31 +702,32 @@ class _InMemoryWriter(ExcelWriter):
 _NOTE_PARTS: dict[tuple, tuple[bytes, Any]] = {}
 
 
-def workbook_bytes(wb: Workbook, stream: RowStream | None = None, values: FormulaValues | None = None, strict: bool = True, ours: bool = True) -> bytes:
-    """The workbook as .xlsx bytes, identical for identical content; with
-    the rows of ``stream`` spliced into their sheets and, with ``values``,
-    every formula cell's cached value (``strict``: a formula without one
-    raises :class:`~cxroi_xl.workbooks.cache.MissingValueError`). ``ours``:
-    a workbook cxroi-xl made (fixed author and times); a user's keeps its own."""
+def workbook_parts(wb: Workbook, stream: RowStream | None = None, values: FormulaValues | None = None, strict: bool = True, ours: bool = True, unfilled: Iterable[str] = ()) -> _FinishedParts:
+    """The finished parts of the workbook (see :func:`workbook_bytes`);
+    with the XML of the sheets titled in ``unfilled`` also kept as openpyxl
+    wrote it (``.unfilled``, by part name)."""
     if ours:
         wb.properties.creator = "cxroi-xl"
         wb.properties.lastModifiedBy = "cxroi-xl"
         wb.properties.created = FIXED_TIME
         wb.properties.modified = FIXED_TIME
     wb.calculation.fullCalcOnLoad = True  # Excel and LibreOffice recalculate on open
-    buffer = io.BytesIO()
-    # Level 1: a batch spends a tenth of its time compressing at the default
-    # level 6, for files a few percent smaller.
-    with _FixedTimeZip(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True, compresslevel=1) as archive:
-        archive.splices = stream.for_paths(wb) if stream is not None else {}
-        archive.sheet_titles = {f"xl/worksheets/sheet{i}.xml": ws.title for i, ws in enumerate(wb.worksheets, 1)}
-        archive.values = values
-        archive.strict = strict
-        if values is not None and values.has_dynamic_arrays:
-            archive.writestr("xl/metadata.xml", METADATA_XML)
-        writer = _InMemoryWriter(wb, archive) if not wb.write_only else ExcelWriter(wb, archive)
-        writer.write_data()
-    return buffer.getvalue()
+    sheet_titles = {f"xl/worksheets/sheet{i}.xml": ws.title for i, ws in enumerate(wb.worksheets, 1)}
+    archive = _FinishedParts(stream.for_paths(wb) if stream is not None else {}, sheet_titles, values, strict, set(unfilled))
+    if values is not None and values.has_dynamic_arrays:
+        archive.writestr("xl/metadata.xml", METADATA_XML)
+    writer = _InMemoryWriter(wb, archive) if not wb.write_only else ExcelWriter(wb, archive)
+    writer.write_data()
+    return archive
+
+
+def workbook_bytes(wb: Workbook, stream: RowStream | None = None, values: FormulaValues | None = None, strict: bool = True, ours: bool = True) -> bytes:
+    """The workbook as .xlsx bytes, identical for identical content; with
+    the rows of ``stream`` spliced into their sheets and, with ``values``,
+    every formula cell's cached value (``strict``: a formula without one
+    raises :class:`~cxroi_xl.workbooks.cache.MissingValueError`). ``ours``:
+    a workbook cxroi-xl made (fixed author and times); a user's keeps its own."""
+    return zip_parts(workbook_parts(wb, stream, values, strict, ours).parts)
 
 
 _UMASK = os.umask(0)

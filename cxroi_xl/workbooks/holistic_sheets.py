@@ -179,6 +179,11 @@ def tei_formula(lay: HorizonLayout, to_date: bool = False) -> str:
     return f"CXTEI({benefits},{costs},MonthlyRate,0,CostRisk)"
 
 
+def extra_wins_column(lay: HorizonLayout, extra_wins: list[float]) -> list[float]:
+    """The horizon table's extra-wins input column: the engine's, 0 past them."""
+    return [extra_wins[i] if i < len(extra_wins) else 0 for i in range(lay.rows)]
+
+
 def write_horizon(ws: Worksheet, lay: HorizonLayout, tracked: int, currency: str, extra_wins: list[float]) -> None:
     """The horizon table (one row per month from go-live, ``lay.rows`` rows)
     and its two charts, projected months drawn lighter."""
@@ -195,6 +200,7 @@ def write_horizon(ws: Worksheet, lay: HorizonLayout, tracked: int, currency: str
     # Style the first row cell by cell, then copy its style arrays (setting
     # formats per cell costs more than writing the formulas).
     prototypes = {}
+    column = extra_wins_column(lay, extra_wins)
     for name in lay.columns:
         cell = ws.cell(lay.first, lay.col(name))
         cell.number_format = formats.get(name, money0)
@@ -203,7 +209,7 @@ def write_horizon(ws: Worksheet, lay: HorizonLayout, tracked: int, currency: str
         prototypes[name] = cell._style
     for i in range(lay.rows):
         r = lay.first + i
-        ws.cell(r, lay.col("extra_wins"), extra_wins[i] if i < len(extra_wins) else 0)
+        ws.cell(r, lay.col("extra_wins"), column[i])
         for name, formula in _horizon_formulas(lay, r).items():
             ws.cell(r, lay.col(name), formula)
         if i:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from copy import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import jinja2
 import numpy as np
@@ -26,7 +26,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from ..sample_data import synthetic_client
 from ..tracker import KPI_COLUMNS, TrackerInput, month_start
 from .cache import FormulaValues
-from .holistic_sheets import HorizonLayout, proxies_table, tei_formula, write_data_check, write_horizon, write_proxies, write_scenarios
+from .holistic_sheets import HorizonLayout, extra_wins_column, proxies_table, tei_formula, write_data_check, write_horizon, write_proxies, write_scenarios
 from .roi_values import fill_roi_values
 from .common import (
     BOX,
@@ -515,6 +515,11 @@ def _write_roi(ws: Worksheet, post_rows: int, currency: str, horizon: HorizonLay
     ws.print_area = f"A1:W{(horizon.last + 22) if horizon is not None else last + 2}"  # the data check's working columns stay on screen only
 
 
+# The share metrics' rows of the CX metrics sheet (charted, and named in the
+# values' reasons).
+SHARE_METRIC_LABELS = {6: "CSAT (share 4-5 of 5)", 8: "First-contact resolution", 9: "Churn rate (monthly)", 11: "Automation rate"}
+
+
 # Each CX metric row: label, better when, formulas for baseline, post and the
 # interval of the change, and how the interval is computed.
 def _write_cx_metrics(ws: Worksheet) -> None:
@@ -545,10 +550,10 @@ def _write_cx_metrics(ws: Worksheet) -> None:
         return (f"=E{row}-SQRT((N{row}-O{row})^2+(M{row}-K{row})^2)", f"=E{row}+SQRT((P{row}-N{row})^2+(K{row}-L{row})^2)")
 
     share_rows = [
-        (6, "CSAT (share 4-5 of 5)", "higher", f'COUNTIF({SURVEYS}[csat_baseline],">=4"),COUNT({SURVEYS}[csat_baseline])', f'COUNTIF({SURVEYS}[csat_post],">=4"),COUNT({SURVEYS}[csat_post])', f"=CXCSAT({SURVEYS}[csat_baseline],5)", f"=CXCSAT({SURVEYS}[csat_post],5)"),
-        (8, "First-contact resolution", "higher", rate_args(f"{BASELINE}[first_contact_resolutions]", f"{BASELINE}[contacts]"), rate_args(f"{POST}[first_contact_resolutions]", f"{POST}[contacts]"), "=K8", "=N8"),
-        (9, "Churn rate (monthly)", "lower", rate_args(f"{BASELINE}[churned_customers]", f"{BASELINE}[active_customers]"), rate_args(f"{POST}[churned_customers]", f"{POST}[active_customers]"), "=K9", "=N9"),
-        (11, "Automation rate", "higher", rate_args(f"{BASELINE}[automated_contacts]", f"{BASELINE}[contacts]"), rate_args(f"{POST}[automated_contacts]", f"{POST}[contacts]"), "=K11", "=N11"),
+        (6, SHARE_METRIC_LABELS[6], "higher", f'COUNTIF({SURVEYS}[csat_baseline],">=4"),COUNT({SURVEYS}[csat_baseline])', f'COUNTIF({SURVEYS}[csat_post],">=4"),COUNT({SURVEYS}[csat_post])', f"=CXCSAT({SURVEYS}[csat_baseline],5)", f"=CXCSAT({SURVEYS}[csat_post],5)"),
+        (8, SHARE_METRIC_LABELS[8], "higher", rate_args(f"{BASELINE}[first_contact_resolutions]", f"{BASELINE}[contacts]"), rate_args(f"{POST}[first_contact_resolutions]", f"{POST}[contacts]"), "=K8", "=N8"),
+        (9, SHARE_METRIC_LABELS[9], "lower", rate_args(f"{BASELINE}[churned_customers]", f"{BASELINE}[active_customers]"), rate_args(f"{POST}[churned_customers]", f"{POST}[active_customers]"), "=K9", "=N9"),
+        (11, SHARE_METRIC_LABELS[11], "higher", rate_args(f"{BASELINE}[automated_contacts]", f"{BASELINE}[contacts]"), rate_args(f"{POST}[automated_contacts]", f"{POST}[contacts]"), "=K11", "=N11"),
     ]
     share_method = "Wilson interval of each share (CXRATE), Newcombe's score interval of the difference"
     cells: dict[int, tuple] = {5: rows[0][:4] + nps_ci + (rows[0][6], "points")}
@@ -641,6 +646,25 @@ METHOD_WIDTH = 40
 VERDICTS = ("improved", "worse", "no clear change", "not enough data")
 
 
+# The sheets whose content depends on the client only through their values
+# and a few shape figures (SharedShape): a batch builds them once per shape
+# and process and reuses them (frames.py).
+SHARED_SHEETS = ("ROI", "Scenarios", "CX metrics")
+
+
+@dataclass(frozen=True)
+class SharedShape:
+    """What the shared sheets are built from, besides the values of their
+    cells: two clients of equal shape get the same shared sheets but for
+    their cells' values and their extra wins."""
+
+    currency: str
+    post_rows: int
+    horizon: HorizonLayout
+    tracked: int
+    extra_wins: tuple = field(default=(), compare=False)
+
+
 def build(data: TrackerInput | None = None, stream: RowStream | None = None, values: FormulaValues | None = None, model=None) -> Workbook:
     """The live workbook (add-in formulas in the cells) for ``data``, or the
     shipped template with the example client when ``data`` is None.
@@ -655,6 +679,15 @@ def build(data: TrackerInput | None = None, stream: RowStream | None = None, val
     the workbook as ``wb.formula_values``. When the engine refuses the data
     (no baseline contacts, ...) the values are left for the interpreter
     and a ``stream`` must not be used; :func:`engine_model` tells."""
+    wb, shape = build_client_sheets(data, stream, values, model)
+    build_shared_sheets(wb, shape)
+    return wb
+
+
+def build_client_sheets(data: TrackerInput | None = None, stream: RowStream | None = None, values: FormulaValues | None = None, model=None) -> tuple[Workbook, SharedShape]:
+    """The first part of :func:`build`: every sheet but the shared ones
+    (left empty, in their places), and the values of every formula, the
+    shared sheets' included. Returns the shape the shared sheets need."""
     data = data or example_input()
     from ..tracker import split_phases
 
@@ -667,28 +700,27 @@ def build(data: TrackerInput | None = None, stream: RowStream | None = None, val
     streams = engine_streams(data)
     tracked = len(post)
     horizon = horizon_layout(len(post), streams.horizon_months if streams is not None else max(int(data.horizon_months), tracked))
-    extra_wins = streams.monthly["extra_wins"].tolist() if streams is not None else []
     _write_start_here(start, data.client_name)
     _write_inputs(sheets["Inputs"], data)
-    _write_kpi_sheet(sheets["Baseline"], TableSpec(BASELINE, _kpi_columns(data.currency), HEADER_ROW), baseline, "Baseline: before automation", "One row per month before go-live.", stream)
-    post_rows = _write_kpi_sheet(sheets["Post-automation"], TableSpec(POST, _post_columns(data.currency), HEADER_ROW), post, "Post-automation: from go-live on", "One row per month from the go-live month on, in order. Grey columns are calculated.", stream)
-    _write_costs(sheets["Costs"], TableSpec(COSTS, [("date", FORMATS["date"], None), ("category", FORMATS["text"], None), ("amount", currency_format(data.currency), None)], HEADER_ROW), data.costs, stream)
-    _write_surveys(sheets["Surveys"], TableSpec(SURVEYS, _survey_columns(), HEADER_ROW), data.surveys, stream)
     baseline_spec, post_spec = TableSpec(BASELINE, _kpi_columns(data.currency), HEADER_ROW), TableSpec(POST, _post_columns(data.currency), HEADER_ROW)
+    _write_kpi_sheet(sheets["Baseline"], baseline_spec, baseline, "Baseline: before automation", "One row per month before go-live.", stream)
+    post_rows = _write_kpi_sheet(sheets["Post-automation"], post_spec, post, "Post-automation: from go-live on", "One row per month from the go-live month on, in order. Grey columns are calculated.", stream)
+    _write_costs(sheets["Costs"], TableSpec(COSTS, [("date", FORMATS["date"], None), ("category", FORMATS["text"], None), ("amount", currency_format(data.currency), None)], HEADER_ROW), data.costs, stream)
+    surveys_spec = TableSpec(SURVEYS, _survey_columns(), HEADER_ROW)
+    _write_surveys(sheets["Surveys"], surveys_spec, data.surveys, stream)
     proxy_spec = proxies_table(data.currency, HEADER_ROW)
     write_proxies(sheets["Proxies"], proxy_spec, _proxy_rows(data.proxies))
-    _write_roi(sheets["ROI"], post_rows, data.currency, horizon, tracked, extra_wins, {BASELINE: baseline_spec, POST: post_spec})
-    write_scenarios(sheets["Scenarios"], horizon, data.currency, "'ROI'!$E$8")
-    _write_cx_metrics(sheets["CX metrics"])
     wb.active = sheets["ROI"]
+    extra_wins = tuple(extra_wins_column(horizon, streams.monthly["extra_wins"].tolist() if streams is not None else []))
+    shape = SharedShape(data.currency, post_rows, horizon, tracked, extra_wins)
     model = model if model is not None else engine_model(data)
     if model is not None:
         layout = {
             "header_row": HEADER_ROW,
-            "baseline": TableSpec(BASELINE, _kpi_columns(data.currency), HEADER_ROW),
-            "post": TableSpec(POST, _post_columns(data.currency), HEADER_ROW),
-            "surveys": TableSpec(SURVEYS, _survey_columns(), HEADER_ROW),
-            "cx_labels": {row: sheets["CX metrics"].cell(row, 1).value for row in (6, 8, 9, 11)},
+            "baseline": baseline_spec,
+            "post": post_spec,
+            "surveys": surveys_spec,
+            "cx_labels": SHARE_METRIC_LABELS,
             "horizon": horizon,
             "streams": streams,
             "proxies": proxy_spec,
@@ -696,7 +728,16 @@ def build(data: TrackerInput | None = None, stream: RowStream | None = None, val
         }
         fill_roi_values(values, data, model, baseline, post, layout)
     wb.formula_values = values
-    return wb
+    return wb, shape
+
+
+def build_shared_sheets(wb: Workbook, shape: SharedShape) -> None:
+    """The second part of :func:`build`: the ROI, Scenarios and CX metrics
+    sheets, into the places :func:`build_client_sheets` left for them."""
+    tables = {BASELINE: TableSpec(BASELINE, _kpi_columns(shape.currency), HEADER_ROW), POST: TableSpec(POST, _post_columns(shape.currency), HEADER_ROW)}
+    _write_roi(wb["ROI"], shape.post_rows, shape.currency, shape.horizon, shape.tracked, list(shape.extra_wins), tables)
+    write_scenarios(wb["Scenarios"], shape.horizon, shape.currency, "'ROI'!$E$8")
+    _write_cx_metrics(wb["CX metrics"])
 
 
 def _proxy_rows(proxies: pd.DataFrame | None) -> list[list]:

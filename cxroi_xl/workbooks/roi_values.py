@@ -315,6 +315,8 @@ def fill_holistic_values(values: FormulaValues, data: TrackerInput, streams, bas
     columns["cost_to_date"] = np.where(tracked, monthly["cost"].to_numpy(float), 0.0).tolist()
     for name, column in columns.items():  # cells, not set_column: these columns also hold the tracked months' table above
         values.set_block("ROI", lay.first, lay.col(name), [[v] for v in column[:rows]])
+    for i, wins in enumerate(hs.extra_wins_column(lay, monthly["extra_wins"].tolist())):
+        values.set_input("ROI", lay.first + i, lay.col("extra_wins"), wins)
 
     # ROI: every stream to date and over the horizon
     benefit, cost = monthly["benefit"].tolist(), monthly["cost"].tolist()

@@ -1,0 +1,344 @@
+"""Frames: the sheets a batch's clients share, built once per shape and process.
+
+The ROI, Scenarios and CX metrics sheets of the main tracker, with their
+charts, notes and print settings, depend on a client only through the values
+of their cells and a few shape figures (currency, months tracked, horizon:
+:class:`~cxroi_xl.workbooks.roi_template.SharedShape`). The first client of
+a shape in a process is built whole and its package kept as the shape's
+frame. For every later client of that shape openpyxl builds only the
+client's own sheets (inputs and data tables); the shared sheets are the
+frame's XML with the client's values rendered into their cells, and every
+other part of the package (styles, charts, notes, workbook) is the frame's.
+
+The result is the file building the client whole gives, byte for byte (a
+test compares the two for every sample client in both modes). A client the
+frame does not fit (its own sheets register other styles, its values give
+other notes or other parts) is built whole.
+
+Which cells of a shared sheet carry the client: every formula (its cached
+value), every cell of an add-in result the values form replaces and every
+cell a live spill covers (their values), and the inputs the engine supplies
+(:meth:`~cxroi_xl.workbooks.cache.FormulaValues.set_input`). Everything else
+the shared sheets' builders write comes from the shape alone, by
+construction: :func:`~cxroi_xl.workbooks.roi_template.build_shared_sheets`
+is given nothing but the shape.
+"""
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
+from openpyxl.utils import column_index_from_string, get_column_letter
+from openpyxl.worksheet.formula import ArrayFormula
+
+from ..excel import ExcelError
+from . import roi_template
+from .cache import FormulaValues, MissingValueError, formula_cell_xml
+from .common import RowStream, _FastWorksheetWriter, workbook_parts, zip_parts
+
+__all__ = ["roi_workbook_bytes", "clear"]
+
+# A cell element as openpyxl and the fast writer write it.
+_CELL = re.compile(r'<c r="([A-Z]+)(\d+)"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+_FORMULA_CONTENT = re.compile(r'(<f[^>]*>[^<]*</f>|<f[^>]*/>)(?:<v\s*/>|<v>\s*</v>)?')
+_STYLE = re.compile(r' s="\d+"')
+_TARGET = re.compile(r'<Relationship\b[^>]*?\bTarget="([^"]*)"([^>]*)')
+
+MAX_FRAMES = 16  # shapes kept per process: a batch's clients mostly share a few
+
+
+class _DoesNotFit(Exception):
+    """The frame cannot give this client's workbook: build it whole."""
+
+
+@dataclass(frozen=True)
+class _AddinBlock:
+    """An add-in formula of a shared sheet and the block its result fills."""
+
+    sheet: str
+    top: int
+    left: int
+    bottom: int
+    right: int
+    formula: str  # as a user types it, for the values form's note
+    spilled: bool  # an array formula (a dynamic array in the live form)
+
+
+class _Frame:
+    def __init__(self, mode: str, parts: dict[str, bytes], client_parts: frozenset[str], sheets: dict[str, tuple[str, list]], styles: tuple):
+        self.mode = mode
+        self.parts = parts  # every part but the client sheets', in archive order (None: the client's)
+        self.client_parts = client_parts
+        self.sheets = sheets  # part name -> (sheet title, compiled XML)
+        self.styles = styles
+
+    def workbook_bytes(self, wb: Workbook, stream: RowStream) -> bytes:
+        """The package of ``wb`` (its client sheets built, the shared ones
+        empty) with the frame's shared sheets; :class:`_DoesNotFit` when
+        the frame cannot give it."""
+        from .build import finish
+
+        values: FormulaValues = wb.formula_values
+        if _style_tables(wb) != self.styles:
+            raise _DoesNotFit("the client's sheets use other styles")
+        finish(wb, self.mode)
+        made = workbook_parts(wb, stream, values)
+        if _owned_parts(made.parts, _client_sheet_parts(wb)) != self.client_parts:
+            raise _DoesNotFit("the client's sheets write other parts")
+        parts = {}
+        for name, data in self.parts.items():
+            if name in self.client_parts:
+                parts[name] = made.parts[name]
+            elif name in self.sheets:
+                title, pieces = self.sheets[name]
+                parts[name] = _render(pieces, values, title).encode("utf-8")
+            else:
+                parts[name] = data
+        return zip_parts(parts)
+
+
+# (mode, shape, notes) -> frame, None when the shape's sheets cannot be
+# compiled; (mode, shape) -> the add-in formulas of its shared sheets
+_FRAMES: dict[tuple, _Frame | None] = {}
+_BLOCKS: dict[tuple, tuple[_AddinBlock, ...]] = {}
+
+
+def clear() -> None:
+    """Forget every frame of this process."""
+    _FRAMES.clear()
+    _BLOCKS.clear()
+
+
+def roi_workbook_bytes(data, mode: str, model, label) -> bytes:
+    """The main tracker's workbook for ``data`` (whose ROI ``model`` the
+    engine gave), through the frame of its shape when there is one.
+    ``label(wb)`` marks a workbook with how it was made."""
+    from .build import finish
+
+    stream = RowStream()
+    wb, shape = roi_template.build_client_sheets(data, stream, model=model)
+    label(wb)
+    blocks = _BLOCKS.get((mode, shape))
+    # a values form notes each add-in result, its reason when it is an
+    # error or "not reached": clients with the same notes share a frame
+    key = None if blocks is None else (mode, shape, _notes(blocks, wb.formula_values, mode))
+    frame = _FRAMES.get(key) if key is not None else None
+    if frame is not None:
+        try:
+            return frame.workbook_bytes(wb, stream)
+        except _DoesNotFit:  # built whole, from the start: the frame may have changed wb
+            stream = RowStream()
+            wb, shape = roi_template.build_client_sheets(data, stream, model=model)
+            label(wb)
+            key = False  # and the frames stay as they are
+    styles = _style_tables(wb)
+    roi_template.build_shared_sheets(wb, shape)
+    blocks = _addin_blocks(wb)
+    finish(wb, mode)
+    values: FormulaValues = wb.formula_values
+    made = workbook_parts(wb, stream, values, unfilled=roi_template.SHARED_SHEETS)
+    if key is not False:
+        if len(_BLOCKS) >= 4 * MAX_FRAMES:
+            del _BLOCKS[next(iter(_BLOCKS))]
+        _BLOCKS.setdefault((mode, shape), blocks)
+        key = (mode, shape, _notes(blocks, values, mode))
+        if key not in _FRAMES:
+            if len(_FRAMES) >= MAX_FRAMES:
+                del _FRAMES[next(iter(_FRAMES))]
+            _FRAMES[key] = _capture(wb, mode, made, values, styles, blocks)
+    return zip_parts(made.parts)
+
+
+def _capture(wb: Workbook, mode: str, made, values: FormulaValues, styles: tuple, blocks: tuple[_AddinBlock, ...]) -> _Frame | None:
+    """The frame of a whole build, or None when its shared sheets cannot be
+    compiled (a cell to render is missing from the XML)."""
+    client_parts = _owned_parts(made.parts, _client_sheet_parts(wb))
+    sheets = {}
+    positions = {ws.title: i for i, ws in enumerate(wb.worksheets, 1)}
+    try:
+        for title in roi_template.SHARED_SHEETS:
+            name = f"xl/worksheets/sheet{positions[title]}.xml"
+            sheets[name] = (title, _compile(made.unfilled[name], _slots(title, blocks, values, mode), values.dynamic.get(title, {})))
+    except _DoesNotFit:
+        return None
+    parts = {name: (None if name in client_parts else data) for name, data in made.parts.items()}
+    return _Frame(mode, parts, client_parts, sheets, styles)
+
+
+# ---- what a frame compares -------------------------------------------------
+
+
+def _style_tables(wb: Workbook) -> tuple:
+    """The workbook's style tables: a cell's style is an index into them."""
+    return (
+        list(wb._fonts), list(wb._fills), list(wb._borders), list(wb._number_formats), list(wb._alignments),
+        list(wb._protections), [tuple(s) for s in wb._cell_styles], list(wb._named_styles), list(wb._differential_styles.styles),
+    )
+
+
+def _addin_blocks(wb: Workbook) -> tuple[_AddinBlock, ...]:
+    from openpyxl.utils.cell import range_boundaries
+
+    from .values import _formula_of, addin_cells
+
+    blocks = []
+    for sheet, cell in addin_cells(wb):
+        if sheet.title not in roi_template.SHARED_SHEETS:
+            continue
+        spilled = isinstance(cell.value, ArrayFormula)
+        if spilled:
+            left, top, right, bottom = range_boundaries(cell.value.ref)
+        else:
+            top, left, bottom, right = cell.row, cell.column, cell.row, cell.column
+        blocks.append(_AddinBlock(sheet.title, top, left, bottom, right, _formula_of(cell.value), spilled))
+    return tuple(blocks)
+
+
+def _notes(blocks: tuple[_AddinBlock, ...], values: FormulaValues, mode: str) -> tuple:
+    """The notes the values form puts on the shared sheets (see
+    :func:`~cxroi_xl.workbooks.values.values_from_cache`): they follow the
+    values when a result is an error or explained text."""
+    from .values import _note
+
+    if mode != "values":
+        return ()
+    notes = []
+    for block in blocks:
+        anchor = f"{get_column_letter(block.left)}{block.top}"
+        for row in range(block.top, block.bottom + 1):
+            for col in range(block.left, block.right + 1):
+                value = values.get(block.sheet, row, col)
+                if (row, col) == (block.top, block.left):
+                    notes.append((block.sheet, row, col, _note(block.formula, value)))
+                elif isinstance(value, ExcelError):
+                    notes.append((block.sheet, row, col, _note(f"{block.formula} (in {anchor})", value)))
+    return tuple(notes)
+
+
+def _client_sheet_parts(wb: Workbook) -> list[str]:
+    return [f"xl/worksheets/sheet{i}.xml" for i, ws in enumerate(wb.worksheets, 1) if ws.title not in roi_template.SHARED_SHEETS]
+
+
+def _owned_parts(parts: dict[str, bytes], roots: list[str]) -> frozenset[str]:
+    """``roots`` and every part their relationships reach (tables, notes,
+    drawings and the charts of those)."""
+    owned, todo = set(), list(roots)
+    while todo:
+        name = todo.pop()
+        if name in owned or name not in parts:
+            continue
+        owned.add(name)
+        folder, base = posixpath.split(name)
+        rels = posixpath.join(folder, "_rels", base + ".rels")
+        if rels in parts:
+            owned.add(rels)
+            for target, rest in _TARGET.findall(parts[rels].decode("utf-8")):
+                if 'TargetMode="External"' in rest:
+                    continue
+                todo.append(target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target)))
+    return frozenset(owned)
+
+
+# ---- compiling and rendering a shared sheet ---------------------------------
+
+
+def _slots(title: str, blocks: tuple[_AddinBlock, ...], values: FormulaValues, mode: str) -> dict[tuple[int, int], tuple[str, bool]]:
+    """(row, column) -> (kind, noted) of the plain cells of a shared sheet
+    that carry the client: ``"v"`` a value of an add-in result, ``"i"`` an
+    input the engine supplies; ``noted``: the cell has a note."""
+    slots = {key: ("i", False) for key in values.inputs.get(title, {})}
+    for block in blocks:
+        if block.sheet != title or (mode == "live" and not block.spilled):
+            continue
+        for row in range(block.top, block.bottom + 1):
+            for col in range(block.left, block.right + 1):
+                anchor = (row, col) == (block.top, block.left)
+                if mode == "values" or not anchor:  # the live anchor is a formula
+                    slots[(row, col)] = ("v", mode == "values" and anchor)
+    return slots
+
+
+def _compile(xml: str, slots: dict[tuple[int, int], tuple[str, bool]], dynamic: dict) -> list:
+    """The sheet's XML as text pieces and the cells to render per client:
+    ``("f", key, coordinate, attributes, formula XML, dynamic)`` for a
+    formula, ``(kind, key, coordinate, style attribute, noted)`` for a slot."""
+    pieces: list = []
+    found = set()
+    position = 0
+    for match in _CELL.finditer(xml):
+        letters, row, attrs, content = match.groups()
+        key = (int(row), column_index_from_string(letters))
+        coordinate = f"{letters}{row}"
+        if key in slots:
+            kind, noted = slots[key]
+            style = _STYLE.search(attrs)
+            piece = (kind, key, coordinate, style.group(0) if style else "", noted)
+            found.add(key)
+        elif content is not None and content.startswith("<f"):
+            formula = _FORMULA_CONTENT.fullmatch(content)
+            if formula is None:
+                raise _DoesNotFit(f"cell {coordinate}: a formula cell of an unknown form")
+            piece = ("f", key, coordinate, attrs, formula.group(1), key in dynamic)
+        else:
+            continue
+        pieces.append(xml[position : match.start()])
+        pieces.append(piece)
+        position = match.end()
+    pieces.append(xml[position:])
+    if found != set(slots):
+        raise _DoesNotFit("a cell to render is not in the sheet")
+    return pieces
+
+
+class _Scratch:
+    """A cell outside any client's workbook, rendered by the fast writer
+    exactly as the same value in a sheet's cell."""
+
+    def __init__(self) -> None:
+        self.sheet = Workbook().active
+        self.writer = _FastWorksheetWriter(self.sheet, out=io.BytesIO())
+
+    def cell_xml(self, coordinate: str, style: str, value: Any, as_input: bool, noted: bool) -> str:
+        from .values import _write
+
+        cell = Cell(self.sheet, row=1, column=1)
+        if as_input:
+            cell.value = value  # written as the builder writes an input
+        else:
+            _write(cell, value)  # as the values form and a live spill write a result
+        if cell._value is None and not style and not noted:
+            return ""  # a blank without style or note is not written
+        text = self.writer.cell_xml(cell)
+        return f'<c r="{coordinate}"{style}{text[len(_SCRATCH_HEAD):]}'
+
+
+_SCRATCH_HEAD = '<c r="A1"'
+_scratch: _Scratch | None = None
+
+
+def _render(pieces: list, values: FormulaValues, sheet: str) -> str:
+    global _scratch
+    _scratch = _scratch or _Scratch()
+    inputs = values.inputs.get(sheet, {})
+    out = []
+    for piece in pieces:
+        if piece.__class__ is str:
+            out.append(piece)
+            continue
+        kind, key, coordinate = piece[0], piece[1], piece[2]
+        if kind == "f":
+            if not values.has(sheet, *key):
+                raise MissingValueError(f"sheet '{sheet}': no cached value for the formula in {coordinate}")
+            out.append(formula_cell_xml(coordinate, piece[3], piece[4], values.get(sheet, *key), piece[5]))
+        elif kind == "i":
+            if key not in inputs:
+                raise MissingValueError(f"sheet '{sheet}': no value for the input in {coordinate}")
+            out.append(_scratch.cell_xml(coordinate, piece[3], inputs[key], True, piece[4]))
+        else:
+            out.append(_scratch.cell_xml(coordinate, piece[3], values.get(sheet, *key), False, piece[4]))
+    return "".join(out)
