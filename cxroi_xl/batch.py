@@ -83,8 +83,9 @@ def _build_client(data: TrackerInput, template: str, mode: str, out_path: Path) 
     """Worker: build, save atomically, return the summary row."""
     from .workbooks.build import build_client_workbook
 
-    row = summary_row(data)
-    build_client_workbook(data, template, mode, out_path)
+    model = data.model()  # once, for the summary line and the workbook
+    row = summary_row(data, model)
+    build_client_workbook(data, template, mode, out_path, model)
     return row
 
 

@@ -205,14 +205,14 @@ def _survey_metric(metric, scores: np.ndarray, *args) -> float | None:
         return None
 
 
-def summary_values(data: TrackerInput) -> dict:
+def summary_values(data: TrackerInput, model=None) -> dict:
     """The client's summary figures, unrounded.
 
     Churn is sum(churned) / sum(active) over the baseline or post months; NPS
     and CSAT (share of 4-5 on the 5-point scale) split the survey answers at
-    the go-live month.
+    the go-live month. ``model``: ``data.model()`` when the caller has it.
     """
-    model = data.model()
+    model = model if model is not None else data.model()
     baseline, post = split_phases(data.kpis, data.go_live)
     go_live_month = pd.Timestamp(data.go_live).to_period("M").to_timestamp()
     answered_on = pd.to_datetime(data.surveys["date"]) if len(data.surveys) else pd.Series([], dtype="datetime64[ns]")
@@ -303,10 +303,10 @@ def holistic_values(data: TrackerInput, streams=None) -> dict:
     }
 
 
-def summary_row(data: TrackerInput) -> dict:
+def summary_row(data: TrackerInput, model=None) -> dict:
     """The client's line of ``summary.csv`` (and of the portfolio), rounded
     as the module docstring says."""
-    return round_row(summary_values(data))
+    return round_row(summary_values(data, model))
 
 
 # ---- totals by currency and conversion -----------------------------------------

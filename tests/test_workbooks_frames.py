@@ -115,3 +115,28 @@ def test_shared_sheets_are_built_from_the_shape_alone():
     fields = {f.name: f for f in dataclasses.fields(roi_template.SharedShape)}
     assert [name for name, f in fields.items() if f.compare] == ["currency", "post_rows", "horizon", "tracked"]
     assert not fields["extra_wins"].compare
+
+
+def test_client_sheets_with_other_styles_do_not_take_a_frame_s_styles(whole_builds, monkeypatch, tmp_path):
+    # A cell of a client's own sheet combining styles the workbook already
+    # has (same fonts and fills) in a new way: its style is registered only
+    # when the sheet is written, before the shared sheets', whose indices
+    # in the frame would then point at other styles. The frame must not be
+    # used for it, and the workbook is still the whole build.
+    from cxroi_xl.workbooks.common import HEADER_FONT, INPUT_FILL
+
+    original = roi_template.write_proxies
+
+    def proxies(ws, spec, rows):
+        original(ws, spec, rows)
+        if ws.parent["Inputs"]["B4"].value == "Odd one":
+            ws["Z1"] = "odd"
+            ws["Z1"].font, ws["Z1"].fill = HEADER_FONT, INPUT_FILL
+
+    monkeypatch.setattr(roi_template, "write_proxies", proxies)
+    odd = client(5, client_id="odd", client_name="Odd one")
+    for data in (client(5), odd, client(5, client_id="again")):
+        built = len(whole_builds)
+        assert through_frames(data, "live", tmp_path) == whole(data, "live"), data.client_id
+        whole_builds_for_it = len(whole_builds) - built - 1  # less the oracle's own build
+        assert whole_builds_for_it == (0 if data.client_id == "again" else 1), data.client_id

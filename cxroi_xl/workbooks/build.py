@@ -78,7 +78,7 @@ def build_templates(out_dir: Path = TEMPLATE_DIR, mode: str = "live") -> list[Pa
     return [write_atomic(out_dir / f"{name}.xlsx", template_bytes(name, mode)) for name in BUILDERS]
 
 
-def build_client_workbook(data: TrackerInput, template: str, mode: str, out_path: Path) -> Path:
+def build_client_workbook(data: TrackerInput, template: str, mode: str, out_path: Path, model=None) -> Path:
     """One client's workbook, written atomically.
 
     Workbooks of the main template take the fast route in both modes: the
@@ -87,13 +87,13 @@ def build_client_workbook(data: TrackerInput, template: str, mode: str, out_path
     the same shape shares are built once per process
     (:mod:`~cxroi_xl.workbooks.frames`). When the engine refuses the
     client's data, the interpreter fills the values instead, which needs
-    every cell in memory.
+    every cell in memory. ``model``: ``data.model()`` when the caller has it.
     """
     from .common import write_atomic
     from .frames import roi_workbook_bytes
 
     with _collected_once():
-        model = roi_template.engine_model(data) if template == roi_template.TEMPLATE_NAME else None
+        model = roi_template.engine_model(data, model) if template == roi_template.TEMPLATE_NAME else None
         if model is not None:
             data_bytes = roi_workbook_bytes(data, mode, model, lambda wb: _label(wb, template, mode))
         else:

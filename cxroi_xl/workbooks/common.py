@@ -49,6 +49,7 @@ HEADER_FILL = PatternFill("solid", fgColor=NAVY)
 TITLE_FONT = Font(name="Calibri", size=18, bold=True, color=NAVY)
 SUBTITLE_FONT = Font(name="Calibri", size=11, italic=True, color="555555")
 HEADER_FONT = Font(name="Calibri", size=11, bold=True, color="FFFFFF")
+HEADER_ALIGNMENT = Alignment(horizontal="center", vertical="center", wrap_text=True)
 LABEL_FONT = Font(name="Calibri", size=11, bold=True, color="333333")
 NOTE_FONT = Font(name="Calibri", size=10, color="666666")
 SECTION_FONT = Font(name="Calibri", size=12, bold=True, color=NAVY)
@@ -216,9 +217,10 @@ def fit_headers(ws: Worksheet, rows: Iterable[int], max_lines: int = 2) -> None:
                 wrap = True
             width = max(current, round(needed + 0.49, 0))
             ws.column_dimensions[letter].width = width
-            alignment = copy(cell.alignment)
-            alignment.wrap_text = wrap
-            cell.alignment = alignment
+            if cell.alignment.wrap_text != wrap:
+                alignment = copy(cell.alignment)
+                alignment.wrap_text = wrap
+                cell.alignment = alignment
             if wrap:
                 lines_needed = max(lines_needed, wrapped_lines(text, width, bold, size))
         height = 15 * lines_needed + 4
@@ -337,11 +339,7 @@ class TableSpec:
         if stream is not None:
             rows = list(rows)
             rows, streamed = rows[:1], rows[1:]
-        for j, (name, _, formula) in enumerate(self.columns):
-            cell = ws.cell(self.header_row, self.first_col + j, name)
-            cell.font = HEADER_FONT
-            cell.fill = HEADER_FILL
-            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        header_cells(ws, self.header_row, self.first_col, [name for name, _, _ in self.columns])
         n = 0
         formulas = ["=" + formula.replace("{T}", self.name) if formula is not None else None for _, _, formula in self.columns]
         # Style the first data row cell by cell, then copy its style arrays:
@@ -507,6 +505,9 @@ class _FinishedParts:
         # sheets whose XML is also kept as openpyxl wrote it, before any
         # value was filled in (a frame compiles them: frames.py)
         self.unfilled_wanted, self.unfilled = unfilled, {}
+        # sheet title -> sizes of the workbook's cell-style and differential
+        # style tables when openpyxl began writing it (writing registers them)
+        self.registered_before: dict[str, tuple[int, int]] = {}
 
     def writestr(self, name, data) -> None:
         name = name.filename if isinstance(name, zipfile.ZipInfo) else name
@@ -662,6 +663,8 @@ class _InMemoryWriter(ExcelWriter):
     than writing a small sheet)."""
 
     def write_worksheet(self, ws):
+        if isinstance(self._archive, _FinishedParts):
+            self._archive.registered_before[ws.title] = (len(self.workbook._cell_styles), len(self.workbook._differential_styles.styles))
         ws._drawing = SpreadsheetDrawing()
         ws._drawing.charts = ws._charts
         ws._drawing.images = ws._images
@@ -702,10 +705,11 @@ class _InMemoryWriter(ExcelWriter):
 _NOTE_PARTS: dict[tuple, tuple[bytes, Any]] = {}
 
 
-def workbook_parts(wb: Workbook, stream: RowStream | None = None, values: FormulaValues | None = None, strict: bool = True, ours: bool = True, unfilled: Iterable[str] = ()) -> _FinishedParts:
+def workbook_parts(wb: Workbook, stream: RowStream | None = None, values: FormulaValues | None = None, strict: bool = True, ours: bool = True, unfilled: Iterable[str] = (), sheets_only: bool = False) -> _FinishedParts:
     """The finished parts of the workbook (see :func:`workbook_bytes`);
     with the XML of the sheets titled in ``unfilled`` also kept as openpyxl
-    wrote it (``.unfilled``, by part name)."""
+    wrote it (``.unfilled``, by part name). ``sheets_only``: the worksheets
+    and the parts they own (tables, notes, drawings), not the workbook's."""
     if ours:
         wb.properties.creator = "cxroi-xl"
         wb.properties.lastModifiedBy = "cxroi-xl"
@@ -717,7 +721,10 @@ def workbook_parts(wb: Workbook, stream: RowStream | None = None, values: Formul
     if values is not None and values.has_dynamic_arrays:
         archive.writestr("xl/metadata.xml", METADATA_XML)
     writer = _InMemoryWriter(wb, archive) if not wb.write_only else ExcelWriter(wb, archive)
-    writer.write_data()
+    if sheets_only:
+        writer._write_worksheets()
+    else:
+        writer.write_data()
     return archive
 
 
@@ -773,11 +780,16 @@ def validation(kind: str, cells: str, prompt: str, allow_blank: bool = True, **k
 
 def header_cells(ws: Worksheet, row: int, col: int, labels: list[str]) -> None:
     """A row of header-styled labels outside an Excel Table."""
+    style = None
     for j, label in enumerate(labels):
         cell = ws.cell(row, col + j, label)
-        cell.font = HEADER_FONT
-        cell.fill = HEADER_FILL
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        if style is None:  # styled once, the others share its style array
+            cell.font = HEADER_FONT
+            cell.fill = HEADER_FILL
+            cell.alignment = HEADER_ALIGNMENT
+            style = cell._style
+        else:
+            cell._style = copy(style)
 
 
 def array_formula(ws: Worksheet, ref: str, formula: str) -> None:

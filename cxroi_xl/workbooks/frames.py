@@ -70,12 +70,17 @@ class _AddinBlock:
 
 
 class _Frame:
-    def __init__(self, mode: str, parts: dict[str, bytes], client_parts: frozenset[str], sheets: dict[str, tuple[str, list]], styles: tuple):
+    def __init__(self, mode: str, parts: dict[str, bytes], client_parts: frozenset[str], sheets: dict[str, tuple[str, list]], styles: tuple, registered: tuple):
         self.mode = mode
         self.parts = parts  # every part but the client sheets', in archive order (None: the client's)
         self.client_parts = client_parts
         self.sheets = sheets  # part name -> (sheet title, compiled XML)
+        # the style tables after the client's sheets were built, and the
+        # cell and differential styles their writing registered: a cell's
+        # style is an index into them, the frame's shared sheets and styles
+        # part hold the frame client's indices
         self.styles = styles
+        self.registered = registered
 
     def workbook_bytes(self, wb: Workbook, stream: RowStream) -> bytes:
         """The package of ``wb`` (its client sheets built, the shared ones
@@ -87,9 +92,11 @@ class _Frame:
         if _style_tables(wb) != self.styles:
             raise _DoesNotFit("the client's sheets use other styles")
         finish(wb, self.mode)
-        made = workbook_parts(wb, stream, values)
+        made = workbook_parts(wb, stream, values, sheets_only=True)  # the rest is the frame's
         if _owned_parts(made.parts, _client_sheet_parts(wb)) != self.client_parts:
             raise _DoesNotFit("the client's sheets write other parts")
+        if _registered(wb) != self.registered:
+            raise _DoesNotFit("the client's sheets registered other cell styles")
         parts = {}
         for name, data in self.parts.items():
             if name in self.client_parts:
@@ -160,6 +167,10 @@ def _capture(wb: Workbook, mode: str, made, values: FormulaValues, styles: tuple
     client_parts = _owned_parts(made.parts, _client_sheet_parts(wb))
     sheets = {}
     positions = {ws.title: i for i, ws in enumerate(wb.worksheets, 1)}
+    if sorted(positions[t] for t in roi_template.SHARED_SHEETS) != list(range(len(positions) - len(roi_template.SHARED_SHEETS) + 1, len(positions) + 1)):
+        return None  # the client's sheets register their styles first: the shared ones must come last
+    cells, differential = made.registered_before[roi_template.SHARED_SHEETS[0]]
+    registered = _registered(wb, cells, differential)
     try:
         for title in roi_template.SHARED_SHEETS:
             name = f"xl/worksheets/sheet{positions[title]}.xml"
@@ -167,7 +178,7 @@ def _capture(wb: Workbook, mode: str, made, values: FormulaValues, styles: tuple
     except _DoesNotFit:
         return None
     parts = {name: (None if name in client_parts else data) for name, data in made.parts.items()}
-    return _Frame(mode, parts, client_parts, sheets, styles)
+    return _Frame(mode, parts, client_parts, sheets, styles, registered)
 
 
 # ---- what a frame compares -------------------------------------------------
@@ -179,6 +190,12 @@ def _style_tables(wb: Workbook) -> tuple:
         list(wb._fonts), list(wb._fills), list(wb._borders), list(wb._number_formats), list(wb._alignments),
         list(wb._protections), [tuple(s) for s in wb._cell_styles], list(wb._named_styles), list(wb._differential_styles.styles),
     )
+
+
+def _registered(wb: Workbook, cells: int | None = None, differential: int | None = None) -> tuple:
+    """The cell styles and differential styles registered so far (the
+    first ``cells`` and ``differential`` of them)."""
+    return [tuple(s) for s in wb._cell_styles][:cells], list(wb._differential_styles.styles)[:differential]
 
 
 def _addin_blocks(wb: Workbook) -> tuple[_AddinBlock, ...]:

@@ -756,14 +756,15 @@ def engine_streams(data: TrackerInput):
     return holistic_model(data)
 
 
-def engine_model(data: TrackerInput):
-    """The client's ROI model, or None when the engine refuses the data
-    (for the service model or the holistic one: then every value comes from
-    the interpreter, which needs every cell in memory, so no stream)."""
+def engine_model(data: TrackerInput, model=None):
+    """The client's ROI model (``model`` when given), or None when the
+    engine refuses the data (for the service model or the holistic one:
+    then every value comes from the interpreter, which needs every cell in
+    memory, so no stream)."""
     from ..errors import CXError
 
     try:
-        model = data.model()
+        model = model if model is not None else data.model()
     except CXError:
         return None
     return model if engine_streams(data) is not None else None
