@@ -8,6 +8,10 @@ Oracles:
   equals the engine (cxroi_xl.attribution.attribute, checked against
   ChannelAttribution and brute-force Shapley values in test_attribution.py)
   to 1e-9 relative, and the native summary table equals the tables.
+* Errors (no IFERROR on any sheet): the error value and reason the engine
+  gives when called directly (cxroi_xl.excel.call, the add-in's own code)
+  on the same cell values; a division by zero where the Journeys totals
+  divide by 0 (hand-derived).
 """
 from __future__ import annotations
 
@@ -21,11 +25,12 @@ import pytest
 
 from cxroi_xl import attribution
 from cxroi_xl.errors import InvalidInputError
+from cxroi_xl.excel import ExcelError, call
 from cxroi_xl.tracker import TrackerInput
 from cxroi_xl.workbooks import attribution_template, build, common, libreoffice
 from cxroi_xl.workbooks.formula import Evaluator
 from cxroi_xl.workbooks.values import to_values
-from tests.test_workbooks_value_template import at, check_array_sizes, check_formulas, error_cells, find
+from tests.test_workbooks_value_template import at, check_array_sizes, check_formulas, error_cells, find, iferror_parts
 
 RELATIVE = 1e-9
 
@@ -146,6 +151,99 @@ def test_paths_are_written_as_text(example):
     injected = {'=HYPERLINK("http://x")', "@cmd"}  # channel names, shown by each model's table
     shown = [c.data_type for row in book["Attribution"].iter_rows() for c in row if c.value in injected]
     assert shown == ["s"] * 2 * len(attribution.MODELS)
+
+
+def _engine_answer(journeys: pd.DataFrame, model: str):
+    """CXATTRIBUTION called directly on the Journeys sheet's cell values."""
+    columns = ([[None if pd.isna(v) else v] for v in journeys[c]] for c in ("path", "conversions", "value", "nulls"))
+    paths, conversions, values, nulls = columns
+    return call("CXATTRIBUTION", paths, conversions, model, values, nulls, 1.0)
+
+
+NOTHING_CONVERTED = pd.DataFrame({"path": ["search > email", "email", "chatbot > email"], "conversions": [0.0, 0.0, 0.0], "value": [0.0, 0.0, 0.0], "nulls": [4.0, 2.0, 1.0]})
+
+
+def test_a_client_without_conversions_shows_the_engines_error(example):
+    """No conversions: every model's table is the engine's error, and the
+    summary's totals show it (no channel rows, no SUM over the total's own
+    cell, which would be a circular reference); the Journeys totals: 7
+    journeys, 0 converted, a conversion rate of 0 / 7 = 0 and a value per
+    conversion of 0 / 0, #DIV/0!."""
+    book = attribution_template.build(_client(example, NOTHING_CONVERTED))
+    cells = _shown(book, "Attribution")
+    for model in attribution.MODELS:
+        engine = _engine_answer(NOTHING_CONVERTED, model)
+        assert isinstance(engine, ExcelError) and engine == "#DIV/0!", model
+        row, col = find(cells, attribution_template.MODEL_LABELS[model], which=1)
+        shown = at(cells, row + 1, col)
+        assert shown == engine and shown.reason == engine.reason, model
+    total_row, total_col = find(cells, "Total")
+    assert [at(cells, total_row, total_col + 1 + k) for k in range(len(attribution.MODELS))] == ["#DIV/0!"] * len(attribution.MODELS)
+    ws = book["Attribution"]
+    for k in range(len(attribution.MODELS)):
+        formula = ws.cell(total_row, total_col + 1 + k).value
+        assert f"{ws.cell(total_row, total_col + 1 + k).column_letter}{total_row}" not in formula, formula
+    journeys = _shown(book, "Journeys")
+    assert [journeys[f"H{r}"] for r in (5, 6, 7, 8)] == [7, 0, 0, 0]
+    assert journeys["H9"] == "#DIV/0!"
+    assert check_array_sizes(book) == len(attribution.MODELS)
+    assert not any(v == "n/a" for sheet in book.sheetnames for v in _shown(book, sheet).values())
+
+
+def test_no_journeys_at_all_divides_by_zero(example):
+    # one path that nobody took: 0 journeys, so the conversion rate is 0 / 0
+    book = attribution_template.build(_client(example, pd.DataFrame({"path": ["search"], "conversions": [0.0], "value": [0.0], "nulls": [0.0]})))
+    journeys = _shown(book, "Journeys")
+    assert journeys["H5"] == 0 and journeys["H7"] == "#DIV/0!" and journeys["H9"] == "#DIV/0!"
+    assert book.formula_values.get("Journeys", 7, 8) == "#DIV/0!"
+
+
+@pytest.mark.parametrize("mode", ["live", "values"])
+def test_the_error_is_in_the_file_with_its_reason(tmp_path, example, mode):
+    """The generated file itself: each model's cached value is the engine's
+    error value; in the values form the cell's note gives its reason."""
+    path = build.build_client_workbook(_client(example, NOTHING_CONVERTED), attribution_template.TEMPLATE_NAME, mode, tmp_path / f"none-{mode}.xlsx")
+    assert iferror_parts(path.read_bytes()) == []
+    cached = openpyxl.load_workbook(path, data_only=True)["Attribution"]
+    formulas = openpyxl.load_workbook(path)["Attribution"]
+    anchors = [c for row in formulas.iter_rows() for c in row if c.comment is not None or (c.data_type == "f" and "CXATTRIBUTION" in str(getattr(c.value, "text", c.value)))]
+    assert len(anchors) == len(attribution.MODELS)
+    for cell, model in zip(sorted(anchors, key=lambda c: c.column), attribution.MODELS):
+        engine = _engine_answer(NOTHING_CONVERTED, model)
+        assert (cached[cell.coordinate].data_type, cached[cell.coordinate].value) == ("e", str(engine))
+        if mode == "values":
+            assert f'"{model}"' in cell.comment.text and f"Result {engine}: {engine.reason}" in cell.comment.text
+        else:
+            assert cell.comment is None
+    assert not any(c.value == "n/a" for row in cached.iter_rows() for c in row)
+
+
+def test_text_in_a_number_column_shows_value_error_with_its_reason(example):
+    """A user types text into the conversions column of a live workbook;
+    ``cxroi-xl calc`` (values form) shows every model as #VALUE! with the
+    reason naming the text, the summary as an error, never "n/a"."""
+    book = attribution_template.build()
+    book["Journeys"]["B6"] = "twelve"
+    replaced = to_values(book)
+    models = [item for item in replaced if item.sheet == "Attribution"]
+    assert len(models) == len(attribution.MODELS)
+    for item in models:
+        assert item.value == "#VALUE!" and "'twelve'" in item.value.reason, item
+        assert "'twelve'" in book["Attribution"][item.cell].comment.text
+    cells = _shown(book, "Attribution")
+    top, left = find(cells, "Channel", which=0)
+    summary = [at(cells, top + 1, left + 1 + k) for k in range(len(attribution.MODELS))]
+    assert all(isinstance(v, ExcelError) for v in summary), summary
+
+
+def test_no_iferror_in_the_shipped_template_or_a_client_workbook(tmp_path, example):
+    from cxroi_xl.sample_data import synthetic_journeys
+
+    assert iferror_parts((build.TEMPLATE_DIR / "attribution.xlsx").read_bytes()) == []
+    assert iferror_parts(build.template_bytes(attribution_template.TEMPLATE_NAME, "values")) == []
+    for mode in ("live", "values"):
+        path = build.build_client_workbook(_client(example, synthetic_journeys(seed=3)), attribution_template.TEMPLATE_NAME, mode, tmp_path / f"client-{mode}.xlsx")
+        assert iferror_parts(path.read_bytes()) == [], mode
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,10 @@ Oracles (tolerance 1e-9 relative, LibreOffice stores 15 significant digits):
   customers; its fit is checked against the CDNOW publication in test_btyd.py.
 * The per-customer summary: a hand-derived case (same-day orders, the
   90-day churn boundary, a month boundary of tenure).
+* Errors (no IFERROR on any sheet): the error value and reason the engine
+  gives when called directly (cxroi_xl.excel.call, the add-in's own code)
+  on the same cell values; the months to earn back the CAC hand-derived
+  from its closed form.
 """
 from __future__ import annotations
 
@@ -78,15 +82,15 @@ def function_calls(formula: str) -> list[tuple[str, int]]:
 
 
 def test_function_calls_counts_arguments():
-    assert function_calls('=IFERROR(CXSURVIVAL(T[a],T[b],{3;6;12}),"n/a")') == [("CXSURVIVAL", 3), ("IFERROR", 2)]
+    assert function_calls('=INDEX(CXSURVIVAL(T[a],T[b],{3;6;12}),2,"x")') == [("CXSURVIVAL", 3), ("INDEX", 3)]
     assert function_calls("=ROWS(A1:A3)+NA()") == [("ROWS", 1), ("NA", 0)]
 
 
 def check_formulas(book: openpyxl.Workbook) -> set[str]:
     """Every formula calls registered add-in functions with a valid number of
     arguments and only native functions that LibreOffice 7.4 and the
-    headless evaluator both know; structured references are written in full.
-    Returns the add-in functions used."""
+    headless evaluator both know; structured references are written in full;
+    no IFERROR or IFNA hides an error. Returns the add-in functions used."""
     addins = registry.functions()
     used = set()
     for ws in book:
@@ -104,13 +108,14 @@ def check_formulas(book: openpyxl.Workbook) -> set[str]:
                         used.add(name)
                     else:
                         assert not name.startswith("CX"), f"{where}: {name} is not a registered function"
-                        assert name in NATIVE_FUNCTIONS or name in ("IF", "IFERROR"), f"{where}: {name} is not a function the evaluator knows"
+                        assert name not in ("IFERROR", "IFNA"), f"{where}: an error must show as itself"
+                        assert name in NATIVE_FUNCTIONS or name == "IF", f"{where}: {name} is not a function the evaluator knows"
     return used
 
 
 def check_array_sizes(book: openpyxl.Workbook) -> int:
-    """Every array formula's range is exactly the size of its result, or
-    its result is the one "n/a" of IFERROR, which fills the range."""
+    """Every array formula's range is exactly the size of its result (one
+    cell for a result that is a single error)."""
     evaluator = Evaluator(book)
     count = 0
     for ws in book:
@@ -119,14 +124,23 @@ def check_array_sizes(book: openpyxl.Workbook) -> int:
                 if isinstance(cell.value, ArrayFormula):
                     block = evaluator.spill(ws.title, cell.coordinate)
                     fixed = evaluator.fixed_range(ws.title, cell.coordinate)
-                    assert (len(block), len(block[0])) == (fixed.rows, fixed.cols) or block == [["n/a"]], f"{ws.title}!{cell.coordinate}"
+                    assert (len(block), len(block[0])) == (fixed.rows, fixed.cols), f"{ws.title}!{cell.coordinate}"
                     count += 1
     return count
 
 
 def error_cells(values: dict) -> list:
-    """Cells showing an error value or our "n/a" fallback."""
+    """Cells showing an error value (or "n/a", the text IFERROR used to show)."""
     return [(sheet, cell, value) for sheet, cells in values.items() for cell, value in cells.items() if isinstance(value, ExcelError) or value == "n/a"]
+
+
+def iferror_parts(xlsx: bytes) -> list[str]:
+    """Parts of a saved workbook (sheets, notes, names) whose XML mentions
+    IFERROR or IFNA."""
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as archive:
+        return [name for name in archive.namelist() if name.endswith(".xml") and any(f in archive.read(name).upper() for f in (b"IFERROR", b"IFNA("))]
 
 
 def find(cells: dict, text: str, which: int | None = None) -> tuple[int, int]:
@@ -225,16 +239,142 @@ def test_client_text_is_written_as_text(example):
     assert cohorts[0][0] == "Cohort" and len(cohorts) > 1
 
 
-def test_a_client_too_small_for_the_models_gets_n_a_not_errors(example):
+THREE_CUSTOMERS = pd.DataFrame({"customer_id": ["x", "y", "y", "z"], "date": pd.to_datetime(["2024-01-05", "2024-02-01", "2024-03-01", "2024-03-02"]), "amount": [20.0, 30.0, 25.0, 12.5]})
+
+
+def _engine_errors(summary: pd.DataFrame) -> dict[str, ExcelError]:
+    """What the add-in answers, called directly, for the Predictive CLV
+    sheet's fits on these customers."""
+    from cxroi_xl.excel import call
+
+    frequency, recency, age, monetary = ([[v] for v in summary[c].tolist()] for c in ("frequency", "recency", "T", "monetary_value"))
+    return {"CXBGNBDFIT": call("CXBGNBDFIT", frequency, recency, age), "CXGGFIT": call("CXGGFIT", frequency, monetary)}
+
+
+def test_a_client_too_small_for_the_models_shows_the_engines_errors(example):
     # Three customers, one repeat purchase: BG/NBD and Gamma-Gamma cannot be
-    # fitted, so their cells show "n/a"; nothing shows an error value.
-    orders = pd.DataFrame({"customer_id": ["x", "y", "y", "z"], "date": pd.to_datetime(["2024-01-05", "2024-02-01", "2024-03-01", "2024-03-02"]), "amount": [20.0, 30.0, 25.0, 12.5]})
-    book = value_template.build(dataclasses.replace(example, transactions=orders))
+    # fitted. The engine refuses (called directly), and the sheet shows that
+    # refusal: the fits, every prediction column and the totals over them
+    # are the error, never a number (the totals used to add up to 0).
+    summary = value_template.customer_summary(value_template._orders(THREE_CUSTOMERS))
+    columns = [summary[c].to_numpy(float) for c in ("frequency", "recency", "T")]
+    with pytest.raises(Exception, match="did not converge"):
+        btyd.BetaGeo().fit(*columns)
+    engine = _engine_errors(summary)
+    assert engine["CXBGNBDFIT"] == engine["CXGGFIT"] == "#NUM!"
+    book = value_template.build(dataclasses.replace(example, transactions=THREE_CUSTOMERS))
     evaluator = Evaluator(book)
-    shown = {(ws.title, c.coordinate): evaluator.value(ws.title, c.coordinate) for ws in book for row in ws.iter_rows() for c in row}
-    assert [key for key, value in shown.items() if isinstance(value, ExcelError)] == []
-    assert shown[("Predictive CLV", "B5")] == "n/a"
+    cells = {c.coordinate: evaluator.value("Predictive CLV", c.coordinate) for row in book["Predictive CLV"].iter_rows() for c in row}
+    cells = {k: v for k, v in cells.items() if v is not None}
+    fit_row = find(cells, "BG/NBD purchase model (CXBGNBDFIT)")[0] + 1
+    assert at(cells, fit_row, 2) == "#NUM!" and at(cells, fit_row, 2).reason == engine["CXBGNBDFIT"].reason
+    assert at(cells, fit_row, 5) == "#NUM!" and at(cells, fit_row, 5).reason == engine["CXGGFIT"].reason
+    for label in ("Expected orders over the horizon, all customers", "Predicted value over the horizon, all customers", "Average predicted value per customer"):
+        assert isinstance(beside(cells, label, 4), ExcelError), label
+    assert beside(cells, "Customers", 4) == 3
+    for header in ("Expected orders (CXBGNBD)", "P(alive) (CXPALIVE)", "Predicted value (CXCLV)"):
+        first, *rest = column_below(cells, header, 3)
+        assert first == "#NUM!" and rest == [None, None], header  # the error once, at the top of the column
     assert check_array_sizes(book) >= 9
+    # no cell anywhere says "n/a"
+    assert [(ws.title, c.coordinate) for ws in book for row in ws.iter_rows() for c in row if evaluator.value(ws.title, c.coordinate) == "n/a"] == []
+
+
+@pytest.mark.parametrize("mode", ["live", "values"])
+def test_a_failing_client_shows_the_error_in_the_file_with_its_reason(tmp_path, example, mode):
+    """The generated file itself: the cached value of every cell a failing
+    fit or a missing acquisition spend reaches is the error value (what
+    readers that do not recalculate show); in the values form each add-in
+    cell's note gives the engine's reason."""
+    from cxroi_xl.excel import call
+
+    client = dataclasses.replace(example, transactions=THREE_CUSTOMERS)  # a client: no acquisition spend entered
+    path = build.build_client_workbook(client, value_template.TEMPLATE_NAME, mode, tmp_path / f"small-{mode}.xlsx")
+    xlsx = path.read_bytes()
+    assert iferror_parts(xlsx) == []
+    cached = openpyxl.load_workbook(path, data_only=True)
+    formulas = openpyxl.load_workbook(path)
+
+    def shown(sheet, coordinate):
+        cell = cached[sheet][coordinate]
+        return (cell.data_type, cell.value)
+
+    engine = _engine_errors(value_template.customer_summary(value_template._orders(THREE_CUSTOMERS)))
+    no_spend = call("CXCAC", None, 3)  # what CXCAC answers for a blank spend
+    assert no_spend == "#VALUE!" and "spend" in no_spend.reason
+    expected = {
+        ("Predictive CLV", "B5"): engine["CXBGNBDFIT"],
+        ("Predictive CLV", "E5"): engine["CXGGFIT"],
+        ("CLTV", "C11"): no_spend,
+    }
+    for (sheet, coordinate), error in expected.items():
+        assert shown(sheet, coordinate) == ("e", str(error)), (sheet, coordinate)
+        note = formulas[sheet][coordinate].comment
+        if mode == "values":
+            assert f"Result {error}: {error.reason}" in note.text, (sheet, coordinate, note.text)
+        else:
+            assert note is None and formulas[sheet][coordinate].data_type == "f"
+    # native formulas over them: the error too, never 0 or "n/a"
+    assert shown("CLTV", "C12")[0] == shown("CLTV", "C13")[0] == "e"
+    assert shown("CLTV", "C14") == ("s", "enter the acquisition spend on Inputs")
+    totals = [r for r in range(1, 20) if cached["Predictive CLV"].cell(r, 2).value in ("Expected orders over the horizon, all customers", "Predicted value over the horizon, all customers", "Average predicted value per customer")]
+    assert len(totals) == 3 and all(cached["Predictive CLV"].cell(r, 6).data_type == "e" for r in totals)
+    assert not any(c.value == "n/a" for ws in cached for row in ws.iter_rows() for c in row)
+
+
+def test_no_iferror_in_the_shipped_template_or_a_client_workbook(tmp_path, example):
+    assert iferror_parts((build.TEMPLATE_DIR / "customer_value.xlsx").read_bytes()) == []
+    assert iferror_parts(build.template_bytes(value_template.TEMPLATE_NAME, "values")) == []
+    client = dataclasses.replace(example, transactions=synthetic_transactions(seed=3, n_customers=60))
+    for mode in ("live", "values"):
+        path = build.build_client_workbook(client, value_template.TEMPLATE_NAME, mode, tmp_path / f"client-{mode}.xlsx")
+        assert iferror_parts(path.read_bytes()) == [], mode
+
+
+def _payback_sheet(cac, margin, churn, rate) -> Evaluator:
+    """CLTV!C13's formula on its own, with these inputs."""
+    from openpyxl.workbook.defined_name import DefinedName
+
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "S"
+    ws["C5"], ws["C11"], ws["B1"], ws["B2"] = margin, cac, rate, churn
+    book.defined_names["MonthlyRate"] = DefinedName("MonthlyRate", attr_text="'S'!$B$1")
+    book.defined_names["MonthlyChurn"] = DefinedName("MonthlyChurn", attr_text="'S'!$B$2")
+    ws["C13"] = value_template.CAC_PAYBACK_FORMULA
+    return Evaluator(book).value("S", "C13")
+
+
+@pytest.mark.parametrize(
+    "cac, margin, churn, rate, expected",
+    [
+        # hand-derived: m 100, CAC 500, c 5 %, d 1 %: ln(1 - 500 x 0.06 / 101) / ln(0.95 / 1.01)
+        (500, 100, 0.05, 0.01, math.log(1 - 500 * 0.06 / 101) / math.log(0.95 / 1.01)),
+        (0, 100, 0.05, 0.01, 0),  # nothing to earn back
+        (500, 100, 0.0, 0.0, 5.0),  # no churn, no discounting: 500 / 100
+        (500, 0, 0.05, 0.01, "not reached"),  # no margin: never earned back
+        (500, -10, 0.05, 0.01, "not reached"),  # a loss every month: never
+        (2000, 100, 0.05, 0.01, "not reached"),  # a lifetime is worth 100 x 1.01 / 0.06 = 1683 < 2000
+        (ExcelError("#VALUE!", "spend is required"), 100, 0.05, 0.01, "#VALUE!"),  # no CAC: its error
+        (500, ExcelError("#DIV/0!", "no customers"), 0.05, 0.01, "#DIV/0!"),  # no margin figure: its error
+        (2000, 100, 1.0, 0.01, "not reached"),  # every customer gone after a month: worth 100 < 2000
+        (50, 100, 1.0, 0.01, "#NUM!"),  # ... worth 100 > 50, but the formula's LN(0) has no answer
+    ],
+)
+def test_months_to_earn_back_the_cac(cac, margin, churn, rate, expected):
+    """CLTV!C13: its cached value (value_values) and its formula (headless)
+    agree with the hand-derived answer; "not reached" only where the CAC is
+    never earned back, any error in its inputs shown as itself."""
+    from cxroi_xl.workbooks.value_values import _cac_payback_months
+
+    answers = [_cac_payback_months(cac, margin, churn, rate)]
+    if not isinstance(cac, ExcelError) and not isinstance(margin, ExcelError):  # errors cannot be typed into a cell
+        answers.append(_payback_sheet(cac, margin, churn, rate))
+    for answer in answers:
+        if isinstance(expected, str):
+            assert answer == expected and isinstance(answer, ExcelError) == expected.startswith("#"), answer
+        else:
+            assert answer == pytest.approx(expected, rel=1e-12)
 
 
 def test_customer_summary_hand_case():
@@ -280,6 +420,7 @@ def months(example):
 
 
 def test_no_cell_shows_an_error(recalculated):
+    # the example's data are complete: every figure is a number
     assert error_cells(recalculated) == []
 
 

@@ -6,6 +6,10 @@ a legacy array formula exactly as large as the engine's table for the data
 written (header + one row per channel); a summary table lines the models up
 channel by channel with native INDEX/MATCH, and a clustered bar chart shows
 it.
+
+No IFERROR: a model the engine refuses (no conversions, text in a number
+column) shows its error value, with the reason in the note of the values
+form, and the summary shows the error it meets.
 """
 from __future__ import annotations
 
@@ -141,9 +145,9 @@ def _write_journeys(ws: Worksheet, journeys: pd.DataFrame, currency: str) -> int
     totals = [
         ("Journeys", f"=SUM({JOURNEYS}[conversions])+SUM({JOURNEYS}[nulls])", FORMATS["int"]),
         ("Converted", f"=SUM({JOURNEYS}[conversions])", FORMATS["int"]),
-        ("Conversion rate", '=IFERROR(H6/H5,"n/a")', FORMATS["pct2"]),
+        ("Conversion rate", "=H6/H5", FORMATS["pct2"]),  # #DIV/0! without journeys
         ("Conversion value", f"=SUM({JOURNEYS}[value])", currency_format(currency)),
-        ("Value per conversion", '=IFERROR(H8/H6,"n/a")', money2),
+        ("Value per conversion", "=H8/H6", money2),  # #DIV/0! without conversions
     ]
     for i, (label, formula, fmt) in enumerate(totals, start=HEADER_ROW + 1):
         ws.cell(i, 7, label).font = LABEL_FONT
@@ -159,7 +163,12 @@ def _write_journeys(ws: Worksheet, journeys: pd.DataFrame, currency: str) -> int
 
 def _model_formula(model: str) -> str:
     columns = ",".join(f"{JOURNEYS}[{c}]" for c in ("path", "conversions"))
-    return f'=IFERROR(CXATTRIBUTION({columns},"{model}",{JOURNEYS}[value],{JOURNEYS}[nulls],HalfLife),"n/a")'
+    return f'=CXATTRIBUTION({columns},"{model}",{JOURNEYS}[value],{JOURNEYS}[nulls],HalfLife)'
+
+
+def _model_anchor(k: int, blocks_top: int) -> str:
+    """The top-left cell of the ``k``-th model's table (absolute)."""
+    return f"${get_column_letter(2 + k * BLOCK_WIDTH)}${blocks_top}"
 
 
 def _write_attribution(ws: Worksheet, journeys: pd.DataFrame, currency: str, half_life: float) -> dict:
@@ -179,7 +188,8 @@ def _write_attribution(ws: Worksheet, journeys: pd.DataFrame, currency: str, hal
 
     # Summary first, so that the answer is what a reader sees: conversions by
     # channel (rows) and model (columns), found by name in each model's table
-    # below, so that a model missing a channel shows n/a.
+    # below: a model missing a channel shows #N/A, a model that answered
+    # with an error (a one-cell table) that error.
     top = HEADER_ROW + 3
     total = top + 1 + channels
     chart_top = total + 3  # below the summary, on its page
@@ -191,13 +201,20 @@ def _write_attribution(ws: Worksheet, journeys: pd.DataFrame, currency: str, hal
         ws.cell(r, 2, f"=B{blocks_top + 1 + i}").font = LABEL_FONT
         for k, model in enumerate(MODELS):
             left, last = 2 + k * BLOCK_WIDTH, blocks_top + shapes[model][0] - 1
-            names = f"${get_column_letter(left)}${blocks_top + 1}:${get_column_letter(left)}${last}"
-            credit = f"${get_column_letter(left + 1)}${blocks_top + 1}:${get_column_letter(left + 1)}${last}"
-            ws.cell(r, 3 + k, f'=IFERROR(INDEX({credit},MATCH($B{r},{names},0)),"n/a")').number_format = FORMATS["dec1"]
+            if shapes[model][0] < 2:
+                formula = f"={_model_anchor(k, blocks_top)}"
+            else:
+                names = f"${get_column_letter(left)}${blocks_top + 1}:${get_column_letter(left)}${last}"
+                credit = f"${get_column_letter(left + 1)}${blocks_top + 1}:${get_column_letter(left + 1)}${last}"
+                formula = f"=INDEX({credit},MATCH($B{r},{names},0))"
+            ws.cell(r, 3 + k, formula).number_format = FORMATS["dec1"]
     ws.cell(total, 2, "Total").font = BOLD_FONT
     for k in range(len(MODELS)):
         letter = get_column_letter(3 + k)
-        cell = ws.cell(total, 3 + k, f"=SUM({letter}{top + 1}:{letter}{total - 1})")
+        # without a channel row there is nothing to add up: the total shows the
+        # model's own answer (its error), not a SUM over its own cell
+        formula = f"=SUM({letter}{top + 1}:{letter}{total - 1})" if channels else f"={_model_anchor(k, blocks_top)}"
+        cell = ws.cell(total, 3 + k, formula)
         cell.number_format, cell.font = FORMATS["dec1"], BOLD_FONT
     ws.cell(total + 1, 2, "Every model hands out all the conversions: each total equals the conversions on the Journeys sheet.").font = NOTE_FONT
 

@@ -7,6 +7,10 @@ cell values the sheet passes it), the summary's look-ups and totals and the
 Journeys sheet's totals as the same arithmetic on those results. The
 headless interpreter is not involved; the tests check every cell against it
 and against LibreOffice.
+
+The sheets have no IFERROR: a model the engine refuses shows its
+:class:`~cxroi_xl.excel.ExcelError` (the reason goes into the note of the
+values form), and the totals and the summary show the error they meet.
 """
 from __future__ import annotations
 
@@ -14,8 +18,6 @@ import math
 from typing import Any
 
 import pandas as pd
-from openpyxl.utils import get_column_letter
-
 from ..attribution import MODELS
 from ..excel import ExcelError, call
 from .cache import FormulaValues
@@ -23,27 +25,33 @@ from .formula import _wildcard
 
 __all__ = ["fill_attribution_values"]
 
-NOT_AVAILABLE = "n/a"  # what the sheet's IFERROR shows
-
 
 def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _sum(values) -> float:
-    """SUM: numbers only (text, blanks and booleans in a range are skipped)."""
+def _sum(values) -> Any:
+    """SUM: the first error in the range, else its numbers added up (text,
+    blanks and booleans are skipped)."""
+    values = list(values)
+    for v in values:
+        if isinstance(v, ExcelError):
+            return v
     return math.fsum(float(v) for v in values if _number(v))
 
 
-def _iferror(value: Any) -> Any:
-    return NOT_AVAILABLE if isinstance(value, ExcelError) else value
+def _divide(numerator: float, denominator: float, reason: str) -> Any:
+    """A native division of two SUMs: #DIV/0! when the denominator is 0."""
+    return numerator / denominator if denominator else ExcelError("#DIV/0!", reason)
 
 
 def _model_block(result: Any, rows: int, cols: int) -> list[list[Any]]:
-    """IFERROR(CXATTRIBUTION(...), "n/a") over its array formula's block."""
+    """CXATTRIBUTION(...)'s result over its array formula's block: a single
+    value (an error) repeated over the block, a table's cells beyond the
+    result #N/A, as a legacy array formula shows them."""
     if not isinstance(result, list):
-        return [[_iferror(result)] * cols for _ in range(rows)]
-    return [[_iferror(result[i][j]) if i < len(result) and j < len(result[i]) else ExcelError("#N/A", "outside the result") for j in range(cols)] for i in range(rows)]
+        return [[result] * cols for _ in range(rows)]
+    return [[result[i][j] if i < len(result) and j < len(result[i]) else ExcelError("#N/A", "outside the result") for j in range(cols)] for i in range(rows)]
 
 
 def _match_exact(wanted: Any, names: list[Any]) -> int | None:
@@ -78,7 +86,9 @@ def fill_attribution_values(values: FormulaValues, journeys: pd.DataFrame, args:
     everyone = converted + _sum(v for (v,) in nulls)
     worth = _sum(v for (v,) in money)
     row, col = layout["totals_row"], layout["totals_col"]
-    for k, value in enumerate((everyone, converted, converted / everyone if everyone else NOT_AVAILABLE, worth, worth / converted if converted else NOT_AVAILABLE)):
+    rate = _divide(converted, everyone, "no journeys: conversions + nulls add up to 0")
+    per_conversion = _divide(worth, converted, "no conversions to share the value")
+    for k, value in enumerate((everyone, converted, rate, worth, per_conversion)):
         values.set_at(layout["journeys_sheet"], row + k, col, value)
 
     blocks = {}
@@ -88,7 +98,8 @@ def fill_attribution_values(values: FormulaValues, journeys: pd.DataFrame, args:
         values.set_block(sheet, blocks_top, 2 + k * width, blocks[model])
 
     # The summary: channel names from the first model's table, each model's
-    # credit found by name (INDEX/MATCH), a total per model.
+    # credit found by name (INDEX/MATCH) or, for a model that answered with
+    # an error, that error; a total per model.
     first = blocks[MODELS[0]]
     channels = shapes[MODELS[0]][0] - 1
     columns: list[list[Any]] = [[] for _ in MODELS]
@@ -99,13 +110,17 @@ def fill_attribution_values(values: FormulaValues, journeys: pd.DataFrame, args:
         values.set_at(sheet, r, 2, name)
         for k, model in enumerate(MODELS):
             block = blocks[model]
-            position = _match_exact(name, [line[0] for line in block[1:]]) if len(block) > 1 else None
-            credit = NOT_AVAILABLE if position is None else block[position][1] if len(block[position]) > 1 else NOT_AVAILABLE
-            credit = _iferror(0 if credit is None else credit)
+            if len(block) < 2:  # the formula points at the model's one cell
+                credit = block[0][0]
+            elif isinstance(name, ExcelError):  # MATCH answers with the error it looks up
+                credit = name
+            else:
+                position = _match_exact(name, [line[0] for line in block[1:]])
+                credit = ExcelError("#N/A", f"{name} is not a channel of the {model} model's table") if position is None else block[position][1]
+            credit = 0 if credit is None else credit
             values.set_at(sheet, r, 3 + k, credit)
             columns[k].append(credit)
-    for k in range(len(MODELS)):
-        total = _sum(columns[k])
-        if not channels:  # no channel rows: the total's range (the row above it to itself) holds the total itself
-            total = ExcelError("#REF!", f"circular reference through {sheet}!{get_column_letter(3 + k)}{top + 1}")
-        values.set_at(sheet, top + 1 + channels, 3 + k, total)
+    for k, model in enumerate(MODELS):
+        # without channel rows the total points at the model's one cell
+        total = _sum(columns[k]) if channels else blocks[model][0][0]
+        values.set_at(sheet, top + 1 + channels, 3 + k, 0 if total is None else total)

@@ -27,6 +27,7 @@ from openpyxl.chart import LineChart, Reference
 from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import btyd, excel
@@ -112,8 +113,8 @@ GUIDE_WIDTH = 110
 
 def spill_shape(name: str, *args: Any) -> tuple[int, int]:
     """Rows and columns of what add-in function ``name`` returns for these
-    cell values; (1, 1) when it answers with an error, which the sheet's
-    IFERROR shows as one "n/a" cell."""
+    cell values; (1, 1) when it answers with an error, which the sheet
+    shows as that error value in one cell."""
     result = excel.call(name, *args)
     if isinstance(result, list):
         return len(result), max(len(row) for row in result)
@@ -400,8 +401,11 @@ def _write_churn(ws: Worksheet, months: pd.DataFrame, currency: str) -> int:
     start, new, lost, end = (f"{MONTHS}[{c}]" for c in ("start_customers", "new_customers", "churned_customers", "end_customers"))
     header_cells(ws, HEADER_ROW, 8, ["churn_rate", "retention_rate"])
     last = HEADER_ROW + n
-    array_formula(ws, f"H{HEADER_ROW + 1}:H{last}", f'=IFERROR(CXCHURN({start},{lost}),"n/a")')
-    array_formula(ws, f"I{HEADER_ROW + 1}:I{last}", f'=IFERROR(CXRETENTION({start},{end},{new}),"n/a")')
+    # No IFERROR on this sheet or any other: a month without customers at
+    # its start shows #DIV/0!, bad data its own error (with the reason in the
+    # note of the values form), and the averages below show it too.
+    array_formula(ws, f"H{HEADER_ROW + 1}:H{last}", f"=CXCHURN({start},{lost})")
+    array_formula(ws, f"I{HEADER_ROW + 1}:I{last}", f"=CXRETENTION({start},{end},{new})")
     for r in range(HEADER_ROW + 1, last + 1):
         ws.cell(r, 8).number_format = FORMATS["pct2"]
         ws.cell(r, 9).number_format = FORMATS["pct2"]
@@ -409,9 +413,9 @@ def _write_churn(ws: Worksheet, months: pd.DataFrame, currency: str) -> int:
     ws.cell(HEADER_ROW, 11, "Summary").font = SECTION_FONT
     summary = [
         ("Pooled monthly churn (lost / start, all months)", f"=SUM({lost})/SUM({start})", FORMATS["pct2"]),
-        ("Average of the monthly churn rates", f'=IFERROR(AVERAGE(H{HEADER_ROW + 1}:H{last}),"n/a")', FORMATS["pct2"]),
-        ("Average of the monthly retention rates", f'=IFERROR(AVERAGE(I{HEADER_ROW + 1}:I{last}),"n/a")', FORMATS["pct2"]),
-        ("Expected customer lifetime (months) = 1 / churn", f'=IFERROR(1/L{HEADER_ROW + 1},"n/a")', FORMATS["dec1"]),
+        ("Average of the monthly churn rates", f"=AVERAGE(H{HEADER_ROW + 1}:H{last})", FORMATS["pct2"]),
+        ("Average of the monthly retention rates", f"=AVERAGE(I{HEADER_ROW + 1}:I{last})", FORMATS["pct2"]),
+        ("Expected customer lifetime (months) = 1 / churn", f"=1/L{HEADER_ROW + 1}", FORMATS["dec1"]),
     ]
     for i, (label, formula, fmt) in enumerate(summary, start=1):
         ws.cell(HEADER_ROW + i, 11, label).font = LABEL_FONT
@@ -437,9 +441,19 @@ def _write_churn(ws: Worksheet, months: pd.DataFrame, currency: str) -> int:
     return n
 
 
+# "not reached" only where the CAC is genuinely never earned back: no
+# positive monthly margin, or a whole lifetime's discounted margin below the
+# CAC. An error in the CAC, margin, churn or rate shows as itself.
 CAC_PAYBACK_FORMULA = (
-    '=IFERROR(IF(C11=0,0,IF(MonthlyRate+MonthlyChurn=0,C11/C5,IF(1-C11*(MonthlyRate+MonthlyChurn)/(C5*(1+MonthlyRate))<=0,"not reached",'
-    'LN(1-C11*(MonthlyRate+MonthlyChurn)/(C5*(1+MonthlyRate)))/LN((1-MonthlyChurn)/(1+MonthlyRate))))),"n/a")'
+    '=IF(C11=0,0,IF(C5<=0,"not reached",IF(MonthlyRate+MonthlyChurn=0,C11/C5,IF(1-C11*(MonthlyRate+MonthlyChurn)/(C5*(1+MonthlyRate))<=0,"not reached",'
+    'LN(1-C11*(MonthlyRate+MonthlyChurn)/(C5*(1+MonthlyRate)))/LN((1-MonthlyChurn)/(1+MonthlyRate))))))'
+)
+
+# Without an acquisition spend the CAC is #VALUE! ("spend is required") and
+# the verdict asks for the spend; any other error in the ratio shows as itself.
+VERDICT_FORMULA = (
+    '=IF(ISNUMBER(C12),IF(C12>=3,"healthy: 3 or more",IF(C12>=1,"positive, below the usual 3x target","a customer returns less than they cost to win")),'
+    'IF(ISBLANK(AcquisitionSpend),"enter the acquisition spend on Inputs",C12))'
 )
 
 
@@ -456,19 +470,19 @@ def _write_cltv(ws: Worksheet, currency: str) -> None:
     lifetime = "ARPU,GrossMargin,MonthlyChurn"
     rows = [
         (5, "Monthly margin per customer (ARPU x gross margin)", "=ARPU*GrossMargin", money2),
-        (6, "Simple CLTV: margin / churn (CXCLTV)", f'=IFERROR(CXCLTV({lifetime}),"n/a")', money2),
-        (7, "Discounted CLTV, whole lifetime (CXCLTV)", f'=IFERROR(CXCLTV({lifetime},MonthlyRate),"n/a")', money2),
-        (8, "Discounted CLTV over the horizon (CXCLTV)", f'=IFERROR(CXCLTV({lifetime},MonthlyRate,HorizonMonths),"n/a")', money2),
-        (9, "Expected lifetime in months (1 / churn)", '=IFERROR(1/MonthlyChurn,"n/a")', FORMATS["dec1"]),
-        (11, "Acquisition cost per customer (CXCAC)", '=IFERROR(CXCAC(AcquisitionSpend,NewCustomers),"n/a")', money2),
-        (12, "LTV:CAC, discounted CLTV / CAC (CXLTVCAC)", '=IFERROR(CXLTVCAC(C7,C11),"n/a")', "0.00"),
+        (6, "Simple CLTV: margin / churn (CXCLTV)", f"=CXCLTV({lifetime})", money2),
+        (7, "Discounted CLTV, whole lifetime (CXCLTV)", f"=CXCLTV({lifetime},MonthlyRate)", money2),
+        (8, "Discounted CLTV over the horizon (CXCLTV)", f"=CXCLTV({lifetime},MonthlyRate,HorizonMonths)", money2),
+        (9, "Expected lifetime in months (1 / churn)", "=1/MonthlyChurn", FORMATS["dec1"]),
+        (11, "Acquisition cost per customer (CXCAC)", "=CXCAC(AcquisitionSpend,NewCustomers)", money2),
+        (12, "LTV:CAC, discounted CLTV / CAC (CXLTVCAC)", "=CXLTVCAC(C7,C11)", "0.00"),
         # discounted, as the curve below: the month n at which the cumulative
         # discounted margin m(1+d)/(d+c)(1-((1-c)/(1+d))^n) (CXCLTV over n
         # months) reaches the CAC, solved for n; never when the whole
         # lifetime's value stays below it
         (13, "Months to earn back the CAC (discounted margin)", CAC_PAYBACK_FORMULA, FORMATS["dec1"]),
-        (14, "Verdict", '=IF(ISNUMBER(C12),IF(C12>=3,"healthy: 3 or more",IF(C12>=1,"positive, below the usual 3x target","a customer returns less than they cost to win")),"enter the acquisition spend on Inputs")', FORMATS["general"]),
-        (16, "Check: simple CLTV from native formulas", '=IFERROR(ARPU*GrossMargin/MonthlyChurn,"n/a")', money2),
+        (14, "Verdict", VERDICT_FORMULA, FORMATS["general"]),
+        (16, "Check: simple CLTV from native formulas", "=ARPU*GrossMargin/MonthlyChurn", money2),
     ]
     ws.cell(10, 2, "Acquisition").font = SECTION_FONT
     for r, label, formula, fmt in rows:
@@ -487,7 +501,8 @@ def _write_cltv(ws: Worksheet, currency: str) -> None:
         r = first + k
         months = ws.cell(r, 2, k)
         months.number_format, months.alignment = FORMATS["int"], Alignment(horizontal="center")
-        ws.cell(r, 3, f'=IFERROR(CXCLTV({lifetime},MonthlyRate,B{r}),"n/a")').number_format = money2
+        ws.cell(r, 3, f"=CXCLTV({lifetime},MonthlyRate,B{r})").number_format = money2
+        # the chart's CAC line: drawn only when there is a CAC (C11 shows its error)
         ws.cell(r, 4, '=IF(ISNUMBER($C$11),$C$11,"")').number_format = money2
     last = first + VALUE_CURVE_MONTHS
 
@@ -516,7 +531,7 @@ def _write_cohorts(ws: Worksheet, orders: pd.DataFrame) -> None:
     rows, cols = spill_shape("CXCOHORT", ids, dates, "M")
     top = HEADER_ROW + 1
     ws.cell(HEADER_ROW, 3, "Months since the first order").font = LABEL_FONT
-    array_formula(ws, _block(top, 2, rows, cols), f'=IFERROR(CXCOHORT({TRANSACTIONS}[customer_id],{TRANSACTIONS}[date],"M"),"n/a")')
+    array_formula(ws, _block(top, 2, rows, cols), f'=CXCOHORT({TRANSACTIONS}[customer_id],{TRANSACTIONS}[date],"M")')
     for j in range(cols):
         cell = ws.cell(top, 2 + j)
         cell.font, cell.fill = HEADER_FONT, HEADER_FILL
@@ -544,13 +559,13 @@ def _write_survival(ws: Worksheet, summary: pd.DataFrame) -> None:
     for i, months in enumerate(SURVIVAL_TIMES):
         ws.cell(first_time + i, 2, months).number_format = FORMATS["int"]
         ws.cell(first_time + i, 3).number_format = FORMATS["pct"]
-    array_formula(ws, f"C{first_time}:C{last_time}", f'=IFERROR(CXSURVIVAL({durations},{churned},B{first_time}:B{last_time}),"n/a")')
+    array_formula(ws, f"C{first_time}:C{last_time}", f"=CXSURVIVAL({durations},{churned},B{first_time}:B{last_time})")
 
     cells = (_column(summary["tenure_months"].tolist()), _column(summary["churned"].tolist()))
     rows, cols = spill_shape("CXSURVIVAL", *cells)
     top = last_time + 3
     ws.cell(top - 1, 2, "Kaplan-Meier table (CXSURVIVAL)").font = SECTION_FONT
-    array_formula(ws, _block(top, 2, rows, cols), f'=IFERROR(CXSURVIVAL({durations},{churned}),"n/a")')
+    array_formula(ws, _block(top, 2, rows, cols), f"=CXSURVIVAL({durations},{churned})")
     for j in range(cols):
         cell = ws.cell(top, 2 + j)
         cell.font, cell.fill = HEADER_FONT, HEADER_FILL
@@ -585,10 +600,10 @@ def _write_predictive(ws: Worksheet, summary: pd.DataFrame, currency: str) -> No
 
     ws.cell(HEADER_ROW, 2, "BG/NBD purchase model (CXBGNBDFIT)").font = SECTION_FONT
     rows, cols = spill_shape("CXBGNBDFIT", *cells[:3])
-    array_formula(ws, _block(HEADER_ROW + 1, 2, rows, cols), f'=IFERROR(CXBGNBDFIT({rfm_args}),"n/a")')
+    array_formula(ws, _block(HEADER_ROW + 1, 2, rows, cols), f"=CXBGNBDFIT({rfm_args})")
     ws.cell(HEADER_ROW, 5, "Gamma-Gamma spend model (CXGGFIT)").font = SECTION_FONT
     gg_rows, gg_cols = spill_shape("CXGGFIT", cells[0], cells[3])
-    array_formula(ws, _block(HEADER_ROW + 1, 5, gg_rows, gg_cols), f'=IFERROR(CXGGFIT({frequency},{monetary}),"n/a")')
+    array_formula(ws, _block(HEADER_ROW + 1, 5, gg_rows, gg_cols), f"=CXGGFIT({frequency},{monetary})")
     for left, height in ((2, rows), (5, gg_rows)):
         for j in range(2):
             cell = ws.cell(HEADER_ROW + 1, left + j)
@@ -604,7 +619,7 @@ def _write_predictive(ws: Worksheet, summary: pd.DataFrame, currency: str) -> No
         ("Customers", f"=ROWS({CUSTOMERS}[customer_id])", FORMATS["int"]),
         ("Expected orders over the horizon, all customers", f"=SUM(E{top + 1}:E{last})", FORMATS["dec1"]),
         ("Predicted value over the horizon, all customers", f"=SUM(G{top + 1}:G{last})", money2),
-        ("Average predicted value per customer", f'=IFERROR(AVERAGE(G{top + 1}:G{last}),"n/a")', money2),
+        ("Average predicted value per customer", f"=AVERAGE(G{top + 1}:G{last})", money2),
     ]
     ws.cell(totals_top, 2, "Over the prediction horizon (Inputs)").font = SECTION_FONT
     for i, (label, formula, fmt) in enumerate(totals, start=totals_top + 1):
@@ -622,9 +637,12 @@ def _write_predictive(ws: Worksheet, summary: pd.DataFrame, currency: str) -> No
         ws.cell(r, 6).number_format = FORMATS["pct"]
         ws.cell(r, 7).number_format = money2
     if n:
-        array_formula(ws, f"E{top + 1}:E{last}", f'=IFERROR(CXBGNBD({rfm_args},PredictionWeeks),"n/a")')
-        array_formula(ws, f"F{top + 1}:F{last}", f'=IFERROR(CXPALIVE({rfm_args}),"n/a")')
-        array_formula(ws, f"G{top + 1}:G{last}", f'=IFERROR(CXCLV({rfm_args},{monetary},PredictionMonths,MonthlyRate,{DAYS_PER_WEEK}),"n/a")')
+        # a model that cannot be fitted shows its error in the first row
+        # (build() shrinks the formula to it), and the totals above show it
+        # too, never a sum of nothing
+        array_formula(ws, f"E{top + 1}:E{last}", f"=CXBGNBD({rfm_args},PredictionWeeks)")
+        array_formula(ws, f"F{top + 1}:F{last}", f"=CXPALIVE({rfm_args})")
+        array_formula(ws, f"G{top + 1}:G{last}", f"=CXCLV({rfm_args},{monetary},PredictionMonths,MonthlyRate,{DAYS_PER_WEEK})")
     set_widths(ws, {"A": 2, "B": 16, "C": 14, "D": 16, "E": 14, "F": 14, "G": 14})
     fit_headers(ws, [top])
     ws.freeze_panes = ws.cell(top + 1, 3)
@@ -663,5 +681,11 @@ def build(data: TrackerInput | None = None) -> Workbook:
     _write_predictive(sheets["Predictive CLV"], summary, data.currency)
     wb.active = sheets["CLTV"]
     wb.formula_values = FormulaValues()
-    fill_customer_value_values(wb.formula_values, orders, summary, months, data.discount_rate, acquisition_spend)
+    single = fill_customer_value_values(wb.formula_values, orders, summary, months, data.discount_rate, acquisition_spend)
+    for sheet, row, col in single:
+        # an error answers in the formula's first cell only, as a dynamic array
+        # shows a single value (and as cxroi-xl calc resizes it); no copy of
+        # the error on every month or customer
+        cell = wb[sheet].cell(row, col)
+        cell.value = ArrayFormula(f"{cell.coordinate}:{cell.coordinate}", cell.value.text)
     return wb

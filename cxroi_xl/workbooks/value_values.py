@@ -7,6 +7,10 @@ the customer months): each add-in cell through :func:`cxroi_xl.excel.call`
 the native cells as the same arithmetic on those values. The headless
 interpreter is not involved; the tests check every cell against it and
 against LibreOffice.
+
+The sheets have no IFERROR: an add-in call the engine refuses shows its
+:class:`~cxroi_xl.excel.ExcelError` (the reason goes into the note of the
+values form), and the native formulas over it show the error they meet.
 """
 from __future__ import annotations
 
@@ -19,8 +23,6 @@ from ..excel import ExcelError, call
 from .cache import FormulaValues
 
 __all__ = ["fill_customer_value_values"]
-
-NOT_AVAILABLE = "n/a"  # what the sheets' IFERROR shows
 
 
 def _is_number(value: Any) -> bool:
@@ -71,15 +73,15 @@ def _arith(function: Callable[..., float], *args: Any) -> Any:
     return result if math.isfinite(result) else ExcelError("#NUM!", "not a finite number")
 
 
-def _iferror(value: Any) -> Any:
-    return NOT_AVAILABLE if isinstance(value, ExcelError) else value
-
-
 def _spill(result: Any, rows: int, cols: int) -> list[list[Any]]:
-    """IFERROR(add-in call, "n/a") over its array formula's block."""
+    """An add-in call's result over its array formula's ``rows`` x ``cols``
+    block: a table's cells beyond the result #N/A; a single value (an
+    error) in the top-left cell only, the rest blank, as a dynamic array
+    shows it (the builder then shrinks the formula to that cell, as
+    :func:`~cxroi_xl.workbooks.values.complete_values` does)."""
     if not isinstance(result, list):
-        return [[_iferror(result)] * cols for _ in range(rows)]
-    return [[_iferror(result[i][j]) if i < len(result) and j < len(result[i]) else ExcelError("#N/A", "outside the result") for j in range(cols)] for i in range(rows)]
+        return [[result if i == j == 0 else None for j in range(cols)] for i in range(rows)]
+    return [[result[i][j] if i < len(result) and j < len(result[i]) else ExcelError("#N/A", "outside the result") for j in range(cols)] for i in range(rows)]
 
 
 def _shape(result: Any) -> tuple[int, int]:
@@ -89,31 +91,49 @@ def _shape(result: Any) -> tuple[int, int]:
     return 1, 1
 
 
+def _compare(test: Callable[..., bool], *args: Any) -> Any:
+    """A comparison in a native formula over numbers, blanks (0) or errors:
+    True/False, or the first error among its inputs."""
+    for value in args:
+        if isinstance(value, ExcelError):
+            return value
+    return test(*(0.0 if v is None else float(v) for v in args))
+
+
 def _cac_payback_months(cac: Any, margin: Any, churn: Any, rate: Any) -> Any:
-    """CLTV!C13 as its formula (value_template.CAC_PAYBACK_FORMULA) answers:
-    the month n where the discounted margin m(1+d)/(d+c)(1-((1-c)/(1+d))^n)
-    reaches the CAC, "not reached" when the whole lifetime stays below it,
-    "n/a" where the formula's IFERROR would answer."""
-    if not all(_is_number(v) for v in (cac, margin, churn, rate)):
-        return "n/a"
-    if cac == 0:
-        return 0
-    try:
-        if rate + churn == 0:
-            return cac / margin
-        remaining = 1 - cac * (rate + churn) / (margin * (1 + rate))
-        if remaining <= 0:
-            return "not reached"
-        return math.log(remaining) / math.log((1 - churn) / (1 + rate))
-    except (ZeroDivisionError, ValueError):
-        return "n/a"
+    """CLTV!C13 as its formula (value_template.CAC_PAYBACK_FORMULA) answers,
+    its IFs in Excel's order: 0 without a CAC; "not reached" without a
+    positive monthly margin or when the whole lifetime's discounted margin
+    stays below the CAC; else the month n where the discounted margin
+    m(1+d)/(d+c)(1-((1-c)/(1+d))^n) reaches the CAC. An error among the
+    inputs, or of the arithmetic (LN of 0), is the answer."""
+    no_cac = _compare(lambda c: c == 0, cac)
+    if not isinstance(no_cac, bool) or no_cac:
+        return 0 if no_cac is True else no_cac
+    no_margin = _compare(lambda m: m <= 0, margin)
+    if not isinstance(no_margin, bool) or no_margin:
+        return "not reached" if no_margin is True else no_margin
+    undiscounted_forever = _compare(lambda d, c: d + c == 0, rate, churn)
+    if not isinstance(undiscounted_forever, bool):
+        return undiscounted_forever
+    if undiscounted_forever:
+        return _arith(lambda a, m: a / m, cac, margin)
+    remaining = _arith(lambda a, m, d, c: 1 - a * (d + c) / (m * (1 + d)), cac, margin, rate, churn)
+    never = _compare(lambda r: r <= 0, remaining)
+    if not isinstance(never, bool) or never:
+        return "not reached" if never is True else never
+    return _arith(lambda r, d, c: math.log(r) / math.log((1 - c) / (1 + d)), remaining, rate, churn)
 
 
-def fill_customer_value_values(values: FormulaValues, orders: pd.DataFrame, summary: pd.DataFrame, months: pd.DataFrame, discount_rate: float, acquisition_spend: float | None) -> None:
+def fill_customer_value_values(values: FormulaValues, orders: pd.DataFrame, summary: pd.DataFrame, months: pd.DataFrame, discount_rate: float, acquisition_spend: float | None) -> list[tuple[str, int, int]]:
     """Register the value of every formula of the customer-value workbook
     built from ``orders``, the per-customer ``summary`` and the customer
     ``months`` (the builder's frames), with the Inputs sheet's
-    ``discount_rate`` and ``acquisition_spend``."""
+    ``discount_rate`` and ``acquisition_spend``.
+
+    Returns (sheet, row, column) of the array formulas sized to the data
+    (a row per month, per customer, per time) whose add-in call answered
+    with a single value, an error: the builder shrinks them to that cell."""
     from . import value_template as vt  # the layout's constants (it imports this module)
 
     def cells(frame: pd.DataFrame, name: str) -> list[Any]:
@@ -137,30 +157,30 @@ def fill_customer_value_values(values: FormulaValues, orders: pd.DataFrame, summ
     # ---- CLTV --------------------------------------------------------------------
     sheet = "CLTV"
     simple = call("CXCLTV", arpu, margin, churn)
-    discounted = _iferror(call("CXCLTV", arpu, margin, churn, monthly_rate))
-    cac = _iferror(call("CXCAC", spend, new_customers))
+    discounted = call("CXCLTV", arpu, margin, churn, monthly_rate)
+    cac = call("CXCAC", spend, new_customers)
     monthly_margin = _arith(lambda a, b: a * b, arpu, margin)
-    ltv_cac = _iferror(call("CXLTVCAC", discounted, cac))
+    ltv_cac = call("CXLTVCAC", discounted, cac)
     if _is_number(ltv_cac):
         verdict = "healthy: 3 or more" if ltv_cac >= 3 else "positive, below the usual 3x target" if ltv_cac >= 1 else "a customer returns less than they cost to win"
     else:
-        verdict = "enter the acquisition spend on Inputs"
+        verdict = "enter the acquisition spend on Inputs" if spend is None else ltv_cac
     for row, value in (
         (5, monthly_margin),
-        (6, _iferror(simple)),
+        (6, simple),
         (7, discounted),
-        (8, _iferror(call("CXCLTV", arpu, margin, churn, monthly_rate, horizon))),
-        (9, _iferror(_arith(lambda c: 1 / c, churn))),
+        (8, call("CXCLTV", arpu, margin, churn, monthly_rate, horizon)),
+        (9, _arith(lambda c: 1 / c, churn)),
         (11, cac),
         (12, ltv_cac),
         (13, _cac_payback_months(cac, monthly_margin, churn, monthly_rate)),
         (14, verdict),
-        (16, _iferror(_arith(lambda a, m, c: a * m / c, arpu, margin, churn))),
+        (16, _arith(lambda a, m, c: a * m / c, arpu, margin, churn)),
     ):
         values.set_at(sheet, row, 3, value)
     first = 20
     for k in range(1, vt.VALUE_CURVE_MONTHS + 1):
-        values.set_at(sheet, first + k, 3, _iferror(call("CXCLTV", arpu, margin, churn, monthly_rate, k)))
+        values.set_at(sheet, first + k, 3, call("CXCLTV", arpu, margin, churn, monthly_rate, k))
         values.set_at(sheet, first + k, 4, cac if _is_number(cac) else "")
 
     # ---- Churn ---------------------------------------------------------------------
@@ -168,16 +188,24 @@ def fill_customer_value_values(values: FormulaValues, orders: pd.DataFrame, summ
     end = [_arith(lambda s, n, c: s + n - c, s, n, c) for s, n, c in zip(start, new, lost)]
     values.set_column(sheet, top, 6, end)
     n = len(months)
-    churn_rates = _spill(call("CXCHURN", column(start), column(lost)), n, 1)
-    retention = _spill(call("CXRETENTION", column(start), column(end), column(new)), n, 1)
+    single: list[tuple[str, int, int]] = []
+
+    def sized(sheet: str, row: int, col: int, result: Any, rows: int) -> list[list[Any]]:
+        """One column of ``rows`` cells from (row, col) for an add-in call's result."""
+        if not isinstance(result, list) and rows:
+            single.append((sheet, row, col))
+        return _spill(result, rows, 1)
+
+    churn_rates = sized(sheet, top, 8, call("CXCHURN", column(start), column(lost)), n)
+    retention = sized(sheet, top, 9, call("CXRETENTION", column(start), column(end), column(new)), n)
     values.set_block(sheet, top, 8, churn_rates)
     values.set_block(sheet, top, 9, retention)
     pooled = _arith(lambda a, b: a / b, _sum(lost), _sum(start))
     for row, value in (
         (top, pooled),
-        (top + 1, _iferror(_average([r[0] for r in churn_rates]))),
-        (top + 2, _iferror(_average([r[0] for r in retention]))),
-        (top + 3, _iferror(_arith(lambda p: 1 / p, pooled))),
+        (top + 1, _average([r[0] for r in churn_rates])),
+        (top + 2, _average([r[0] for r in retention])),
+        (top + 3, _arith(lambda p: 1 / p, pooled)),
     ):
         values.set_at(sheet, row, 12, value)
 
@@ -190,7 +218,7 @@ def fill_customer_value_values(values: FormulaValues, orders: pd.DataFrame, summ
     tenure, churned = column(cells(summary, "tenure_months")), column(cells(summary, "churned"))
     first_time = vt.HEADER_ROW + 2
     times = column(list(vt.SURVIVAL_TIMES))
-    values.set_block("Survival", first_time, 3, _spill(call("CXSURVIVAL", tenure, churned, times), len(times), 1))
+    values.set_block("Survival", first_time, 3, sized("Survival", first_time, 3, call("CXSURVIVAL", tenure, churned, times), len(times)))
     result = call("CXSURVIVAL", tenure, churned)
     values.set_block("Survival", first_time + len(times) - 1 + 3, 2, _spill(result, *_shape(result)))
 
@@ -205,9 +233,9 @@ def fill_customer_value_values(values: FormulaValues, orders: pd.DataFrame, summ
     customers = len(summary)
     totals_top = vt.HEADER_ROW + 1 + max(rows, gg_rows) + 2
     top = totals_top + 6
-    orders_ahead = _spill(call("CXBGNBD", frequency, recency, age, prediction_weeks), customers, 1)
-    alive = _spill(call("CXPALIVE", frequency, recency, age), customers, 1)
-    clv = _spill(call("CXCLV", frequency, recency, age, monetary, prediction_months, monthly_rate, vt.DAYS_PER_WEEK), customers, 1)
+    orders_ahead = sized(sheet, top + 1, 5, call("CXBGNBD", frequency, recency, age, prediction_weeks), customers)
+    alive = sized(sheet, top + 1, 6, call("CXPALIVE", frequency, recency, age), customers)
+    clv = sized(sheet, top + 1, 7, call("CXCLV", frequency, recency, age, monetary, prediction_months, monthly_rate, vt.DAYS_PER_WEEK), customers)
     if customers:
         values.set_column(sheet, top + 1, 2, cells(summary, "customer_id"))
         values.set_column(sheet, top + 1, 3, [v for (v,) in frequency])
@@ -220,6 +248,7 @@ def fill_customer_value_values(values: FormulaValues, orders: pd.DataFrame, summ
         (totals_top + 1, max(customers, 1)),
         (totals_top + 2, _sum([r[0] for r in orders_ahead])),
         (totals_top + 3, _sum(predicted)),
-        (totals_top + 4, _iferror(_average(predicted))),
+        (totals_top + 4, _average(predicted)),
     ):
         values.set_at(sheet, row, 6, value)
+    return single
