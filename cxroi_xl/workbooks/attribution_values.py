@@ -46,9 +46,9 @@ def _divide(numerator: float, denominator: float, reason: str) -> Any:
 
 
 def _model_block(result: Any, rows: int, cols: int) -> list[list[Any]]:
-    """CXATTRIBUTION(...)'s result over its array formula's block: a single
-    value (an error) repeated over the block, a table's cells beyond the
-    result #N/A, as a legacy array formula shows them."""
+    """CXATTRIBUTION(...)'s result over its array formula's block (sized by
+    the builder to the result: one cell for an error); a table's cells
+    beyond the result #N/A, as a legacy array formula shows them."""
     if not isinstance(result, list):
         return [[result] * cols for _ in range(rows)]
     return [[result[i][j] if i < len(result) and j < len(result[i]) else ExcelError("#N/A", "outside the result") for j in range(cols)] for i in range(rows)]
