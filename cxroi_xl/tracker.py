@@ -60,7 +60,9 @@ DEFAULT_RISKS = {"service": 0.10, "retention": 0.25, "uplift": 0.25}
 
 def month_start(values) -> pd.Series:
     """Dates (or YYYY-MM text) as the first day of their month."""
-    dates = pd.to_datetime(pd.Series(values))
+    series = values if isinstance(values, pd.Series) else pd.Series(values)
+    # dates already (a batch's months are parsed once, when read)
+    dates = series if pd.api.types.is_datetime64_dtype(series.dtype) else pd.to_datetime(series)
     # numpy's month unit truncates without pandas' slower Period round trip
     return pd.Series(dates.to_numpy().astype("datetime64[M]").astype("datetime64[ns]"), index=dates.index)
 
@@ -68,9 +70,15 @@ def month_start(values) -> pd.Series:
 def split_phases(kpis: pd.DataFrame, go_live) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Baseline rows (before the go-live month) and post rows, each by month."""
     months = month_start(kpis["month"]).to_numpy()
-    start = month_start([go_live]).iloc[0]
-    ordered = kpis.assign(month=months).sort_values("month", kind="stable")
-    return ordered[ordered["month"] < start].reset_index(drop=True), ordered[ordered["month"] >= start].reset_index(drop=True)
+    start = month_start([go_live]).to_numpy()[0]
+    order = np.argsort(months, kind="stable")  # as sort_values: stable, a missing month last
+    ordered = kpis.iloc[order].assign(month=months[order])
+    sorted_months = months[order]
+    # a missing month is in neither phase (NaT compares false both ways)
+    return (
+        ordered.iloc[np.flatnonzero(sorted_months < start)].reset_index(drop=True),
+        ordered.iloc[np.flatnonzero(sorted_months >= start)].reset_index(drop=True),
+    )
 
 
 @dataclass(frozen=True)
