@@ -379,6 +379,10 @@ def calc_command(
     except Exception as exc:  # a defect must still end in one clear line and no output file
         _fail(escape(f"{book}: calculation failed: {type(exc).__name__}: {exc}".splitlines()[0]), 1)
     console.print(escape(f"wrote {report.output}: {len(report.replaced)} add-in formula(s) replaced by their values"), highlight=False)
+    for cells, what in ((report.kept, "keep the values the file saved"), (report.not_computed, "show #NAME? (the file saved no value)")):
+        if cells:
+            shown = ", ".join(f"{sheet}!{cell}" for sheet, cell in cells[:5]) + (f" and {len(cells) - 5} more" if len(cells) > 5 else "")
+            err_console.print(f"[yellow]not computed here:[/yellow] {escape(f'{len(cells)} formula(s) use functions this calculation does not know and {what}; Excel recalculates them on open: {shown}')}", highlight=False)
     for sheet, cell, found in report.checks:
         err_console.print(f"[yellow]data check:[/yellow] {escape(f'{sheet}!{cell}: {found} in a number column (skipped by the sums)')}", highlight=False)
     if report.checks:

@@ -241,3 +241,62 @@ def test_calc_keeps_a_users_dynamic_arrays_dynamic(tmp_path):
 
     shown = load_workbook(out, data_only=True)["Data"]
     assert [shown[f"B{r}"].value for r in (1, 2, 3)] == [6, 10, 16]
+
+
+def _saved_with_values(path: Path) -> Path:
+    """A workbook as Excel saves it: functions the headless calculation
+    does not know (XLOOKUP, SORT as an array), their saved results, and
+    formulas reading them. The saved values are what Excel computes,
+    worked out by hand from B1:C3."""
+    from openpyxl.worksheet.formula import ArrayFormula
+
+    from cxroi_xl.workbooks.cache import FormulaValues
+    from cxroi_xl.workbooks.common import write_atomic, workbook_bytes
+
+    book = Workbook()
+    sheet = book.active
+    for r, (b, c) in enumerate(((3, 30), (1, 10), (2, 20)), start=1):
+        sheet.cell(r, 2, b)
+        sheet.cell(r, 3, c)
+    sheet["A1"] = "=_xlfn.XLOOKUP(2,B1:B3,C1:C3)"  # 20
+    sheet["A2"] = "=A1*2"  # 40
+    sheet["A3"] = "=IFERROR(_xlfn.XLOOKUP(9,B1:B3,C1:C3),-1)"  # not found: -1
+    sheet["A4"] = "=B1+1"  # computed here: 4
+    sheet["A5"] = ArrayFormula("A5:A7", "=_xlfn._xlws.SORT(B1:B3)")  # 1, 2, 3
+    sheet["A6"], sheet["A7"] = 2, 3  # the rest of the spill, as Excel saves it
+    sheet["A8"] = "=SUM(A5:A7)"  # 6
+    sheet["D1"] = "=CXNPV(0.1,A5:A7)"  # an add-in formula over the SORT
+    values = FormulaValues()
+    for coordinate, value in (("A1", 20), ("A2", 40), ("A3", -1), ("A4", 4), ("A5", 1), ("A8", 6), ("D1", 0.0)):
+        values.set("Sheet", coordinate, value)
+    return write_atomic(path, workbook_bytes(book, values=values, ours=False))
+
+
+def test_calc_keeps_the_saved_values_of_formulas_it_cannot_compute(tmp_path):
+    source = _saved_with_values(tmp_path / "saved.xlsx")
+    report = calc_file(source, tmp_path / "out.xlsx")
+    shown = load_workbook(report.output, data_only=True)["Sheet"]
+    # what Excel shows for the formulas the interpreter lacks, and for
+    # those reading them: never a number IFERROR made out of a #NAME?
+    assert [shown[c].value for c in ("A1", "A2", "A3", "A5", "A6", "A7", "A8")] == [20, 40, -1, 1, 2, 3, 6]
+    assert shown["A4"].value == 4  # computed here
+    assert sorted(report.kept) == [("Sheet", c) for c in ("A1", "A2", "A3", "A5", "A6", "A7", "A8")]
+    assert report.not_computed == []
+    # the add-in formula reading the SORT is not computed here either: its
+    # note says why, instead of a wrong NPV of #NAME? cells
+    assert shown["D1"].value == "#NAME?"
+    assert "not computed here" in load_workbook(report.output)["Sheet"]["D1"].comment.text
+    # the formulas stay, for Excel to recalculate on open
+    formulas = load_workbook(report.output)["Sheet"]
+    assert formulas["A1"].value.startswith("=") and formulas["A8"].value == "=SUM(A5:A7)"
+
+
+def test_calc_says_which_formulas_it_could_not_compute(tmp_path):
+    book = Workbook()
+    book.active["A1"] = "=_xlfn.XLOOKUP(2,B1:B3,C1:C3)"  # saved by openpyxl: no value
+    book.save(tmp_path / "bare.xlsx")
+    result = CliRunner().invoke(app, ["calc", str(tmp_path / "bare.xlsx"), "-o", str(tmp_path / "out.xlsx")])
+    assert result.exit_code == 0, result.output
+    assert "not computed here" in result.output and "Sheet!A1" in result.output
+    cell = load_workbook(tmp_path / "out.xlsx", data_only=True)["Sheet"]["A1"]
+    assert cell.value == "#NAME?"

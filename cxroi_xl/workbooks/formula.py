@@ -226,6 +226,22 @@ class _LimitReached(Exception):
         self.workbook = workbook
 
 
+class NotComputed(ExcelError):
+    """What a formula shows that calls a function this interpreter does not
+    know (SORT, XLOOKUP, LET, ...): ``#NAME?`` here, while Excel computes a
+    value. Not a value to compute with: IFERROR and ISERROR cannot turn it
+    into one, and every formula reading it is not computed either. ``calc``
+    keeps the value the file itself saved for those cells."""
+
+
+class _NotComputedHere(_LimitReached):
+    """Raised where a formula meets a :class:`NotComputed` cell or function."""
+
+    def __init__(self, error: NotComputed):
+        super().__init__(str(error), error.reason)
+        self.error = error
+
+
 class _Spend:
     """What one formula has used so far."""
 
@@ -796,6 +812,8 @@ class Evaluator:
             result = self._formula_result(ws.title, row, col)
             if isinstance(result, _Spill):
                 return result.at(row, col)
+            if isinstance(result, NotComputed):  # what reads it is not computed either
+                raise _NotComputedHere(result)
             return result
         spill = self._spill_over(ws.title, row, col, raw is None)
         if spill is not None:
@@ -1186,7 +1204,7 @@ class Evaluator:
             return self._call_addin(name, args)
         spec = NATIVE_FUNCTIONS.get(name)
         if spec is None:
-            return _error("#NAME?", f"unknown function {name}")
+            raise _NotComputedHere(NotComputed("#NAME?", f"unknown function {name}: not computed here (Excel computes it on open)"))
         least, most, function = spec
         if not least <= len(arg_nodes) <= (most if most is not None else len(arg_nodes)):
             return _error("#VALUE!", f"{name} got {len(arg_nodes)} arguments")

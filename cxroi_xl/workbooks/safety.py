@@ -202,8 +202,9 @@ def _root_cause(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
 
 
-def open_workbook(path: str | os.PathLike, limits: Limits = Limits()) -> Any:
-    """Load an untrusted .xlsx with its formulas (``data_only=False``).
+def open_workbook(path: str | os.PathLike, limits: Limits = Limits(), data_only: bool = False) -> Any:
+    """Load an untrusted .xlsx with its formulas (or, ``data_only``, the
+    values it saved for them).
 
     Raises :class:`WorkbookError` for a file that is too large, not an .xlsx,
     encrypted, a zip bomb, unreadable, or has a malformed table.
@@ -213,7 +214,7 @@ def open_workbook(path: str | os.PathLike, limits: Limits = Limits()) -> Any:
     require_defusedxml()
     check_archive(path, limits)
     try:
-        workbook = load_workbook(path, data_only=False, keep_links=False)
+        workbook = load_workbook(path, data_only=data_only, keep_links=False)
     except Exception as exc:  # any parser failure on untrusted input means a bad file, said plainly
         raise WorkbookError(path, f"not a readable .xlsx workbook ({_root_cause(exc)})") from None
     check_tables(workbook, path)

@@ -21,7 +21,7 @@ import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.comments import Comment
@@ -31,7 +31,7 @@ from openpyxl.worksheet.formula import ArrayFormula
 from .. import registry
 from ..excel import ExcelError
 from .cache import FormulaValues
-from .formula import Budget, Evaluator, FormulaSyntaxError, formula_text, function_names
+from .formula import Budget, Evaluator, FormulaSyntaxError, NotComputed, formula_text, function_names
 from .safety import Limits, open_workbook
 
 __all__ = ["ValueCell", "DataCheck", "data_checks", "CalcReport", "to_values", "calc_file", "COMMENT_AUTHOR", "addin_cells", "complete_values", "make_dynamic", "values_from_cache"]
@@ -96,6 +96,11 @@ class CalcReport:
     output: Path
     replaced: list[ValueCell] = field(default_factory=list)
     checks: list[DataCheck] = field(default_factory=list)
+    # (sheet, cell) of native formulas this calculation cannot compute
+    # (functions it does not know), which keep the value the file saved
+    kept: list[tuple[str, str]] = field(default_factory=list)
+    # ... and those for which the file saved nothing: #NAME? until Excel recalculates
+    not_computed: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def errors(self) -> list[tuple[str, str, str, str, str]]:
@@ -225,14 +230,17 @@ def addin_cells(workbook: Any) -> list[tuple[Any, Any]]:
     return found
 
 
-def complete_values(workbook: Any, values: FormulaValues, budget: Budget | None = None) -> int:
+def complete_values(workbook: Any, values: FormulaValues, budget: Budget | None = None, saved: Callable[[str, int, int, Any], Any] | None = None) -> int:
     """Give every formula the builder left without a value the value the
     headless interpreter finds; returns how many formulas it evaluated.
 
     The builders compute their values from the engine; this is the fallback
     for workbooks whose data the engine refused, and for builders that do
     not register values yet. A spilled result fills its block and resizes
-    its array formula to it."""
+    its array formula to it. ``saved(sheet, row, column, default)``: the
+    value the file saved for a cell, for the formulas the interpreter
+    cannot compute (:class:`~cxroi_xl.workbooks.formula.NotComputed`; an
+    array formula then keeps its range)."""
     evaluator = None
     evaluated = 0
     for sheet in workbook.worksheets:
@@ -246,6 +254,10 @@ def complete_values(workbook: Any, values: FormulaValues, budget: Budget | None 
             evaluated += 1
             if isinstance(cell.value, ArrayFormula):
                 block = evaluator.spill(sheet.title, cell.coordinate)
+                if saved is not None and isinstance(block[0][0], NotComputed):
+                    top, left, bottom, right = _array_ref(cell)
+                    values.set_block(sheet.title, top, left, [[saved(sheet.title, r, c, block[0][0]) for c in range(left, right + 1)] for r in range(top, bottom + 1)])
+                    continue
                 values.set_block(sheet.title, cell.row, cell.column, block)
                 top, left, bottom, right = _array_ref(cell)
                 for row in range(top, bottom + 1):  # cells of the old range the result no longer reaches
@@ -255,7 +267,10 @@ def complete_values(workbook: Any, values: FormulaValues, budget: Budget | None 
                 last = f"{get_column_letter(cell.column + len(block[0]) - 1)}{cell.row + len(block) - 1}"
                 cell.value = ArrayFormula(f"{cell.coordinate}:{last}", cell.value.text)
             else:
-                values.set_at(sheet.title, cell.row, cell.column, evaluator.value(sheet.title, cell.coordinate))
+                value = evaluator.value(sheet.title, cell.coordinate)
+                if saved is not None and isinstance(value, NotComputed):
+                    value = saved(sheet.title, cell.row, cell.column, value)
+                values.set_at(sheet.title, cell.row, cell.column, value)
     return evaluated
 
 
@@ -366,7 +381,8 @@ def calc_file(source: str | os.PathLike, output: str | os.PathLike, limits: Limi
             cell = sheet[coordinate]
             if isinstance(cell.value, ArrayFormula):
                 values.mark_dynamic(title, cell.row, cell.column, cell.value.ref)
-    complete_values(workbook, values, budget)
+    saved = _SavedValues(source, limits)
+    complete_values(workbook, values, budget, saved)
     for sheet in workbook.worksheets:  # the rest of each array formula's range holds its values, as Excel saves it
         for cell in [c for c in sheet._cells.values() if isinstance(c.value, ArrayFormula)]:
             for i, row in enumerate(_block_of(values, sheet, cell)):
@@ -382,5 +398,33 @@ def calc_file(source: str | os.PathLike, output: str | os.PathLike, limits: Limi
         os.replace(partial, output)
     finally:
         partial.unlink(missing_ok=True)
-    return CalcReport(source, output, replaced, checks)
+    return CalcReport(source, output, replaced, checks, saved.kept, saved.missing)
+
+
+class _SavedValues:
+    """The values a workbook file saved for its formula cells, read (once,
+    and only when asked) for the formulas the interpreter cannot compute:
+    what Excel showed when it last saved the file, which it shows again
+    until it recalculates, rather than a #NAME? Excel would not show.
+    Records each cell asked for in ``kept`` or, with nothing saved,
+    ``missing``."""
+
+    def __init__(self, path: Path, limits: Limits):
+        self.path, self.limits = path, limits
+        self.kept: list[tuple[str, str]] = []
+        self.missing: list[tuple[str, str]] = []
+        self.book: Any = None
+
+    def __call__(self, sheet: str, row: int, col: int, default: Any) -> Any:
+        if self.book is None:
+            self.book = open_workbook(self.path, self.limits, data_only=True)
+        cell = self.book[sheet]._cells.get((row, col)) if sheet in self.book.sheetnames else None
+        where = (sheet, f"{get_column_letter(col)}{row}")
+        if cell is None or cell.value is None:
+            self.missing.append(where)
+            return default  # nothing saved: the error and its reason stay
+        self.kept.append(where)
+        if cell.data_type == "e":
+            return ExcelError(str(cell.value), f"saved in the file ({default.reason})")
+        return cell.value
 
