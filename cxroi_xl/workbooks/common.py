@@ -779,7 +779,7 @@ def validation(kind: str, cells: str, prompt: str, allow_blank: bool = True, **k
 
 
 def header_cells(ws: Worksheet, row: int, col: int, labels: list[str]) -> None:
-    """A row of header-styled labels outside an Excel Table."""
+    """A row of header-styled labels (an Excel Table's header row among them)."""
     style = None
     for j, label in enumerate(labels):
         cell = ws.cell(row, col + j, label)
