@@ -35,7 +35,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .client_store import ClientColumns
-from .input_files import CONTROL_CHARACTERS, MAX_INPUT_BYTES, InputError, TableFile, find_table, open_table
+from .input_files import CONTROL_CHARACTERS, MAX_INPUT_BYTES, InputError, TableFile, decimal_points, find_table, open_table
 from .tracker import DEFAULT_RISKS, KPI_COLUMNS, TrackerInput
 
 __all__ = ["InputError", "Problem", "BatchInput", "read_batch", "ClientRecord", "COST_CATEGORIES", "reserved_id_reason", "MAX_INPUT_BYTES"]
@@ -319,10 +319,16 @@ def _control_problems(frame: pd.DataFrame, label: str, client_ids: pd.Series | N
     return mask
 
 
+_CLIENT_NUMBERS = {name for name, field in ClientRecord.model_fields.items() if field.annotation in (float, int, Optional[float])}
+
+
 def _read_clients(table: TableFile, batch: BatchInput) -> None:
     frame = table.read()
     label = table.label
     _check_columns(frame, label, ["client_id", "client_name", "go_live"])
+    if table.decimal_comma:
+        for column in _CLIENT_NUMBERS.intersection(frame.columns):
+            frame[column] = decimal_points(frame[column])
     seen: dict[str, int] = {}
     ids = frame["client_id"].map(lambda v: v.strip() if isinstance(v, str) else "")
     ids = pd.Series([cid or f"(row {row})" for cid, row in zip(ids, frame.index)], index=frame.index)
@@ -379,7 +385,10 @@ def _read_client_table(name: str, table: TableFile, batch: BatchInput) -> None:
             if column not in chunk.columns:
                 parsed[column] = pd.Series([None] * len(chunk), dtype=object)
                 continue
-            values, bad = _validate_column(chunk[column], rule)
+            cells = chunk[column]
+            if table.decimal_comma and rule.kind in ("int", "float"):
+                cells = decimal_points(cells)
+            values, bad = _validate_column(cells, rule)
             if control is not None:
                 bad &= ~control[:, columns.index(column)]
             for index in np.flatnonzero(bad):

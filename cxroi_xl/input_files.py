@@ -9,7 +9,8 @@ as written rather than refused:
   encoding of Excel's "CSV" on Western Windows. Anything else is refused with
   the file's name and the encoding charset-normalizer found;
 * delimiters: comma, semicolon (Excel in locales with a decimal comma) and
-  tab, sniffed from the header line;
+  tab, sniffed from the header line. In a semicolon file a number may have a
+  decimal comma (:func:`decimal_points`);
 * fully empty rows (``,,,,``), which Excel exports leave at the end, are
   skipped; row numbers stay those of the file (header = row 1).
 
@@ -133,6 +134,32 @@ class _CleanText(io.TextIOBase):
         return text.replace("\x00", _NUL_STAND_IN)
 
 
+# A number as Excel writes it where the decimal separator is a comma (and the
+# list separator, so the CSV delimiter, a semicolon): "47,2", "-1.234,56".
+_DECIMAL_COMMA = r"[+-]?(?:\d+|\d{1,3}(?:\.\d{3})+),\d+"
+
+
+def decimal_points(values: pd.Series) -> pd.Series:
+    """Text cells holding a number with a decimal comma (dots may group
+    thousands) rewritten with a decimal point; every other cell as it is.
+
+    A number without a comma keeps its decimal point ("1.234" is 1.234):
+    only the comma makes a cell unambiguous, so nothing a file meant with a
+    decimal point changes meaning.
+
+    >>> decimal_points(pd.Series(["47,2", "-1.234,56", "1.234", "12", None, "a,b"], dtype=object)).tolist()
+    ['47.2', '-1234.56', '1.234', '12', None, 'a,b']
+    """
+    text = values.astype(object)
+    stripped = text.map(lambda v: v.strip() if isinstance(v, str) else None)
+    comma = stripped.str.fullmatch(_DECIMAL_COMMA).fillna(False).to_numpy(bool)
+    if not comma.any():
+        return values
+    cells = text.to_numpy(dtype=object, copy=True)
+    cells[comma] = stripped[comma].str.replace(".", "", regex=False).str.replace(",", ".", regex=False).to_numpy(dtype=object)
+    return pd.Series(cells, index=values.index, name=values.name, dtype=object)
+
+
 def sniff_delimiter(header: str) -> str:
     """The delimiter giving the header most fields (comma on a tie)."""
     best, best_count = ",", 1
@@ -158,6 +185,12 @@ class TableFile:
         self.label = self.label or self.path.name
         if self.path.stat().st_size > MAX_INPUT_BYTES:
             raise InputError(self.path.name, f"larger than {MAX_INPUT_BYTES // 2**20} MB")
+
+    @property
+    def decimal_comma(self) -> bool:
+        """A semicolon-separated CSV (known once read): its numbers may have
+        a decimal comma, as Excel writes them where the list separator is ;."""
+        return self.delimiter == ";"
 
     def chunks(self, rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
         """Frames of text cells (None for blanks) indexed by the spreadsheet

@@ -80,6 +80,72 @@ def test_semicolon_and_tab_separated_files(tmp_path, delimiter):
     assert float(read_summary(out)["ledgerly"]["roi"]) == pytest.approx(expected["roi"], abs=5e-5)  # summary.csv rounds rates to 4 decimals
 
 
+def _with_decimal_commas(path, thousands: bool = False) -> None:
+    """Rewrite a comma-separated table as Excel writes it where the decimal
+    separator is a comma: ; between fields, 47,2 for 47.2 (and, with
+    ``thousands``, 1.234,5 for 1234.5)."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+
+    def local(cell: str) -> str:
+        try:
+            number = float(cell)
+        except ValueError:
+            return cell  # ids, dates, text
+        if "." not in cell:
+            return cell  # whole numbers as they were
+        whole, _, decimals = cell.partition(".")
+        if thousands and abs(number) >= 1000:
+            sign, digits = ("-", whole[1:]) if whole.startswith("-") else ("", whole)
+            groups = [digits[max(i - 3, 0) : i] for i in range(len(digits), 0, -3)][::-1]
+            whole = sign + ".".join(groups)
+        return f"{whole},{decimals}"
+
+    frame.map(local).to_csv(path, index=False, sep=";")
+
+
+@pytest.mark.parametrize("thousands", [False, True])
+def test_decimal_commas_in_semicolon_files(tmp_path, thousands):
+    # Excel's CSV in Germany, France, Italy...: 19,94 and 32.925,96 (dots
+    # grouping thousands) in kpis, costs and surveys, 0,1 in clients
+    data = subset(tmp_path, ["rose-bakery", "ledgerly"])
+    for name in ("clients", "kpis", "costs", "surveys"):
+        _with_decimal_commas(data / f"{name}.csv", thousands)
+    sample = (data / "kpis.csv").read_text(encoding="utf-8")
+    assert ";" in sample and "," in sample and ("." in sample.split("\n", 2)[1]) == thousands
+    out = tmp_path / "out"
+    result = run(data, out)
+    assert result.exit_code == 0, result.output
+    expected = independent_tei(plain(tmp_path, ["rose-bakery", "ledgerly"]), "ledgerly")
+    summary = read_summary(out)["ledgerly"]
+    assert float(summary["npv"]) == pytest.approx(expected["npv"], abs=0.005)  # summary.csv rounds money to the cent
+    assert float(summary["roi"]) == pytest.approx(expected["roi"], abs=5e-5)
+
+
+def test_a_decimal_comma_is_read_only_in_semicolon_files(tmp_path):
+    # in a comma or tab file "47,2" may be 47 thousand 2 hundred (1,234 in
+    # English): refused, never guessed; in a semicolon file a number
+    # without a comma keeps its decimal point
+    data = subset(tmp_path, ["rose-bakery"])
+    frame = pd.read_csv(data / "kpis.csv", dtype=str, keep_default_na=False)
+    frame.loc[0, "agent_hours"] = "47,2"
+    frame.to_csv(data / "kpis.csv", index=False, sep="\t")
+    result = run(data, tmp_path / "out")
+    assert result.exit_code == 1
+    (problem,) = errors_of(tmp_path / "out")
+    assert problem["column"] == "agent_hours" and "got '47,2'" in problem["message"]
+    frame.loc[0, "agent_hours"] = "47.25"
+    frame.to_csv(data / "kpis.csv", index=False, sep=";")
+    result = run(data, tmp_path / "out2")
+    assert result.exit_code == 0, result.output
+    from cxroi_xl.batch_input import read_batch
+
+    batch = read_batch(data)
+    try:
+        assert batch.tracker_input("rose-bakery").kpis["agent_hours"].iloc[0] == 47.25
+    finally:
+        batch.close()
+
+
 def test_a_file_with_another_separator_says_so(tmp_path):
     data = subset(tmp_path, ["rose-bakery"])
     frame = pd.read_csv(data / "kpis.csv", dtype=str, keep_default_na=False)
