@@ -11,9 +11,11 @@ frame's XML with the client's values rendered into their cells, and every
 other part of the package (styles, charts, notes, workbook) is the frame's.
 
 The result is the file building the client whole gives, byte for byte (a
-test compares the two for every sample client in both modes). A client the
-frame does not fit (its own sheets register other styles, its values give
-other notes or other parts) is built whole.
+test compares the two for every sample client in both modes). In the values
+form the notes of the shared sheets follow the values (an error's reason,
+"not reached"), so clients with other notes get a frame of their own. A
+client the frame does not fit (its own sheets register other styles or
+write other parts) is built whole.
 
 Which cells of a shared sheet carry the client: every formula (its cached
 value), every cell of an add-in result the values form replaces and every
@@ -70,6 +72,8 @@ class _AddinBlock:
 
 
 class _Frame:
+    """A whole build's package, kept to give later clients of its shape theirs."""
+
     def __init__(self, mode: str, parts: dict[str, bytes], client_parts: frozenset[str], sheets: dict[str, tuple[str, list]], styles: tuple, registered: tuple):
         self.mode = mode
         self.parts = parts  # every part but the client sheets', in archive order (None: the client's)

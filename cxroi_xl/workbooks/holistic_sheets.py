@@ -291,7 +291,7 @@ def write_data_check(ws: Worksheet, row: int, tables: dict[str, TableSpec]) -> N
         ws.cell(r, left + 5, f"={cell}" if i == 0 else f'=IF({before}<>"",{before},{cell})')
     last = 4 + len(data_check_columns()) - 1
     counts = f"{get_column_letter(left + 2)}4:{get_column_letter(left + 2)}{last}"
-    ws.cell(row, 2, "Data check: text or blank cells in the number columns").font = LABEL_FONT
+    ws.cell(row, 2, "Data check: text or blank number cells").font = LABEL_FONT  # fits column B, printed too
     ws.cell(row, 3, f"=SUM({counts})").number_format = FORMATS["int"]
     ws.cell(row, 4, f'=IF(C{row}>0,"first: "&{get_column_letter(left + 5)}{last},"none")')
     ws.conditional_formatting.add(f"C{row}:D{row}", FormulaRule(formula=[f"$C${row}<>0"], fill=_WARN_FILL, font=Font(bold=True, color="9C0006")))
