@@ -235,6 +235,8 @@ class ParquetTable:
     problem found on this table at its file and record number.
     """
 
+    decimal_comma = False  # Parquet numbers are typed: no decimal comma to read
+
     def __init__(self, location: ParquetLocation, name: str, wanted: set[str] | None = None):
         self.location, self.name, self.wanted = location, name, wanted
         self.label = location.shown(name)
