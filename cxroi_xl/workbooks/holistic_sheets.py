@@ -329,7 +329,7 @@ TORNADO_ROWS = 1 + len(STREAMS) + 1
 
 def write_scenarios(ws: Worksheet, lay: HorizonLayout, currency: str, horizon_npv_cell: str) -> None:
     money0 = currency_format(currency)
-    title(ws, "Scenarios: how likely is this to pay back?", "Each stream's size (and the costs) uncertain between a low and a high multiple of the expected; the spread replaces the fixed risk factors.")
+    title(ws, "Scenarios: how likely is this to pay back?", "Low and high multiples of each stream and of the costs, in place of fixed risk factors.")  # fits the first printed page
     header_cells(ws, 4, 2, ["Driver", "Low", "Expected", "High", "PV over the horizon, before risk"])
     ws.row_dimensions[4].height = 30
     rate_pow = f"(1+MonthlyRate)^{lay.range('period', sheet='ROI')}"
@@ -348,7 +348,9 @@ def write_scenarios(ws: Worksheet, lay: HorizonLayout, currency: str, horizon_np
     cost_row = last + 1
     ws.add_data_validation(validation("decimal", operator="between", formula1="0", formula2="1", cells=f"C{SPREAD_ROW}:C{cost_row}", prompt="The low multiple, 0 to 1 (1: no downside)"))
     ws.add_data_validation(validation("decimal", operator="greaterThanOrEqual", formula1="1", cells=f"E{SPREAD_ROW}:E{cost_row}", prompt="The high multiple, 1 or more"))
-    ws.cell(cost_row + 1, 2, "Defaults: service 0.9-1.1 (counted contacts and hours), retention 0.6-1.2, uplift 0.5-1.2, proxies 0.5-1.0 (estimates), costs 0.95-1.3 (overruns).").font = NOTE_FONT
+    # two lines, each within the first printed page's columns
+    ws.cell(cost_row + 1, 2, "Defaults: service 0.9-1.1 (counted contacts and hours), retention 0.6-1.2,").font = NOTE_FONT
+    ws.cell(cost_row + 2, 2, "uplift 0.5-1.2, proxies 0.5-1.0 (estimates), costs 0.95-1.3 (overruns).").font = NOTE_FONT
 
     for r, label, value in ((4, "Trials", MONTE_CARLO_TRIALS), (5, "Seed", MONTE_CARLO_SEED)):
         ws.cell(r, 8, label).font = LABEL_FONT

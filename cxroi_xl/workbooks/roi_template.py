@@ -448,7 +448,7 @@ def _write_roi(ws: Worksheet, post_rows: int, currency: str, horizon: HorizonLay
                 cell = ws.cell(6 + k, col, f'=IF(ISNA({figure}),"not reached",{figure})' if label.startswith("Payback") else f"={figure}")
                 cell.number_format = [money0, money0, money0, FORMATS["pct"], FORMATS["periods"]][k]
                 cell.font = VALUE_FONT
-        ws.cell(11, 4, "Service savings only in column C; every stream, risk-adjusted on its own, in D and E.").font = NOTE_FONT
+        ws.cell(11, 4, "C: service savings only; D and E: every stream, each risk-adjusted.").font = NOTE_FONT  # fits the first printed page
 
     ws.cell(12, 2, "The same figures, one function each").font = SECTION_FONT
     singles = [
