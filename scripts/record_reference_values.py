@@ -128,7 +128,9 @@ def record_lifelines() -> None:
 # ---- ChannelAttribution --------------------------------------------------------
 
 
-def _random_paths(seed: int, n_rows: int = 300, channels=("chat", "email", "search", "social", "display"), max_len: int = 6):
+def random_paths(seed: int, n_rows: int = 300, channels=("chat", "email", "search", "social", "display"), max_len: int = 6):
+    """Distinct random journeys (path, conversions, value, nulls); the tests
+    draw their own cases with it too."""
     import numpy as np
     import pandas as pd
 
@@ -160,13 +162,13 @@ def record_channel_attribution() -> None:
     import ChannelAttribution as ca
     import pandas as pd
 
-    heuristic_input = _random_paths(21)
+    heuristic_input = random_paths(21)
     heuristics = ca.heuristic_models(heuristic_input, "path", "conversions", var_value="value", flg_pro=False)
     columns = [f"{p}_{k}" for p in ("first_touch", "last_touch", "linear_touch") for k in ("conversions", "value")]
     # 1e6 simulated paths with seed 0 (deterministic); max_step raised from
     # the longest observed path, which would bias loops.
     settings = dict(var_value="value", var_null="nulls", nsim_start=1e6, max_step=100, out_more=True, flg_pro=False, verbose=False, seed=0)
-    markov_input = _random_paths(3)
+    markov_input = random_paths(3)
     markov = {}
     for order in (1, 2):
         result = ca.markov_model(markov_input, "path", "conversions", order=order, **settings)

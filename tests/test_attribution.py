@@ -96,19 +96,10 @@ CHAIN = pd.DataFrame({"path": ["a > b", "b > a", "a"], "conversions": [1, 1, 0],
 
 
 def _random_paths(seed: int, n_rows: int = 300, channels=("chat", "email", "search", "social", "display"), max_len: int = 6) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    names = np.array(channels)
-    paths = [" > ".join(rng.choice(names, rng.integers(1, max_len))) for _ in range(n_rows)]
-    frame = pd.DataFrame(
-        {
-            "path": paths,
-            "conversions": rng.integers(0, 20, n_rows).astype(float),
-            "value": rng.gamma(2.0, 100.0, n_rows),
-            "nulls": rng.integers(0, 40, n_rows).astype(float),
-        }
-    )
-    frame.loc[frame.conversions == 0, "value"] = 0.0
-    return frame.drop_duplicates("path", ignore_index=True)
+    """Random distinct paths, as the recorded ChannelAttribution cases were made."""
+    from scripts.record_reference_values import random_paths
+
+    return random_paths(seed, n_rows, channels, max_len)
 
 
 def _credit(frame, model, **kwargs):

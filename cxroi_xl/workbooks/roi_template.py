@@ -232,6 +232,21 @@ class _InputRow:
     number_format: str
 
 
+def _named_cell(ws: Worksheet, row: int, name: str, label: str, help_text: str, number_format: str, fill, value, text: bool = False) -> None:
+    """One row of the Inputs sheet: the label in A, the cell in B (an input
+    or a formula; ``text``: written as text, whatever it starts with) named
+    ``name`` for the other sheets' formulas, its help in C."""
+    ws.cell(row, 1, label).font = LABEL_FONT
+    cell = ws.cell(row, 2)
+    if text:
+        put_text(cell, value)
+    else:
+        cell.value = value
+    cell.number_format, cell.fill, cell.border = number_format, fill, BOX
+    ws.cell(row, 3, help_text).font = NOTE_FONT
+    define_name(ws.parent, name, ws.title, f"B{row}")
+
+
 def _write_inputs(ws: Worksheet, data: TrackerInput) -> None:
     title(ws, "Inputs", "Yellow cells are yours to change; grey cells are calculated.")
     rows = [
@@ -243,18 +258,7 @@ def _write_inputs(ws: Worksheet, data: TrackerInput) -> None:
         (_InputRow("CostRisk", "Cost risk", "Share by which costs are raised for uncertainty.", FORMATS["pct"]), data.cost_risk),
     ]
     for i, (spec, value) in enumerate(rows):
-        r = 4 + i
-        ws.cell(r, 1, spec.label).font = LABEL_FONT
-        cell = ws.cell(r, 2)
-        if spec.name in ("ClientName", "Currency"):
-            put_text(cell, value)
-        else:
-            cell.value = value
-        cell.number_format = spec.number_format
-        cell.fill = INPUT_FILL
-        cell.border = BOX
-        ws.cell(r, 3, spec.help).font = NOTE_FONT
-        define_name(ws.parent, spec.name, ws.title, f"B{r}")
+        _named_cell(ws, 4 + i, spec.name, spec.label, spec.help, spec.number_format, INPUT_FILL, value, text=spec.name in ("ClientName", "Currency"))
 
     derived = [
         ("GoLiveMonth", "First day of the go-live month", "=DATE(YEAR(GoLive),MONTH(GoLive),1)", FORMATS["date"], "Period 0 starts here."),
@@ -269,14 +273,7 @@ def _write_inputs(ws: Worksheet, data: TrackerInput) -> None:
     ]
     ws.cell(11, 1, "Calculated").font = SECTION_FONT
     for i, (name, label, formula, fmt, help_text) in enumerate(derived):
-        r = 12 + i
-        ws.cell(r, 1, label).font = LABEL_FONT
-        cell = ws.cell(r, 2, formula)
-        cell.number_format = fmt
-        cell.fill = CALC_FILL
-        cell.border = BOX
-        ws.cell(r, 3, help_text).font = NOTE_FONT
-        define_name(ws.parent, name, ws.title, f"B{r}")
+        _named_cell(ws, 12 + i, name, label, help_text, fmt, CALC_FILL, formula)
 
     _write_holistic_inputs(ws, data)
     ws.add_data_validation(validation("list", formula1='"' + ",".join(CURRENCIES) + '"', cells="B6", prompt="ISO currency code", allow_blank=False))
@@ -307,11 +304,7 @@ def _write_holistic_inputs(ws: Worksheet, data: TrackerInput) -> None:
     ]
     for i, (name, label, help_text, fmt, value) in enumerate(rows):
         r = HOLISTIC_INPUT_ROW + i
-        ws.cell(r, 1, label).font = LABEL_FONT
-        cell = ws.cell(r, 2, value)
-        cell.number_format, cell.fill, cell.border = fmt, INPUT_FILL, BOX
-        ws.cell(r, 3, help_text).font = NOTE_FONT
-        define_name(ws.parent, name, ws.title, f"B{r}")
+        _named_cell(ws, r, name, label, help_text, fmt, INPUT_FILL, value)
         if name == "ValuePerWin":
             default = ws.cell(r, 4, "=DefaultValuePerWin")
             default.number_format, default.fill, default.border = fmt, CALC_FILL, BOX
@@ -325,12 +318,7 @@ def _write_holistic_inputs(ws: Worksheet, data: TrackerInput) -> None:
     ]
     ws.cell(HOLISTIC_CALC_ROW - 1, 1, "Calculated").font = SECTION_FONT
     for i, (name, label, formula, fmt, help_text) in enumerate(derived):
-        r = HOLISTIC_CALC_ROW + i
-        ws.cell(r, 1, label).font = LABEL_FONT
-        cell = ws.cell(r, 2, formula)
-        cell.number_format, cell.fill, cell.border = fmt, CALC_FILL, BOX
-        ws.cell(r, 3, help_text).font = NOTE_FONT
-        define_name(ws.parent, name, ws.title, f"B{r}")
+        _named_cell(ws, HOLISTIC_CALC_ROW + i, name, label, help_text, fmt, CALC_FILL, formula)
     first = HOLISTIC_INPUT_ROW
     ws.add_data_validation(validation("decimal", operator="between", formula1="0", formula2="1", cells=f"B{first}:B{first + 2}", prompt="A percentage between 0% and 100%"))
     ws.add_data_validation(validation("decimal", operator="greaterThanOrEqual", formula1="0", cells=f"B{first + 3}", prompt="An amount, or blank for the default"))
