@@ -14,7 +14,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from . import reference, registry, udf_module
+from .excel import reference
+from .excel import registry
+from .excel import udf_module
 
 # Every example here and in the README is run by tests/test_cli.py.
 EXAMPLES = """Examples:
@@ -64,8 +66,10 @@ def functions_command(
 ) -> None:
     """List the Excel functions with their arguments and help."""
     if write_readme is not None:
+        from .workbooks.roi_template import start_here_markdown
+
         try:
-            write_readme.write_text(reference.update_readme(write_readme.read_text(encoding="utf-8")), encoding="utf-8")
+            write_readme.write_text(reference.update_readme(write_readme.read_text(encoding="utf-8"), start_here_markdown()), encoding="utf-8")
         except (OSError, ValueError) as exc:
             _fail(f"{write_readme}: {exc}")
         console.print(f"updated the generated blocks of {write_readme}")
@@ -102,7 +106,7 @@ def eval_command(
     if name.upper() not in registry.functions():
         _fail(f"unknown function {name}; see `cxroi-xl functions`")
     parsed = [_parse_cli_value(a) for a in (args or [])]
-    from .excel import ExcelError, call
+    from .excel.dispatch import ExcelError, call
 
     result = call(name.upper(), *parsed)
     if isinstance(result, ExcelError):
@@ -157,7 +161,7 @@ def lite_command(
     help_url: Optional[str] = typer.Option(None, "--help-url", help="Help page Excel links from each function; {name} becomes the function's name."),
 ) -> None:
     """Write the add-in for xlwings Lite (Excel on Windows, macOS and the web): main.py, requirements.txt, wheel."""
-    from . import lite
+    from .excel import lite
 
     try:
         written = lite.write(out, wheel_url=wheel_url, help_url=help_url)
@@ -183,7 +187,7 @@ def excel_install(global_location: bool = typer.Option(False, "--global", help="
 
     Exit code 2 where classic Excel add-ins cannot run (macOS, Linux): use `cxroi-xl lite` there.
     """
-    from . import windows_addin
+    from .excel import windows_addin
 
     try:
         path = windows_addin.install(global_location)
@@ -219,8 +223,9 @@ def _run_generate(data_dir: Path, out: Path, template: str, mode: str, jobs: Opt
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .batch import generate
-    from .batch_input import InputError, read_batch
+    from .batch.run import generate
+    from .batch.read import read_batch
+    from .batch.tables import InputError
 
     started = time.perf_counter()
     try:
@@ -231,7 +236,7 @@ def _run_generate(data_dir: Path, out: Path, template: str, mode: str, jobs: Opt
         where = f"{problem.file}" + (f" row {problem.row}" if problem.row else "") + (f", column {problem.column}" if problem.column else "")
         err_console.print(f"[yellow]skipping[/yellow] {escape(problem.client_id)}: {escape(where)}: {escape(problem.message)}", highlight=False)
     total = len(batch.valid_client_ids())
-    from .batch import TABLE_REQUIRED_BY_TEMPLATE
+    from .batch.run import TABLE_REQUIRED_BY_TEMPLATE
     from .workbooks.build import BUILDERS
 
     if template not in BUILDERS:
@@ -306,10 +311,10 @@ def _url_or_path(path: Path) -> str:
 
 
 def _run_generate_dask(data: str, out: str, template: str, mode: str, scheduler: Optional[str], force: bool = False, dry_run: bool = False) -> int:
-    from .batch_input import InputError
+    from .batch.tables import InputError
 
     try:
-        from .dask_executor import run_command
+        from .batch.dask_executor import run_command
     except ImportError as exc:
         _fail(f"--executor dask needs the cxroi-xl[dask] extra ({exc.name} is not installed)")
     try:
@@ -330,7 +335,7 @@ def demo_command(
     OUT/attribution/ (the clients with orders or journeys), each with its
     summary.csv and portfolio.xlsx.
     """
-    from .sample_data import clients_with, write_sample_batch
+    from .workbooks.sample_data import clients_with, write_sample_batch
     from .workbooks.build import build_templates
 
     bundled = Path(__file__).resolve().parent.parent / "examples" / "sample_clients"
@@ -366,9 +371,9 @@ def calc_command(
     """
     from rich.markup import escape
 
-    from .workbooks.formula import Budget
-    from .workbooks.safety import Limits, WorkbookError
-    from .workbooks.values import calc_file
+    from .calc.limits import Budget
+    from .calc.safety import Limits, WorkbookError
+    from .calc.workbook import calc_file
 
     try:
         report = calc_file(book, out, Limits(max_bytes=int(max_mb * 1024 * 1024)), Budget(seconds=time_limit))

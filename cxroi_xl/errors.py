@@ -2,7 +2,7 @@
 
 Every error is a ``ValueError`` so that Python callers can catch one type. The
 subclasses say *why* the input has no answer; the Excel layer maps each to the
-error value a spreadsheet user expects (see ``cxroi_xl.excel``), the engine
+error value a spreadsheet user expects (see :mod:`cxroi_xl.excel.dispatch`), the engine
 itself knows nothing of Excel.
 """
 from __future__ import annotations

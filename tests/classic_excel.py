@@ -1,7 +1,7 @@
 """Run classic (Windows, COM) xlwings' own code on Linux, pywin32 stubbed.
 
 Classic xlwings only loads on Windows with pywin32. This script, run in a
-fresh interpreter by ``tests/test_excel_windows.py``, puts stand-ins for the
+fresh interpreter by ``tests/excel/test_windows_addin.py``, puts stand-ins for the
 pywin32 modules (and ctypes' Windows DLL loaders) into ``sys.modules``, lets
 xlwings take its Windows import branch, and then calls xlwings' own
 functions: ``xlwings.udfs.call_udf`` (what the COM server runs for each cell,

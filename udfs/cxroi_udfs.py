@@ -8,7 +8,7 @@ wizard shows; the full help is in the README's function reference.
 """
 import xlwings as xw
 
-from cxroi_xl.excel import call, xlwings_results
+from cxroi_xl.excel.dispatch import call, xlwings_results
 
 # Error values leave as COM error variants under classic xlwings on Windows,
 # as "#N/A"-style strings (which xlwings converts) everywhere else.

@@ -23,10 +23,10 @@ from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ..attribution import MODELS
+from ..engine.attribution import MODELS
 from ..errors import InvalidInputError
-from ..sample_data import synthetic_journeys
-from ..tracker import TrackerInput
+from .sample_data import synthetic_journeys
+from ..engine.tracker import TrackerInput
 from .common import (
     BOX,
     FORMATS,

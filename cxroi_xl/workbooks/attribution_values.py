@@ -2,14 +2,14 @@
 
 Every formula :mod:`~cxroi_xl.workbooks.attribution_template` writes has its
 value here, from the journeys frame the builder holds: each model's table
-through :func:`cxroi_xl.excel.call` (the very code the add-in runs, with the
+through :func:`cxroi_xl.excel.dispatch.call` (the very code the add-in runs, with the
 cell values the sheet passes it), the summary's look-ups and totals and the
 Journeys sheet's totals as the same arithmetic on those results. The
 headless interpreter is not involved; the tests check every cell against it
 and against LibreOffice.
 
 The sheets have no IFERROR: a model the engine refuses shows its
-:class:`~cxroi_xl.excel.ExcelError` (the reason goes into the note of the
+:class:`~cxroi_xl.excel.error_values.ExcelError` (the reason goes into the note of the
 values form), and the totals and the summary show the error they meet.
 """
 from __future__ import annotations
@@ -18,10 +18,10 @@ import math
 from typing import Any
 
 import pandas as pd
-from ..attribution import MODELS
-from ..excel import ExcelError, call
+from ..engine.attribution import MODELS
+from ..excel.dispatch import ExcelError, call
 from .cache import FormulaValues
-from .formula import _wildcard
+from ..excel.wildcards import wildcard
 
 __all__ = ["fill_attribution_values"]
 
@@ -59,7 +59,7 @@ def _match_exact(wanted: Any, names: list[Any]) -> int | None:
     if isinstance(wanted, ExcelError):
         return None
     if isinstance(wanted, str):
-        test = _wildcard(wanted)
+        test = wildcard(wanted)
         found = (i for i, v in enumerate(names, 1) if isinstance(v, str) and test(v))
     else:
         wanted = 0.0 if wanted is None else wanted

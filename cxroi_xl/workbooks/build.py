@@ -5,8 +5,9 @@ add-in, spilled results as dynamic arrays; ``values`` is derived from the
 same build: each add-in formula replaced by its cached value, the formula
 kept in the cell's note; native Excel formulas stay formulas either way.
 Every formula cell is saved with its cached value
-(:mod:`~cxroi_xl.workbooks.cache`), computed by the engine where the builder
-registers it, by the headless interpreter for what it leaves.
+(:mod:`~cxroi_xl.workbooks.cache`), computed by the engine; for a client
+whose data the engine refuses, by the ``interpret`` callable the caller
+passes (the batch passes the headless calculation's).
 """
 from __future__ import annotations
 
@@ -18,10 +19,10 @@ from typing import Callable
 from openpyxl import Workbook
 from openpyxl.packaging.custom import StringProperty
 
-from ..tracker import TrackerInput
+from ..engine.tracker import TrackerInput
 from . import roi_template
-from .cache import FormulaValues
 from .common import RowStream, workbook_bytes
+from .values import finish
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent.parent / "workbook_templates"
 
@@ -42,26 +43,8 @@ def _register_optional_builders() -> None:
 _register_optional_builders()
 
 
-def finish(wb: Workbook, mode: str) -> Workbook:
-    """Apply the mode to a freshly built live workbook; its formulas' values
-    end up in ``wb.formula_values``."""
-    from .values import complete_values, make_dynamic, values_from_cache
-
-    if mode not in ("live", "values"):
-        raise ValueError("mode must be 'live' or 'values'")
-    values = getattr(wb, "formula_values", None)
-    if values is None:
-        values = wb.formula_values = FormulaValues()
-    wb.interpreted_formulas = complete_values(wb, values)
-    if mode == "live":
-        make_dynamic(wb, values)
-    else:
-        values_from_cache(wb, values)
-    return wb
-
-
-def finished_bytes(wb: Workbook, mode: str, stream: RowStream | None = None) -> bytes:
-    wb = finish(wb, mode)
+def finished_bytes(wb: Workbook, mode: str, stream: RowStream | None = None, interpret: Callable | None = None) -> bytes:
+    wb = finish(wb, mode, interpret)
     return workbook_bytes(wb, stream, wb.formula_values)
 
 
@@ -78,7 +61,7 @@ def build_templates(out_dir: Path = TEMPLATE_DIR, mode: str = "live") -> list[Pa
     return [write_atomic(out_dir / f"{name}.xlsx", template_bytes(name, mode)) for name in BUILDERS]
 
 
-def build_client_workbook(data: TrackerInput, template: str, mode: str, out_path: Path, model=None) -> Path:
+def build_client_workbook(data: TrackerInput, template: str, mode: str, out_path: Path, model=None, interpret: Callable | None = None) -> Path:
     """One client's workbook, written atomically.
 
     Workbooks of the main template take the fast route in both modes: the
@@ -87,7 +70,9 @@ def build_client_workbook(data: TrackerInput, template: str, mode: str, out_path
     the same shape shares are built once per process
     (:mod:`~cxroi_xl.workbooks.frames`). When the engine refuses the
     client's data, the interpreter fills the values instead, which needs
-    every cell in memory. ``model``: ``data.model()`` when the caller has it.
+    every cell in memory. ``model``: ``data.model()`` when the caller has it;
+    ``interpret``: what fills the values the engine could not give (see
+    :func:`~cxroi_xl.workbooks.values.finish`).
     """
     from .common import write_atomic
     from .frames import roi_workbook_bytes
@@ -97,7 +82,7 @@ def build_client_workbook(data: TrackerInput, template: str, mode: str, out_path
         if model is not None:
             data_bytes = roi_workbook_bytes(data, mode, model, lambda wb: _label(wb, template, mode))
         else:
-            data_bytes = finished_bytes(_label(BUILDERS[template](data), template, mode), mode)
+            data_bytes = finished_bytes(_label(BUILDERS[template](data), template, mode), mode, interpret=interpret)
         del model  # garbage now, for the collection on the way out
     return write_atomic(Path(out_path), data_bytes)
 

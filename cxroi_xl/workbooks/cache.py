@@ -29,7 +29,7 @@ from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.utils import column_index_from_string
 from openpyxl.utils.datetime import to_excel
 
-from ..excel import ExcelError
+from ..excel.dispatch import ExcelError
 
 __all__ = ["Explained", "FormulaValues", "MissingValueError", "xml_value", "METADATA_XML", "METADATA_CONTENT_TYPE", "METADATA_REL_TYPE"]
 

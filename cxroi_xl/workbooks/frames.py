@@ -38,10 +38,11 @@ from openpyxl.cell.cell import Cell
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.formula import ArrayFormula
 
-from ..excel import ExcelError
+from ..excel.dispatch import ExcelError
 from . import roi_template
 from .cache import FormulaValues, MissingValueError, formula_cell_xml
 from .common import RowStream, _FastWorksheetWriter, workbook_parts, zip_parts
+from .values import _formula_of, _note, _write, addin_cells, finish
 
 __all__ = ["roi_workbook_bytes", "clear"]
 
@@ -90,7 +91,6 @@ class _Frame:
         """The package of ``wb`` (its client sheets built, the shared ones
         empty) with the frame's shared sheets; :class:`_DoesNotFit` when
         the frame cannot give it."""
-        from .build import finish
 
         values: FormulaValues = wb.formula_values
         if _style_tables(wb) != self.styles:
@@ -129,7 +129,6 @@ def roi_workbook_bytes(data, mode: str, model, label) -> bytes:
     """The main tracker's workbook for ``data`` (whose ROI ``model`` the
     engine gave), through the frame of its shape when there is one.
     ``label(wb)`` marks a workbook with how it was made."""
-    from .build import finish
 
     stream = RowStream()
     wb, shape = roi_template.build_client_sheets(data, stream, model=model)
@@ -205,7 +204,6 @@ def _registered(wb: Workbook, cells: int | None = None, differential: int | None
 def _addin_blocks(wb: Workbook) -> tuple[_AddinBlock, ...]:
     from openpyxl.utils.cell import range_boundaries
 
-    from .values import _formula_of, addin_cells
 
     blocks = []
     for sheet, cell in addin_cells(wb):
@@ -224,7 +222,6 @@ def _notes(blocks: tuple[_AddinBlock, ...], values: FormulaValues, mode: str) ->
     """The notes the values form puts on the shared sheets (see
     :func:`~cxroi_xl.workbooks.values.values_from_cache`): they follow the
     values when a result is an error or explained text."""
-    from .values import _note
 
     if mode != "values":
         return ()
@@ -325,7 +322,6 @@ class _Scratch:
         self.writer = _FastWorksheetWriter(self.sheet, out=io.BytesIO())
 
     def cell_xml(self, coordinate: str, style: str, value: Any, as_input: bool, noted: bool) -> str:
-        from .values import _write
 
         cell = Cell(self.sheet, row=1, column=1)
         if as_input:

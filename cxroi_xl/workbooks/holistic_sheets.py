@@ -7,7 +7,7 @@ The cells are native formulas over the workbook's Tables and add-in calls
 (``CXTEI``, ``CXMONTECARLO``, ``CXTORNADO``), so the
 workbook stays live when a user edits the data; their cached values come
 from the engine (:func:`cxroi_xl.workbooks.roi_values.fill_roi_values`).
-The model is :func:`cxroi_xl.tracker.benefit_streams`.
+The model is :func:`cxroi_xl.engine.tracker.benefit_streams`.
 """
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ..summary import DEFAULT_SPREADS, MONTE_CARLO_SEED, MONTE_CARLO_TRIALS
-from ..tracker import KPI_COLUMNS, STREAMS
+from ..engine.defaults import DEFAULT_SPREADS, MONTE_CARLO_SEED, MONTE_CARLO_TRIALS
+from ..engine.tracker import KPI_COLUMNS, STREAMS
 from .common import (
     BOX,
     FORMATS,
@@ -48,6 +48,10 @@ from .common import (
 __all__ = ["HorizonLayout", "STREAM_LABELS", "PROXIES", "MC_BINS", "write_horizon", "write_proxies", "write_scenarios", "write_data_check"]
 
 PROXIES = "Proxies"
+# Where the ROI sheet's holistic block sits (its builder and its engine values share them).
+HOLISTIC_INPUT_ROW = 17  # first row of the holistic inputs
+HOLISTIC_CALC_ROW = 24  # first row of their calculated cells
+HOLISTIC_HEADLINE_COLUMNS = (4, 5)  # D: all streams to date, E: over the horizon
 STREAM_LABELS = {"service": "Service savings", "retention": "Retained margin", "uplift": "Revenue uplift", "proxies": "Proxies"}
 MC_BINS = 20
 # Dark for tracked months, light for projected ones: one pair per stream.

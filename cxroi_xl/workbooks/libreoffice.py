@@ -121,12 +121,12 @@ def recalculate(xlsx_path: str | os.PathLike, out_dir: str | os.PathLike, timeou
 def read_values(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
     """``{sheet: {"B2": value}}`` of every non-empty cell as last calculated.
 
-    Error cells come back as :class:`cxroi_xl.excel.ExcelError`, so that
+    Error cells come back as :class:`cxroi_xl.excel.error_values.ExcelError`, so that
     ``isinstance`` tells an error from text that happens to read ``#N/A``.
     """
     from openpyxl import load_workbook
 
-    from ..excel import ExcelError
+    from ..excel.dispatch import ExcelError
 
     workbook = load_workbook(path, data_only=True)
     try:

@@ -1,7 +1,7 @@
 """``portfolio.xlsx``: every client's headline figures in one table, their
 totals per currency and, with exchange rates, in one reporting currency.
 
-Headers, units and number formats come from :mod:`cxroi_xl.summary` (the
+Headers, units and number formats come from :mod:`cxroi_xl.batch.summary` (the
 one declaration of the summary's columns), so the portfolio shows the same
 rounded figures as ``summary.csv``. Totals are numbers computed here, not
 formulas: a formula cell would need a cached value to show anything in a
@@ -19,7 +19,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ..summary import ADDITIVE_COLUMNS, COLUMNS, SummaryColumn, convert_totals, currency_totals
+from .summary_columns import ADDITIVE_COLUMNS, COLUMNS, SummaryColumn, convert_totals, currency_totals
 from .common import BOLD_FONT, HEADER_FILL, HEADER_FONT, NOTE_FONT, SECTION_FONT, TABLE_STYLE, page_setup, put_text, save_workbook, title
 
 HEADER_ROW = 4
@@ -132,7 +132,7 @@ def _totals_table(ws: Worksheet, top: int, heading: str, note: str, columns, row
 
 
 def build_portfolio(rows: list[dict], fx: dict[str, float] | None = None, report_currency: str = "USD") -> Workbook:
-    """The portfolio of the summary ``rows`` (see :mod:`cxroi_xl.summary`),
+    """The portfolio of the summary ``rows`` (see :mod:`cxroi_xl.batch.summary`),
     with per-currency subtotals and, given ``fx`` (units of
     ``report_currency`` per unit of each currency), converted totals."""
     report_currency = report_currency.upper()

@@ -1,7 +1,7 @@
 """The main tracker, ``cx_automation_roi.xlsx``: baseline and post-automation
 months, one-off costs, survey answers -> ROI and CX metrics.
 
-The sheets compute the ROI model of :mod:`cxroi_xl.tracker` with native Excel
+The sheets compute the ROI model of :mod:`cxroi_xl.engine.tracker` with native Excel
 formulas over Excel Tables (calculated columns extend when a user adds rows)
 and call the add-in functions (``CXTEI``, ``CXROI``, ``CXNPS``, ...) for the
 figures Excel cannot compute itself. ``build`` writes the workbook for any
@@ -23,10 +23,10 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ..sample_data import synthetic_client
-from ..tracker import KPI_COLUMNS, TrackerInput, month_start
+from .sample_data import synthetic_client
+from ..engine.tracker import KPI_COLUMNS, TrackerInput, month_start
 from .cache import FormulaValues
-from .holistic_sheets import HorizonLayout, extra_wins_column, proxies_table, tei_formula, write_data_check, write_horizon, write_proxies, write_scenarios
+from .holistic_sheets import HOLISTIC_CALC_ROW, HOLISTIC_HEADLINE_COLUMNS, HOLISTIC_INPUT_ROW, HorizonLayout, extra_wins_column, proxies_table, tei_formula, write_data_check, write_horizon, write_proxies, write_scenarios
 from .roi_values import fill_roi_values
 from .common import (
     BOX,
@@ -285,8 +285,6 @@ def _write_inputs(ws: Worksheet, data: TrackerInput) -> None:
     page_setup(ws)
 
 
-HOLISTIC_INPUT_ROW = 17  # first row of the holistic inputs
-HOLISTIC_CALC_ROW = 24  # first row of their calculated cells
 
 
 def _write_holistic_inputs(ws: Worksheet, data: TrackerInput) -> None:
@@ -400,7 +398,6 @@ def horizon_layout(post_rows: int, horizon_rows: int) -> HorizonLayout:
     return HorizonLayout(header_row=max(22 + max(post_rows, 1) + 4, 40), rows=horizon_rows)  # below the tracked months' chart
 
 
-HOLISTIC_HEADLINE_COLUMNS = (4, 5)  # D: all streams to date, E: over the horizon
 DATA_CHECK_ROW = 19
 
 
@@ -677,7 +674,7 @@ def build_client_sheets(data: TrackerInput | None = None, stream: RowStream | No
     (left empty, in their places), and the values of every formula, the
     shared sheets' included. Returns the shape the shared sheets need."""
     data = data or example_input()
-    from ..tracker import split_phases
+    from ..engine.tracker import split_phases
 
     baseline, post = split_phases(data.kpis, data.go_live)
     values = values if values is not None else FormulaValues()
@@ -739,7 +736,7 @@ def _proxy_rows(proxies: pd.DataFrame | None) -> list[list]:
 
 def engine_streams(data: TrackerInput):
     """The client's holistic model, or None when the engine refuses the data."""
-    from ..summary import holistic_model
+    from ..engine.defaults import holistic_model
 
     return holistic_model(data)
 

@@ -3,7 +3,7 @@
 Every formula :mod:`~cxroi_xl.workbooks.roi_template` writes has its value
 here, from the frames the builder already holds: the table columns as numpy
 vectors (one operation per column, not per cell), the add-in cells through
-:func:`cxroi_xl.excel.call` (the very code the add-in runs), and the few
+:func:`cxroi_xl.excel.dispatch.call` (the very code the add-in runs), and the few
 native cells of the ROI and CX metrics sheets as the same arithmetic on
 those results. The headless interpreter is not involved; the tests check a
 sample of cells against it and against LibreOffice.
@@ -16,8 +16,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ..excel import ExcelError, call
-from ..tracker import ROIModel, TrackerInput, month_start
+from ..excel.dispatch import ExcelError, call
+from ..engine.tracker import ROIModel, TrackerInput, month_start
 from .cache import Explained, FormulaValues
 
 __all__ = ["fill_roi_values", "fill_holistic_values"]
@@ -117,7 +117,7 @@ def fill_roi_values(
     """Register the value of every formula of the main tracker.
 
     Columns go to the add-in functions as one row (``[values]``), the 2-D
-    shape xlwings sends, which :func:`cxroi_xl.excel.call` takes as is.
+    shape xlwings sends, which :func:`cxroi_xl.excel.dispatch.call` takes as is.
 
     ``layout`` gives where the builder put things: the tables
     (``TableSpec``), the header row and the CX metrics rows."""
@@ -284,11 +284,10 @@ def _not_reached(figure: Any) -> Any:
 def fill_holistic_values(values: FormulaValues, data: TrackerInput, streams, baseline: pd.DataFrame, post: pd.DataFrame, layout: dict[str, Any]) -> None:
     """Register the values of the holistic cells (see
     :mod:`~cxroi_xl.workbooks.holistic_sheets`) from the engine's
-    :class:`~cxroi_xl.tracker.BenefitStreams`."""
-    from ..summary import DEFAULT_SPREADS, default_monte_carlo
-    from ..tracker import STREAMS
+    :class:`~cxroi_xl.engine.tracker.BenefitStreams`."""
+    from ..engine.defaults import DEFAULT_SPREADS, default_monte_carlo
+    from ..engine.tracker import STREAMS
     from . import holistic_sheets as hs
-    from .roi_template import HOLISTIC_CALC_ROW, HOLISTIC_HEADLINE_COLUMNS, HOLISTIC_INPUT_ROW
 
     lay: hs.HorizonLayout = layout["horizon"]
     monthly = streams.monthly
@@ -299,8 +298,8 @@ def fill_holistic_values(values: FormulaValues, data: TrackerInput, streams, bas
     default_vpw = _arith(lambda a, m, c: a * m / c, arpu0, g, c0) if c0 else ExcelError("#DIV/0!", "baseline churn is zero")
     used_vpw = float(data.value_per_win) if data.value_per_win is not None else default_vpw
     for i, value in enumerate((c0, arpu0, default_vpw, used_vpw, n, streams.horizon_months)):
-        values.set_at("Inputs", HOLISTIC_CALC_ROW + i, 2, value)
-    values.set_at("Inputs", HOLISTIC_INPUT_ROW + 3, 4, default_vpw)  # beside the value-per-win input
+        values.set_at("Inputs", hs.HOLISTIC_CALC_ROW + i, 2, value)
+    values.set_at("Inputs", hs.HOLISTIC_INPUT_ROW + 3, 4, default_vpw)  # beside the value-per-win input
 
     # ROI: the horizon table, month by month
     months = [m.to_pydatetime() for m in pd.DatetimeIndex(monthly["month"])]
@@ -321,7 +320,7 @@ def fill_holistic_values(values: FormulaValues, data: TrackerInput, streams, bas
     # ROI: every stream to date and over the horizon
     benefit, cost = monthly["benefit"].tolist(), monthly["cost"].tolist()
     cost_risk = streams.risks["cost"]
-    for column, (b, k) in zip(HOLISTIC_HEADLINE_COLUMNS, ((columns["benefit_to_date"], columns["cost_to_date"]), (benefit, cost))):
+    for column, (b, k) in zip(hs.HOLISTIC_HEADLINE_COLUMNS, ((columns["benefit_to_date"], columns["cost_to_date"]), (benefit, cost))):
         tei = call("CXTEI", [b], [k], streams.monthly_rate, 0, cost_risk)
         for k_ in range(5):
             figure = _index(tei, k_ + 2, 2)
@@ -345,14 +344,14 @@ def fill_holistic_values(values: FormulaValues, data: TrackerInput, streams, bas
     names = [[hs.STREAM_LABELS[s]] for s in STREAMS]
     tornado = call("CXTORNADO", block, costs, streams.monthly_rate, low, high, cost_low, cost_high, names)
     values.set_block("Scenarios", hs.TABLE_ROW, 7, _block(tornado, hs.TORNADO_ROWS, 4))
-    values.set_at("Scenarios", 7, 9, values.get("ROI", 8, HOLISTIC_HEADLINE_COLUMNS[1]))
+    values.set_at("Scenarios", 7, 9, values.get("ROI", 8, hs.HOLISTIC_HEADLINE_COLUMNS[1]))
     values.set_at("Scenarios", 8, 9, _index(mc, 5, 2))
     values.set_at("Scenarios", 9, 9, _index(mc, 6, 2))
 
 
 def _monte_carlo_table(result) -> list[list]:
     """CXMONTECARLO's spilled table of ``result`` as the add-in returns it
-    (see :func:`cxroi_xl.catalogue.risk.monte_carlo_table`)."""
+    (see :func:`cxroi_xl.excel.catalogue.risk.monte_carlo_table`)."""
     table: list[list] = [["Metric", "Value", "Bin to", "Count"]]
     for label, value in result.rows():
         table.append([label, ExcelError("#DIV/0!", f"{label}: the costs' present value is zero") if value is None else float(value), BLANK, BLANK])

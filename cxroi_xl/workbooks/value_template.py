@@ -30,10 +30,11 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .. import btyd, excel
+from ..engine import btyd
+from ..excel import dispatch as excel
 from ..errors import InvalidInputError
-from ..sample_data import synthetic_transactions
-from ..tracker import TrackerInput
+from .sample_data import synthetic_transactions
+from ..engine.tracker import TrackerInput
 from .common import (
     BOX,
     CALC_FILL,
@@ -52,6 +53,7 @@ from .common import (
 )
 from .common import SECTION_FONT, array_formula, readable_axes, fit_column, fit_headers, header_cells, print_layout, validation, wrapped_lines
 from .cache import FormulaValues
+from .value_layout import DAYS_PER_WEEK, HEADER_ROW, SURVIVAL_TIMES, VALUE_CURVE_MONTHS, cell_value
 from .value_values import fill_customer_value_values
 from .roi_template import CURRENCIES, example_input
 
@@ -61,13 +63,9 @@ TEMPLATE_NAME = "customer_value"
 
 #: A customer without an order for this many days counts as churned.
 CHURN_AFTER_DAYS = 90
-DAYS_PER_WEEK = 7  # recency and T are in weeks, the unit of the BG/NBD literature
 TRANSACTIONS = "Transactions"
 CUSTOMERS = "Customers"
 MONTHS = "CustomerMonths"
-HEADER_ROW = 4
-SURVIVAL_TIMES = (3, 6, 12)  # months at which the Survival sheet reads the curve
-VALUE_CURVE_MONTHS = 60  # the CLTV sheet's value-over-time table
 
 SHEET_PURPOSES = [
     ("Start here", "this page."),
@@ -156,7 +154,7 @@ def customer_summary(orders: pd.DataFrame, churn_after_days: int = CHURN_AFTER_D
     """One row per customer (sorted by id) as the Customers sheet shows it.
 
     ``frequency``, ``recency``, ``T`` (weeks) and ``monetary_value`` are
-    :func:`cxroi_xl.btyd.rfm` with the last order date as the end of
+    :func:`cxroi_xl.engine.btyd.rfm` with the last order date as the end of
     observation. A customer is ``churned`` (1) when her last order is more
     than ``churn_after_days`` before that end; ``tenure_months`` is the whole
     number of average months (365.25/12 days) from her first order to her
@@ -206,19 +204,6 @@ def _customer_months(kpis: pd.DataFrame) -> pd.DataFrame:
         }
     )
     return frame.sort_values("month", kind="stable").reset_index(drop=True)
-
-
-def cell_value(value: Any) -> Any:
-    """A data value as a user would type it: dates as datetime, whole
-    numbers as int, NaN as a blank; numpy scalars as plain Python values."""
-    if isinstance(value, (pd.Timestamp, np.datetime64)):
-        return pd.Timestamp(value).to_pydatetime()
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        number = float(value)
-        return None if np.isnan(number) else (int(number) if number.is_integer() else number)
-    return value
 
 
 def _rows(frame: pd.DataFrame) -> list[list[Any]]:

@@ -2,14 +2,14 @@
 
 Every formula :mod:`~cxroi_xl.workbooks.value_template` writes has its value
 here, from the frames the builder holds (orders, the per-customer summary,
-the customer months): each add-in cell through :func:`cxroi_xl.excel.call`
+the customer months): each add-in cell through :func:`cxroi_xl.excel.dispatch.call`
 (the very code the add-in runs) with the cell values the sheet passes it,
 the native cells as the same arithmetic on those values. The headless
 interpreter is not involved; the tests check every cell against it and
 against LibreOffice.
 
 The sheets have no IFERROR: an add-in call the engine refuses shows its
-:class:`~cxroi_xl.excel.ExcelError` (the reason goes into the note of the
+:class:`~cxroi_xl.excel.error_values.ExcelError` (the reason goes into the note of the
 values form), and the native formulas over it show the error they meet.
 """
 from __future__ import annotations
@@ -19,7 +19,8 @@ from typing import Any, Callable, Sequence
 
 import pandas as pd
 
-from ..excel import ExcelError, call
+from ..excel.dispatch import ExcelError, call
+from . import value_layout as vt
 from .cache import FormulaValues
 
 __all__ = ["fill_customer_value_values"]
@@ -134,8 +135,6 @@ def fill_customer_value_values(values: FormulaValues, orders: pd.DataFrame, summ
     Returns (sheet, row, column) of the array formulas sized to the data
     (a row per month, per customer, per time) whose add-in call answered
     with a single value, an error: the builder shrinks them to that cell."""
-    from . import value_template as vt  # the layout's constants (it imports this module)
-
     def cells(frame: pd.DataFrame, name: str) -> list[Any]:
         return [vt.cell_value(v) for v in frame[name]]
 

@@ -1,0 +1,484 @@
+"""Per-client builds on a Dask cluster (``dask.distributed``), input read by the workers.
+
+The coordinating process (the one the user started) never holds a data
+table: it reads the ``client_id`` column of ``clients``, cuts the ids into
+partitions of a few clients (:func:`cxroi_xl.batch.parquet.partition_clients`)
+and submits one task per partition. Each task, on a worker, reads its own
+clients' rows from the Parquet location (:func:`~cxroi_xl.batch.parquet.read_clients`),
+validates them with the CSV rules, builds each valid client's workbook,
+writes it atomically to the output and sends back only what the summary
+needs: one summary row per built client and the problems of the others.
+
+Output
+    A local folder (every worker must see it: the same machine, or a shared
+    mount), kept exactly as the local executor keeps it
+    (:mod:`cxroi_xl.batch.run`): the lock, the run's private folder the workers
+    write into, ``manifest.json`` with each workbook's input fingerprint
+    (computed on the worker from the client's validated rows, the same
+    fingerprint the local reader computes), rebuilding only what changed
+    (``force`` rebuilds all), summary rows of up-to-date clients from the
+    manifest, old workbooks of clients that now fail or left moved to
+    ``stale/``. Or an fsspec URL
+    (``s3://bucket/prefix``, ``gcs://...``, ``abfs://...``; the matching
+    fsspec package, e.g. ``s3fs``, on the workers): the workbook is built in
+    the worker's temporary folder, uploaded to a temporary key
+    ``.NAME.xlsx.tmp`` beside the final one and then moved onto
+    ``NAME.xlsx``. On object stores a PUT is atomic (an object appears whole
+    or not at all) and ``mv`` is a server-side copy then a delete, so a
+    reader never sees a partial workbook and a run killed mid-upload leaves
+    at most a ``.tmp`` key, removed by the next run; on POSIX file systems
+    ``mv`` is a rename. A URL output has no manifest: an object store has no
+    lock and no rename of a folder, and its objects' times are the
+    upload's, so every client is rebuilt on every run and nothing is moved
+    to ``stale/``.
+
+Failures
+    A client whose rows break a rule, or whose build raises, is reported
+    and skipped as by the local executor; the other clients go on. A worker
+    that dies (killed, out of memory) costs only the partitions it was
+    running: the scheduler runs them again on another worker once
+    (``distributed.scheduler.allowed-failures`` = 1, set here for the
+    LocalCluster; on an existing cluster set it where the scheduler starts,
+    e.g. ``DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=1``, or it retries
+    up to Dask's default 3 times; ``...__WORKER_SATURATION=1.0`` keeps
+    queued tasks off a worker that may die) and, if that dies too, its clients are
+    reported as failed. Ctrl-C cancels every pending task and closes the
+    cluster this module started before the interrupt propagates.
+
+Needs the ``cxroi-xl[dask]`` extra (dask, distributed, pyarrow).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .run import BatchResult
+from .tables import Problem
+from .parquet import ParquetLocation, client_ids, id_problems, open_location, partition_clients, read_clients, scan_client_ids, table_files
+from ..engine.tracker import TrackerInput
+
+__all__ = ["TemplateBuild", "ClusterRun", "ManifestPlan", "run_partition", "run_on_dask", "generate_on_dask", "cluster_client", "is_url"]
+
+# Clients per task: small enough that a dead worker costs few clients and
+# the progress bar moves; large enough that the scheduler's per-task cost
+# (about a millisecond) stays far below the builds' (0.1-0.3 s a workbook).
+DEFAULT_PARTITION_SIZE = 16
+_TMP_SUFFIX = ".tmp"
+
+BuildFunction = Callable[[TrackerInput, Path], dict]
+
+
+@dataclass(frozen=True)
+class TemplateBuild:
+    """The real per-client build: the template's workbook written to a
+    path, the client's summary row returned (``batch._build_client``)."""
+
+    template: str = "cx_automation_roi"
+    mode: str = "values"
+
+    def __call__(self, data: TrackerInput, out_path: Path) -> dict:
+        from .run import _build_client
+
+        return _build_client(data, self.template, self.mode, out_path)
+
+
+@dataclass
+class ClusterRun(BatchResult):
+    """What the coordinating process gathers: the local run's result (built,
+    up to date or dry run, failed, stale, problems) plus the summary rows."""
+
+    rows: dict[str, dict] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ManifestPlan:
+    """What a task needs to decide, on its worker, which of its clients are
+    up to date: the output folder (the workbooks' stamps), the settings in
+    the fingerprint, ``force``, and ``dry_run`` (validate only)."""
+
+    out_dir: str
+    template: str
+    mode: str
+    force: bool = False
+    dry_run: bool = False
+
+
+def is_url(output: str | os.PathLike) -> bool:
+    """An fsspec URL (``s3://...``, ``file://...``) rather than a local path."""
+    return "://" in os.fspath(output)
+
+
+def _publish(local_file: Path, output: str, name: str) -> None:
+    """Upload a finished file to ``output/name`` through a temporary key."""
+    import fsspec
+
+    fs, root = fsspec.core.url_to_fs(output)
+    root = root.rstrip("/")
+    temporary, final = f"{root}/.{name}{_TMP_SUFFIX}", f"{root}/{name}"
+    fs.makedirs(root, exist_ok=True)
+    try:
+        fs.put_file(str(local_file), temporary)
+        fs.mv(temporary, final)
+    except BaseException:
+        try:
+            fs.rm(temporary)
+        except (OSError, FileNotFoundError):
+            pass
+        raise
+
+
+def _build_to_output(build: BuildFunction, data: TrackerInput, output: str) -> dict:
+    name = f"{data.client_id}.xlsx"
+    if not is_url(output):
+        return build(data, Path(output) / name)  # written to a temporary file beside it, then renamed
+    with tempfile.TemporaryDirectory(prefix="cxroi-xl-") as scratch:
+        row = build(data, Path(scratch) / name)
+        _publish(Path(scratch) / name, output, name)
+    return row
+
+
+def _failure(client_id: str, location: ParquetLocation, row: int | None, exc: BaseException | str) -> Problem:
+    message = exc if isinstance(exc, str) else (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    return Problem(client_id, location.shown("clients"), row, "", message)
+
+
+def run_partition(location: ParquetLocation, ids: list[str], build: BuildFunction, output: str, plan: ManifestPlan | None = None, entries: dict | None = None) -> dict:
+    """One task, on a worker: read these clients' input, build each valid
+    client, return their summary rows and every problem (small, picklable).
+
+    With a ``plan``, a client whose fingerprint and workbook match its
+    manifest entry (``entries``) is not rebuilt (``skipped``), and each
+    built client's fingerprint is returned for the manifest."""
+    from .manifest import _stamp, fingerprint
+
+    batch = read_clients(location, ids)
+    try:
+        result = {"ids": list(ids), "rows": {}, "built": [], "skipped": [], "prints": {}, "problems": list(batch.problems), "failed": sorted(batch.failed), "rows_of": {}}
+        for client_id in batch.valid_client_ids():
+            result["rows_of"][client_id] = batch.client_rows.get(client_id)
+            if plan is not None:
+                print_ = result["prints"][client_id] = fingerprint(batch.client_digest(client_id), plan.template, plan.mode)
+                entry = (entries or {}).get(client_id)
+                current = entry is not None and entry.get("fingerprint") == print_ and _stamp(Path(plan.out_dir) / f"{client_id}.xlsx") == entry.get("workbook")
+                if plan.dry_run or (current and not plan.force):
+                    result["skipped"].append(client_id)
+                    continue
+            try:
+                result["rows"][client_id] = _build_to_output(build, batch.tracker_input(client_id), output)
+                result["built"].append(client_id)
+            except Exception as exc:  # one client's failure never costs the others
+                result["problems"].append(_failure(client_id, location, batch.client_rows.get(client_id), exc))
+                result["failed"].append(client_id)
+        return result
+    finally:
+        batch.close()
+
+
+class cluster_client:
+    """``with cluster_client(address) as client``: a ``distributed.Client``
+    connected to ``address``, or to a LocalCluster started here (and closed
+    on exit) when there is no address. The LocalCluster's scheduler retries
+    a task whose worker died once, and queues tasks on itself rather than on
+    the workers."""
+
+    def __init__(self, address: str | None = None, n_workers: int | None = None, threads_per_worker: int = 1, memory_limit: str = "auto"):
+        self.address, self.n_workers, self.threads, self.memory_limit = address, n_workers, threads_per_worker, memory_limit
+        self._cluster = self._client = None
+
+    def __enter__(self):
+        import dask
+        from distributed import Client, LocalCluster
+
+        if self.address:
+            self._client = Client(self.address)
+            return self._client
+        # worker-saturation 1.0: a worker holds only the tasks it runs, so one
+        # that dies takes no queued neighbour partition down with it
+        with dask.config.set({"distributed.scheduler.allowed-failures": 1, "distributed.scheduler.worker-saturation": 1.0}):
+            self._cluster = LocalCluster(
+                n_workers=self.n_workers or os.cpu_count() or 1,
+                threads_per_worker=self.threads,
+                processes=True,
+                memory_limit=self.memory_limit,
+                dashboard_address=None,
+            )
+        self._client = Client(self._cluster)
+        return self._client
+
+    def __exit__(self, *exc_info):
+        if self._client is not None:
+            self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+        return False
+
+
+def run_on_dask(
+    client,
+    location: ParquetLocation,
+    partitions: Iterable[list[str]],
+    build: BuildFunction,
+    output: str | os.PathLike,
+    on_progress: Callable[[str, str], None] | None = None,
+    plan: ManifestPlan | None = None,
+    entries: dict[str, dict] | None = None,
+    settle: Callable[[dict], None] | None = None,
+) -> ClusterRun:
+    """Run every partition's builds on ``client``'s cluster.
+
+    ``on_progress(client_id, status)`` is called in this process for each
+    client as its partition completes, status ``built``, ``skipped`` or
+    ``failed`` (feed a rich progress bar with it); ``settle(part)`` before
+    that (the manifest route publishes and records the part's workbooks
+    there, so a killed run keeps what it finished). Returns the gathered
+    summary rows and problems, in partition order whatever order the tasks
+    finished in; a partition whose workers died twice reports each of its
+    clients as failed.
+    """
+    from distributed import as_completed
+
+    started = time.perf_counter()
+    output = os.fspath(output)
+    run = ClusterRun()
+    partitions = [list(p) for p in partitions if p]
+    entries = entries or {}
+    run_id = uuid.uuid4().hex[:12]  # keys unique per run: two runs never share a result
+    futures = {
+        client.submit(run_partition, location, ids, build, output, plan, {c: entries[c] for c in ids if c in entries}, key=f"cxroi-clients-{run_id}-{n}"): (n, ids)
+        for n, ids in enumerate(partitions)
+    }
+    parts: dict[int, dict] = {}
+    try:
+        for future in as_completed(futures):
+            n, ids = futures.pop(future)
+            try:
+                part = future.result()
+            except Exception as exc:  # KilledWorker after the retry, or a reader failure on the worker
+                reason = "a worker died while building this client, twice; rerun to build it" if type(exc).__name__ == "KilledWorker" else exc
+                part = {"rows": {}, "built": [], "skipped": [], "prints": {}, "rows_of": {}, "failed": list(ids), "problems": [_failure(cid, location, None, reason) for cid in ids]}
+            finally:
+                future.release()
+            if settle:
+                settle(part)
+            parts[n] = part
+            if on_progress:
+                for status in ("built", "skipped", "failed"):
+                    for client_id in part[status]:
+                        on_progress(client_id, status)
+    except BaseException:  # Ctrl-C included: nothing keeps running on the cluster
+        client.cancel([f for f in futures], force=True)
+        raise
+    for n in sorted(parts):
+        part = parts[n]
+        run.rows.update(part["rows"])
+        run.built.extend(part["built"])
+        run.skipped.extend(part["skipped"])
+        run.failed.extend(part["failed"])
+        run.problems.extend(part["problems"])
+    run.failed = sorted(set(run.failed))
+    run.seconds = time.perf_counter() - started
+    return run
+
+
+def generate_on_dask(
+    data: str | os.PathLike,
+    output: str | os.PathLike,
+    build: BuildFunction | None = None,
+    *,
+    scheduler: str | None = None,
+    n_workers: int | None = None,
+    partition_size: int = DEFAULT_PARTITION_SIZE,
+    memory_limit: str = "auto",
+    on_progress: Callable[[str, str], None] | None = None,
+    client=None,
+    force: bool = False,
+    dry_run: bool = False,
+) -> tuple[ClusterRun, list[str]]:
+    """``generate --executor dask``: every client built on the cluster,
+    then ``summary.csv`` (rows in input order), ``errors.csv`` and
+    ``portfolio.xlsx`` written, and for a local output folder
+    ``manifest.json`` kept as the local executor keeps it. Returns the run
+    and the clients in input order.
+
+    Rows of unknown clients and padded ids are found first, by one task per
+    file reading only its client_id column; a client they flag is skipped,
+    as the local reader skips it. ``dry_run`` validates on the workers and
+    writes nothing. Raises :class:`~cxroi_xl.batch.tables.InputError` for
+    whole-input problems before anything is built.
+    """
+    from .run import check_out_dir
+
+    location = open_location(data)
+    ids = client_ids(location)
+    if not ids:
+        from .tables import InputError
+
+        raise InputError(location.shown("clients"), "holds no clients")
+    build = build or TemplateBuild()
+    local_out = not is_url(output)
+    if local_out and not is_url(data):
+        check_out_dir(_Tables({name: Path(location.url) / table for name, table in location.tables.items()}), Path(output))
+
+    def on(client_):
+        [known] = client_.scatter([set(ids)], broadcast=True, hash=False)  # sent to each worker once, not with every task; a key of its own, never one a previous run is releasing
+        scans = {(name, file): client_.submit(scan_client_ids, location, name, file, known, pure=False) for name in location.tables for file in table_files(location, name)}
+        flagged = []
+        for name in location.tables:
+            flagged += id_problems(name, [(file, scans[name, file].result()) for (table, file) in scans if table == name])
+        skipped = {p.client_id for p in flagged}
+        partitions = partition_clients([i for i in ids if i not in skipped], partition_size)
+        settings = dict(template=getattr(build, "template", type(build).__name__), mode=getattr(build, "mode", ""))
+        if dry_run:
+            run = run_on_dask(client_, location, partitions, build, os.fspath(output), on_progress, ManifestPlan("", **settings, dry_run=True))
+        elif local_out:
+            out_dir = Path(os.fspath(output)).absolute()  # the workers' working folder may be another
+            run = _into_folder(client_, location, ids, flagged, partitions, build, out_dir, ManifestPlan(str(out_dir), **settings, force=force), on_progress)
+        else:
+            run = run_on_dask(client_, location, partitions, build, os.fspath(output), on_progress)
+        run.problems = flagged + run.problems
+        run.failed = sorted(set(run.failed) | skipped)
+        if not dry_run and not local_out:
+            write_outputs(run, ids, output)
+        return run
+
+    if client is not None:
+        return on(client), ids
+    with cluster_client(scheduler, n_workers=n_workers, memory_limit=memory_limit) as client_:
+        return on(client_), ids
+
+
+@dataclass
+class _Tables:
+    """The input tables' paths, as ``batch.check_out_dir`` reads them."""
+
+    files: dict[str, Path]
+
+
+def _into_folder(client_, location: ParquetLocation, ids: list[str], flagged: list[Problem], partitions: list[list[str]], build: BuildFunction, out_dir: Path, plan: ManifestPlan, on_progress) -> ClusterRun:
+    """The manifest route (a local output folder): the workers build into
+    the run's private folder; this process publishes each workbook, records
+    it in the manifest, moves old workbooks of failed or departed clients to
+    ``stale/`` and writes the summary, errors and portfolio."""
+    from .run import ERROR_COLUMNS, SUMMARY_COLUMNS, _OutputFolder, csv_bytes
+    from ..workbooks.portfolio import write_portfolio
+
+    folder = _OutputFolder(out_dir)
+    manifest = folder.manifest
+    label = location.shown("clients")
+    notes: list[Problem] = []
+    stale: list[str] = []
+
+    def retire(client_id: str, reason: str, row: int | None = None, report: bool = True) -> None:
+        moved_to = folder.move_to_stale(client_id, reason)
+        if moved_to:
+            stale.append(client_id)
+        if moved_to and report:
+            notes.append(Problem(client_id, label, row, "", f"previous workbook moved to {moved_to}: {reason}"))
+        else:
+            manifest.forget(client_id)
+
+    def reason_of(problems: list[Problem]) -> dict[str, str]:
+        first: dict[str, str] = {}
+        for problem in problems:
+            first.setdefault(problem.client_id, f"{problem.file}" + (f" row {problem.row}" if problem.row else "") + (f", column {problem.column}" if problem.column else "") + f": {problem.message}")
+        return first
+
+    def settle(part: dict) -> None:
+        for client_id in part["built"]:
+            path = folder.publish(f"{client_id}.xlsx")
+            part["rows"][client_id] = manifest.record(client_id, part["prints"][client_id], path, part["rows"][client_id])
+        for client_id in part["skipped"]:
+            part["rows"][client_id] = manifest.clients[client_id]["summary"]
+        reasons = reason_of(part["problems"])
+        for client_id in sorted(set(part["failed"])):
+            retire(client_id, "this client now fails: " + reasons[client_id], part["rows_of"].get(client_id))
+
+    try:
+        reasons = reason_of(flagged)
+        for client_id in sorted(reasons):
+            retire(client_id, "this client now fails: " + reasons[client_id])
+        for client_id in [cid for cid in list(manifest.clients) if cid not in ids]:
+            retire(client_id, f"no longer in {label}", report=False)
+        # an entry is offered to the workers only when its summary row is whole
+        entries = {cid: entry for cid, entry in manifest.clients.items() if all(column in (entry.get("summary") or {}) for column in SUMMARY_COLUMNS)}
+        run = run_on_dask(client_, location, partitions, build, folder.run_dir, on_progress, plan, entries, settle)
+        run.problems += notes
+        run.stale = stale
+        ordered = [run.rows[cid] for cid in ids if cid in run.rows]
+        folder.publish("summary.csv", csv_bytes(SUMMARY_COLUMNS, ordered))
+        if run.problems or flagged:
+            folder.publish("errors.csv", csv_bytes(ERROR_COLUMNS, (p.as_row() for p in flagged + run.problems)))
+        else:
+            (out_dir / "errors.csv").unlink(missing_ok=True)
+        write_portfolio(ordered, folder.run_dir / "portfolio.xlsx")
+        folder.publish("portfolio.xlsx")
+    finally:
+        folder.close()
+    return run
+
+
+def write_outputs(run: ClusterRun, order: list[str], output: str | os.PathLike) -> None:
+    """``summary.csv`` (rows in input order), ``errors.csv`` (when anything
+    failed) and ``portfolio.xlsx`` for a URL output (no manifest there),
+    each through a temporary key."""
+    from .run import ERROR_COLUMNS, SUMMARY_COLUMNS, write_csv
+    from ..workbooks.portfolio import write_portfolio
+
+    output = os.fspath(output)
+    ordered = [run.rows[c] for c in order if c in run.rows]
+    with tempfile.TemporaryDirectory(prefix="cxroi-xl-") as scratch:
+        folder = Path(scratch)
+        written = [write_csv(folder / "summary.csv", SUMMARY_COLUMNS, ordered)]
+        if run.problems:
+            written.append(write_csv(folder / "errors.csv", ERROR_COLUMNS, (p.as_row() for p in run.problems)))
+        written.append(write_portfolio(ordered, folder / "portfolio.xlsx"))
+        for path in written:
+            _publish(path, output, path.name)
+
+
+def run_command(data: str, out: str, template: str, mode: str, scheduler: str | None, console, err_console, force: bool = False, dry_run: bool = False) -> int:
+    """``cxroi-xl generate DATA --out OUT --executor dask [--scheduler ADDRESS]``:
+    build on the cluster with a rich progress bar, write the summary, errors,
+    portfolio (and manifest), print one line; the exit code of ``generate``."""
+    import sys
+
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .run import TABLE_REQUIRED_BY_TEMPLATE
+    from .tables import InputError
+    from ..workbooks.build import BUILDERS
+
+    if template not in BUILDERS:
+        raise InputError("--template", f"unknown template {template}; choose from {', '.join(BUILDERS)}")
+    if mode not in ("values", "live"):
+        raise InputError("--mode", "must be values or live")
+    location = open_location(data)
+    needed = TABLE_REQUIRED_BY_TEMPLATE.get(template)
+    if needed and needed not in location.tables:
+        raise InputError(f"{needed}.parquet", f"required by --template {template} ({needed}.parquet or a folder {needed}/ in {data})")
+    started = time.perf_counter()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err_console, disable=not sys.stderr.isatty(), transient=True) as progress:
+        task = progress.add_task("workbooks", total=None)
+
+        def advance(client_id: str, status: str) -> None:
+            progress.advance(task)
+
+        run, order = generate_on_dask(data, out, TemplateBuild(template, mode), scheduler=scheduler, on_progress=advance, force=force, dry_run=dry_run)
+    for problem in run.problems:
+        where = f"{problem.file}" + (f" row {problem.row}" if problem.row else "") + (f", column {problem.column}" if problem.column else "")
+        err_console.print(f"[yellow]skipped[/yellow] {escape(problem.client_id)}: {escape(where)}: {escape(problem.message)}", highlight=False)
+    if dry_run:
+        console.print(f"dry run: {len(run.skipped)} clients valid, {len(run.failed)} with problems; nothing written", highlight=False, markup=False)
+    else:
+        console.print(
+            f"{len(run.built)} built, {len(run.skipped)} up to date, {len(run.failed)} failed in {time.perf_counter() - started:.1f} s on the cluster -> {out}" + (" (see errors.csv)" if run.failed else ""),
+            highlight=False,
+            markup=False,
+        )
+    return 1 if run.failed else 0

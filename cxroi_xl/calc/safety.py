@@ -1,0 +1,221 @@
+"""Open workbooks from untrusted sources without trusting them.
+
+A client's .xlsx is a zip of XML parts, so before openpyxl parses it we check
+what a hostile or broken file could do to us:
+
+* size: over :attr:`Limits.max_bytes` (50 MB by default) is refused unread;
+* format: an OLE compound file (signature ``D0 CF 11 E0``) is either an
+  encrypted (password-protected) workbook or a legacy .xls, and anything that
+  is not a zip is not an .xlsx;
+* zip bombs: the uncompressed total, each large part's compression ratio and
+  the number of parts are capped (Python's zipfile never inflates a part past
+  the size its header declares, so the declared sizes are real bounds);
+* XML attacks (billion laughs, external entities): any part declaring a
+  DOCTYPE is refused before parsing (whatever parser openpyxl picks), and
+  openpyxl must be parsing with defusedxml, which it does whenever
+  defusedxml is installed;
+* tables whose range is malformed, which would otherwise surface as wrong
+  numbers far from their cause.
+
+Every refusal is a :class:`WorkbookError` naming the file and the problem.
+"""
+from __future__ import annotations
+
+import codecs
+import os
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .evaluator import table_bounds
+
+__all__ = ["Limits", "WorkbookError", "open_workbook", "check_archive", "check_tables", "require_defusedxml"]
+
+OLE_SIGNATURE = bytes.fromhex("D0CF11E0A1B11AE1")  # compound file: encrypted OOXML or legacy .xls
+ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first entry, or an empty zip
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What an input workbook may cost us. Defaults suit client workbooks:
+    real ones are a few MB and compress 5-20 times."""
+
+    max_bytes: int = 50 * MB
+    max_uncompressed_bytes: int = 256 * MB
+    max_ratio: float = 200.0  # checked for parts above ratio_floor_bytes uncompressed
+    ratio_floor_bytes: int = 1 * MB
+    max_entries: int = 10_000
+
+
+class WorkbookError(ValueError):
+    """A workbook that cannot or must not be opened: ``str()`` names the file and the problem."""
+
+    def __init__(self, path: str | os.PathLike, message: str):
+        self.path = Path(path)
+        self.message = message
+        super().__init__(f"{self.path}: {message}")
+
+
+def require_defusedxml() -> None:
+    """Refuse to parse untrusted XML unless openpyxl is using defusedxml."""
+    try:
+        import defusedxml  # noqa: F401
+    except ImportError:
+        raise RuntimeError("refusing to open untrusted workbooks: defusedxml is not installed (pip install defusedxml)") from None
+    import openpyxl
+
+    if not getattr(openpyxl, "DEFUSEDXML", False):
+        raise RuntimeError("refusing to open untrusted workbooks: openpyxl is not parsing XML with defusedxml")
+
+
+def _size(bytes_: float) -> str:
+    return f"{bytes_ / MB:.1f} MB" if bytes_ >= MB / 10 else f"{bytes_:.0f} bytes"
+
+
+def check_archive(path: str | os.PathLike, limits: Limits = Limits()) -> None:
+    """Check size, format and zip-bomb limits without parsing any XML."""
+    path = Path(path)
+    if not path.exists():
+        raise WorkbookError(path, "no such file")
+    if not path.is_file():
+        raise WorkbookError(path, "is not a file")
+    size = path.stat().st_size
+    if size > limits.max_bytes:
+        raise WorkbookError(path, f"is {_size(size)}, over the {_size(limits.max_bytes)} size limit")
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    if head == OLE_SIGNATURE:
+        raise WorkbookError(path, "encrypted or not an .xlsx: it is an OLE compound file (a password-protected workbook or a legacy .xls); save it in Excel as an .xlsx without a password")
+    if not head.startswith(ZIP_SIGNATURES):
+        raise WorkbookError(path, "not an .xlsx workbook: the file is not a zip archive")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise WorkbookError(path, f"not an .xlsx workbook: broken zip archive ({exc})") from None
+    if len(entries) > limits.max_entries:
+        raise WorkbookError(path, f"has {len(entries)} parts, over the limit of {limits.max_entries} (a zip bomb?)")
+    total = sum(entry.file_size for entry in entries)
+    if total > limits.max_uncompressed_bytes:
+        raise WorkbookError(path, f"unpacks to {_size(total)}, over the {_size(limits.max_uncompressed_bytes)} limit (a zip bomb?)")
+    for entry in entries:
+        if entry.file_size > limits.ratio_floor_bytes and entry.file_size > limits.max_ratio * max(entry.compress_size, 1):
+            ratio = entry.file_size / max(entry.compress_size, 1)
+            raise WorkbookError(path, f"part {entry.filename} is compressed {ratio:.0f} times, over the limit of {limits.max_ratio:.0f} (a zip bomb?)")
+    _refuse_document_types(path, entries)
+
+
+_BOMS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"\xff\xfe", "utf-16-le"),
+)
+# How "<?" looks in the first bytes of a part without a byte-order mark (XML 1.0, appendix F)
+_UNMARKED = (
+    (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\x00<\x00?", "utf-16-be"),
+    (b"<\x00?\x00", "utf-16-le"),
+)
+_DECLARED = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']""")
+_DOCTYPE = "<!doctype"
+
+
+def _part_encoding(head: bytes) -> str:
+    """The encoding of an XML part, as an XML parser finds it: a byte-order
+    mark, else the pattern of "<?" in the first bytes, else the declaration,
+    else UTF-8."""
+    for mark, name in _BOMS:
+        if head.startswith(mark):
+            return name
+    for pattern, name in _UNMARKED:
+        if head.startswith(pattern):
+            return name
+    declared = _DECLARED.match(head)
+    return declared.group(1).decode("ascii").lower() if declared else "utf-8"
+
+
+def _refuse_document_types(path: Path, entries: list[zipfile.ZipInfo]) -> None:
+    """No part of a genuine workbook declares a DTD. Refusing any DOCTYPE
+    before parsing protects every XML parser openpyxl may use (it reads
+    some parts with lxml when lxml is installed), not only defusedxml's:
+    no entity expansion, no external entities.
+
+    The check reads each part in its own encoding: "<!DOCTYPE" in UTF-16 is
+    not the ASCII bytes, and a parser honours a byte-order mark or an
+    encoding declaration. A part whose encoding Python does not know is
+    refused, since no check could be made."""
+    with zipfile.ZipFile(path) as archive:
+        for entry in entries:
+            if not entry.filename.lower().endswith((".xml", ".rels", ".vml")):
+                continue
+            with archive.open(entry) as part:
+                head = part.read(256)
+                encoding = _part_encoding(head)
+                try:
+                    decoder = codecs.getincrementaldecoder(encoding)("replace")
+                except LookupError:
+                    raise WorkbookError(path, f"part {entry.filename} declares the unknown encoding {encoding!r}") from None
+                tail, raw_tail = "", b""
+                chunk = head
+                while chunk:
+                    # both readings: the declared one, and the ASCII bytes a parser ignoring it would see
+                    text = tail + decoder.decode(chunk).lower()
+                    raw = raw_tail + chunk.lower()
+                    if _DOCTYPE in text or _DOCTYPE.encode() in raw:
+                        raise WorkbookError(path, f"part {entry.filename} declares a DOCTYPE, which no workbook needs (an XML entity attack?)")
+                    tail, raw_tail = text[-len(_DOCTYPE):], raw[-len(_DOCTYPE):]
+                    chunk = part.read(1 << 16)
+
+
+def check_tables(workbook: Any, path: str | os.PathLike) -> None:
+    """Every table's range must be a valid block matching its named columns."""
+    seen: dict[str, str] = {}
+    for sheet in workbook.worksheets:
+        for table in sheet.tables.values():
+            name = table.displayName or table.name
+            where = f"sheet '{sheet.title}', table '{name}'"
+            try:
+                min_col, min_row, max_col, max_row = table_bounds(table.ref)
+            except ValueError:
+                raise WorkbookError(path, f"{where}: malformed range {table.ref!r}") from None
+            if table.tableColumns and len(table.tableColumns) != max_col - min_col + 1:
+                raise WorkbookError(path, f"{where}: range {table.ref} is {max_col - min_col + 1} columns wide but the table names {len(table.tableColumns)} columns")
+            header_rows = 1 if table.headerRowCount is None else int(table.headerRowCount)
+            if max_row - min_row + 1 < header_rows + int(table.totalsRowCount or 0):
+                raise WorkbookError(path, f"{where}: range {table.ref} is too short for its header and totals rows")
+            if str(name).lower() in seen:
+                raise WorkbookError(path, f"{where}: the name is also used by a table on sheet '{seen[str(name).lower()]}'")
+            seen[str(name).lower()] = sheet.title
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The innermost error: openpyxl wraps the parser's own, more telling one."""
+    while (exc.__cause__ or exc.__context__) is not None:
+        exc = exc.__cause__ or exc.__context__
+    detail = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+
+
+def open_workbook(path: str | os.PathLike, limits: Limits = Limits(), data_only: bool = False) -> Any:
+    """Load an untrusted .xlsx with its formulas (or, ``data_only``, the
+    values it saved for them).
+
+    Raises :class:`WorkbookError` for a file that is too large, not an .xlsx,
+    encrypted, a zip bomb, unreadable, or has a malformed table.
+    """
+    from openpyxl import load_workbook
+
+    require_defusedxml()
+    check_archive(path, limits)
+    try:
+        workbook = load_workbook(path, data_only=data_only, keep_links=False)
+    except Exception as exc:  # any parser failure on untrusted input means a bad file, said plainly
+        raise WorkbookError(path, f"not a readable .xlsx workbook ({_root_cause(exc)})") from None
+    check_tables(workbook, path)
+    return workbook

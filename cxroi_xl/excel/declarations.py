@@ -1,0 +1,143 @@
+"""How one Excel function is declared: :class:`ExcelFunction` and its
+:class:`Arg` s. The catalogue's modules declare with these; the registry
+(:mod:`cxroi_xl.excel.registry`) collects the declarations.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal
+
+__all__ = ["Arg", "ExcelFunction", "REQUIRED", "ArgKind", "ReturnShape", "WIZARD_LIMIT"]
+
+# Excel's Insert Function dialog: MacroOptions takes a function description
+# and each argument description of at most 255 characters (xlwings cuts
+# longer ones mid-word), on one line.
+WIZARD_LIMIT = 255
+
+
+class _Required:
+    def __repr__(self) -> str:  # shows in generated help and error messages
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
+
+# How a cell argument is coerced before the engine sees it (cxroi_xl.excel.dispatch):
+#   number   one number (a single cell); blank -> default
+#   integer  one whole number
+#   text     one piece of text
+#   numbers  a single row or column -> 1-D float array (blanks per `blanks`)
+#   array    any block -> 2-D float array, shape kept (blanks per `blanks`)
+#   dates    a single row or column of dates -> 1-D datetime64[D]
+#   texts    a single row or column -> 1-D object array of str (blank -> None)
+ArgKind = Literal["number", "integer", "text", "numbers", "array", "dates", "texts"]
+
+# What the engine's result becomes in the sheet:
+#   scalar   one value
+#   table    a 2-D block with a header row, spilled
+#   array    a 2-D block, spilled, same orientation as returned
+#   column   a 1-D result spilled down a column
+ReturnShape = Literal["scalar", "table", "array", "column"]
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One argument of an Excel function.
+
+    ``blanks`` says what a blank cell inside a range means: ``"zero"`` (as
+    Excel's SUM treats it), ``"skip"`` (dropped, as AVERAGE does) or
+    ``"keep"`` (NaN for floats, ``None`` for text, so the engine can align
+    rows across several ranges).
+    """
+
+    name: str
+    kind: ArgKind
+    help: str
+    unit: str = ""
+    default: Any = REQUIRED
+    blanks: Literal["zero", "skip", "keep"] = "zero"
+
+    @property
+    def optional(self) -> bool:
+        return self.default is not REQUIRED
+
+    def describe(self) -> str:
+        """One line for Excel's function wizard."""
+        text = self.help
+        if self.unit:
+            text += f" [{self.unit}]"
+        if self.optional:
+            text += f" Optional, default {_show_default(self.default)}."
+        return text
+
+
+def _show_default(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, str):
+        return f'"{value}"'
+    return repr(value)
+
+
+@dataclass(frozen=True)
+class ExcelFunction:
+    """Declaration of one Excel function.
+
+    ``engine`` receives the coerced arguments positionally, in declaration
+    order, and returns a number (``scalar``), a 2-D list or DataFrame with a
+    header (``table``), a 2-D array (``array``) or a 1-D array (``column``).
+    It raises the errors of :mod:`cxroi_xl.errors` for input it cannot answer.
+
+    ``summary`` is the one line Excel's function wizard shows (at most
+    :data:`WIZARD_LIMIT` characters); ``details`` the long explanation, in
+    the README. ``call_in_wizard=False`` for functions whose cost grows with
+    their data, so classic Excel does not rerun them on every keystroke in
+    the Insert Function dialog.
+    """
+
+    name: str
+    summary: str
+    args: tuple[Arg, ...]
+    returns: ReturnShape
+    engine: Callable[..., Any]
+    category: str
+    example: str
+    result: str = ""
+    details: str = ""
+    call_in_wizard: bool = True
+    domain: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        problems = []
+        if "\n" in self.summary or len(self.summary) > WIZARD_LIMIT:
+            problems.append(f"summary must be one line of at most {WIZARD_LIMIT} characters")
+        problems += [
+            f"help of {arg.name} must be one line of at most {WIZARD_LIMIT} characters with its unit and default"
+            for arg in self.args
+            if "\n" in arg.describe() or len(arg.describe()) > WIZARD_LIMIT
+        ]
+        if problems:
+            raise ValueError(f"{self.name}: " + "; ".join(problems))
+
+    @property
+    def min_args(self) -> int:
+        return sum(1 for a in self.args if not a.optional)
+
+    @property
+    def max_args(self) -> int:
+        return len(self.args)
+
+    def signature(self) -> str:
+        """``CXNPV(rate, cashflows, [dates])`` as users read it."""
+        parts = [f"[{a.name}]" if a.optional else a.name for a in self.args]
+        return f"{self.name}({', '.join(parts)})"
+
+    def docstring(self) -> str:
+        """The long help: summary, details, result and example (README, Python help)."""
+        lines = [self.summary]
+        if self.details:
+            lines += ["", self.details]
+        if self.result:
+            lines += ["", f"Returns: {self.result}"]
+        lines += ["", f"Example: {self.example}"]
+        return "\n".join(lines)

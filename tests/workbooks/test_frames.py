@@ -1,0 +1,142 @@
+"""Frames: the shared sheets built once per shape, rendered per client.
+
+Oracle: building every client whole (openpyxl builds all ten sheets, the
+cached values filled at save), which the rest of the suite checks against
+LibreOffice and the engine. A workbook made through a frame must be that
+file, byte for byte: same cells, styles, charts, notes and parts.
+"""
+from __future__ import annotations
+
+import dataclasses
+import io
+import random
+import zipfile
+
+import pytest
+
+from cxroi_xl.batch.read import read_batch
+from cxroi_xl.workbooks.sample_data import write_sample_batch
+from cxroi_xl.workbooks import build, frames, roi_template
+from tests.workbooks.test_cache import client
+
+TEMPLATE = roi_template.TEMPLATE_NAME
+
+
+def whole(data, mode: str) -> bytes:
+    stream = build.RowStream()
+    wb = build._label(roi_template.build(data, stream), TEMPLATE, mode)
+    return build.finished_bytes(wb, mode, stream)
+
+
+def through_frames(data, mode: str, tmp_path) -> bytes:
+    return build.build_client_workbook(data, TEMPLATE, mode, tmp_path / "client.xlsx").read_bytes()
+
+
+def differing_parts(a: bytes, b: bytes) -> list[str]:
+    with zipfile.ZipFile(io.BytesIO(a)) as za, zipfile.ZipFile(io.BytesIO(b)) as zb:
+        names = sorted(set(za.namelist()) | set(zb.namelist()))
+        return [n for n in names if n not in za.namelist() or n not in zb.namelist() or za.read(n) != zb.read(n)]
+
+
+@pytest.fixture(scope="module")
+def sample_clients(tmp_path_factory):
+    folder = write_sample_batch(tmp_path_factory.mktemp("sample"))
+    batch = read_batch(folder)
+    try:
+        return [batch.tracker_input(i) for i in batch.valid_client_ids()]
+    finally:
+        batch.close()
+
+
+@pytest.fixture
+def whole_builds(monkeypatch):
+    """Counts the clients whose shared sheets openpyxl built."""
+    count = []
+    original = roi_template.build_shared_sheets
+
+    def counting(wb, shape):
+        count.append(shape)
+        return original(wb, shape)
+
+    monkeypatch.setattr(roi_template, "build_shared_sheets", counting)
+    frames.clear()
+    yield count
+    frames.clear()
+
+
+@pytest.mark.parametrize("mode", ["live", "values"])
+def test_every_sample_client_is_the_whole_build_byte_for_byte(sample_clients, whole_builds, tmp_path, mode):
+    # the bundled clients differ in currency, months tracked, proxies and
+    # leads; the seeded ones share a shape, so their frames are reused
+    clients = sample_clients + [client(seed) for seed in range(10)]
+    random.Random(7).shuffle(clients)
+    for data in clients:
+        made = through_frames(data, mode, tmp_path)
+        built_before = len(whole_builds)
+        expected = whole(data, mode)
+        del whole_builds[built_before:]  # the oracle's own builds do not count
+        assert made == expected, f"{data.client_id}: {differing_parts(made, expected)}"
+    assert len(whole_builds) < len(clients) - 5, "the frames were hardly reused"
+
+
+def test_values_form_notes_follow_each_client(whole_builds, tmp_path):
+    # same shape; one pays back, the other never does ("not reached", with
+    # the engine's reason in the note of the payback cells)
+    pays = client(3)
+    never = dataclasses.replace(client(3, client_id="never"), costs=client(3).costs.assign(amount=lambda c: c["amount"] * 1000))
+    first = through_frames(pays, "values", tmp_path)
+    second = through_frames(never, "values", tmp_path)
+    assert first == whole(pays, "values")
+    assert second == whole(never, "values")
+    with zipfile.ZipFile(io.BytesIO(second)) as archive:
+        notes = "".join(archive.read(n).decode() for n in archive.namelist() if n.startswith("xl/comments/"))
+    assert "never pays back" in notes
+    # and a third client like the first reuses the first one's frame
+    built = len(whole_builds)
+    assert through_frames(client(3, client_id="again", client_name="Again"), "values", tmp_path) == whole(client(3, client_id="again", client_name="Again"), "values")
+    assert len(whole_builds) == built + 1  # the oracle's build only
+
+
+def test_a_client_the_frame_does_not_fit_is_built_whole(whole_builds, tmp_path):
+    through_frames(client(2), "live", tmp_path)
+    (frame,) = [f for f in frames._FRAMES.values() if f is not None]
+    frame.styles = ()  # as if the client's own sheets had used other styles
+    other = client(4)
+    built = len(whole_builds)
+    made = through_frames(other, "live", tmp_path)
+    assert len(whole_builds) == built + 1
+    assert made == whole(other, "live")
+
+
+def test_shared_sheets_are_built_from_the_shape_alone():
+    # the contract frames rely on: the shared sheets' builder takes the
+    # shape, whose equality ignores the client's extra wins (rendered per
+    # client from the engine's values) and nothing else of the client
+    fields = {f.name: f for f in dataclasses.fields(roi_template.SharedShape)}
+    assert [name for name, f in fields.items() if f.compare] == ["currency", "post_rows", "horizon", "tracked"]
+    assert not fields["extra_wins"].compare
+
+
+def test_client_sheets_with_other_styles_do_not_take_a_frame_s_styles(whole_builds, monkeypatch, tmp_path):
+    # A cell of a client's own sheet combining styles the workbook already
+    # has (same fonts and fills) in a new way: its style is registered only
+    # when the sheet is written, before the shared sheets', whose indices
+    # in the frame would then point at other styles. The frame must not be
+    # used for it, and the workbook is still the whole build.
+    from cxroi_xl.workbooks.common import HEADER_FONT, INPUT_FILL
+
+    original = roi_template.write_proxies
+
+    def proxies(ws, spec, rows):
+        original(ws, spec, rows)
+        if ws.parent["Inputs"]["B4"].value == "Odd one":
+            ws["Z1"] = "odd"
+            ws["Z1"].font, ws["Z1"].fill = HEADER_FONT, INPUT_FILL
+
+    monkeypatch.setattr(roi_template, "write_proxies", proxies)
+    odd = client(5, client_id="odd", client_name="Odd one")
+    for data in (client(5), odd, client(5, client_id="again")):
+        built = len(whole_builds)
+        assert through_frames(data, "live", tmp_path) == whole(data, "live"), data.client_id
+        whole_builds_for_it = len(whole_builds) - built - 1  # less the oracle's own build
+        assert whole_builds_for_it == (0 if data.client_id == "again" else 1), data.client_id
