@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from timing import timed
-from cxroi_xl import attribution
+from cxroi_xl.engine import attribution
 
 JOURNEYS, CHANNELS = 1_000_000, 12
 LOOP_SAMPLE = 50_000  # the Python loop baseline is timed on a sample and scaled

@@ -27,10 +27,10 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 
-from cxroi_xl.batch import generate
-from cxroi_xl.batch_input import read_batch
-from cxroi_xl.sample_data import SAMPLE_PROFILES, synthetic_client
-from cxroi_xl.tracker import KPI_COLUMNS, split_phases
+from cxroi_xl.batch.run import generate
+from cxroi_xl.batch.read import read_batch
+from cxroi_xl.workbooks.sample_data import SAMPLE_PROFILES, synthetic_client
+from cxroi_xl.engine.tracker import KPI_COLUMNS, split_phases
 from cxroi_xl.workbooks.build import TEMPLATE_DIR
 
 TEMPLATE = TEMPLATE_DIR / "cx_automation_roi.xlsx"

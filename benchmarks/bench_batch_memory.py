@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cxroi_xl.sample_data import SAMPLE_PROFILES, synthetic_client
+from cxroi_xl.workbooks.sample_data import SAMPLE_PROFILES, synthetic_client
 
 DISTINCT = 50
 

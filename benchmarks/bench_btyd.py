@@ -24,7 +24,7 @@ import pandas as pd  # noqa: E402
 from lifetimes import BetaGeoFitter, GammaGammaFitter  # noqa: E402
 
 from timing import timed  # noqa: E402
-from cxroi_xl import btyd  # noqa: E402
+from cxroi_xl.engine import btyd  # noqa: E402
 
 CDNOW = Path(__file__).resolve().parent.parent / "tests" / "data" / "cdnow_summary.csv"
 TRUE_PARAMS = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}  # CDNOW's, in weeks

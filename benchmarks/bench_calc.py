@@ -13,7 +13,7 @@ import time
 
 from openpyxl import Workbook
 
-from cxroi_xl.workbooks.formula import Evaluator
+from cxroi_xl.calc.evaluator import Evaluator
 
 ROWS, FORMULAS, RUNS = 2_000, 300, 5
 

@@ -61,7 +61,7 @@ def make_dataset(folder: Path, touches: int, seed: int = 3) -> None:
 
 def run_route(route: str, folder: str, workers: int) -> dict:
     """In this (fresh) process: aggregate and report time and the paths' digest."""
-    from cxroi_xl import attribution
+    from cxroi_xl.engine import attribution
 
     started = time.perf_counter()
     if route == "pandas":

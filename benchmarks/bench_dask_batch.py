@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 import psutil
 
-from cxroi_xl import batch, dask_executor, parquet_input
-from cxroi_xl.sample_data import SAMPLE_PROFILES, synthetic_client
+from cxroi_xl.batch import run as batch, dask_executor, parquet as parquet_input
+from cxroi_xl.workbooks.sample_data import SAMPLE_PROFILES, synthetic_client
 
 
 def write_dataset(folder: Path, n: int) -> Path:

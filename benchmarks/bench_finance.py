@@ -11,7 +11,7 @@ import numpy as np
 import numpy_financial as npf
 
 from timing import timed
-from cxroi_xl import finance
+from cxroi_xl.engine import finance
 
 ROWS, PERIODS = 10_000, 120
 LOOP_SAMPLE = 500  # the loop is timed on a sample and scaled, it is that slow for IRR

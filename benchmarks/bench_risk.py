@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from cxroi_xl import risk
+from cxroi_xl.engine import risk
 
 PERIODS, STREAMS = 36, 4
 TRIALS = 100_000

@@ -13,7 +13,7 @@ import numpy as np
 from scipy import stats
 
 from timing import timed
-from cxroi_xl import impact, survey
+from cxroi_xl.engine import impact, survey
 from cxroi_xl.excel import call
 
 ANSWERS = 1_000_000

@@ -17,7 +17,7 @@ import pandas as pd
 from lifelines import KaplanMeierFitter
 
 from timing import timed
-from cxroi_xl import value
+from cxroi_xl.engine import value
 
 ORDERS, CUSTOMERS, CUSTOMERS_KM = 1_000_000, 200_000, 1_000_000
 

@@ -1,9 +1,9 @@
 """Record the reference packages' answers into tests/data/ once.
 
 Three independent implementations serve as oracles in the tests:
-``lifetimes`` (BG/NBD and Gamma-Gamma, tests/test_btyd.py), ``lifelines``
-(Kaplan-Meier, tests/test_value.py) and ``ChannelAttribution`` (heuristic
-and Markov attribution, tests/test_attribution.py). They pin or need older
+``lifetimes`` (BG/NBD and Gamma-Gamma, tests/engine/test_btyd.py), ``lifelines``
+(Kaplan-Meier, tests/engine/test_value.py) and ``ChannelAttribution`` (heuristic
+and Markov attribution, tests/engine/test_attribution.py). They pin or need older
 libraries (lifelines requires pandas < 3, ChannelAttribution compiles C++),
 so they are not installed with the test extra: their answers on fixed
 inputs are stored in ``tests/data/reference_*.json``, each file naming the
