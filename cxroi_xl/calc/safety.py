@@ -31,7 +31,7 @@ from typing import Any
 
 from .evaluator import table_bounds
 
-__all__ = ["Limits", "WorkbookError", "open_workbook", "check_archive", "check_tables", "require_defusedxml"]
+__all__ = ["Limits", "WorkbookError", "open_workbook", "check_archive", "check_tables", "require_defusedxml", "macro_parts", "check_macros_kept"]
 
 OLE_SIGNATURE = bytes.fromhex("D0CF11E0A1B11AE1")  # compound file: encrypted OOXML or legacy .xls
 ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first entry, or an empty zip
@@ -202,9 +202,47 @@ def _root_cause(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
 
 
-def open_workbook(path: str | os.PathLike, limits: Limits = Limits(), data_only: bool = False) -> Any:
+MACRO_WORKBOOK_TYPE = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+_MACRO_PART = re.compile(r"^(?:xl/vba|xl/activeX/|xl/ctrlProps/|customUI)", re.IGNORECASE)
+
+
+def macro_parts(path: str | os.PathLike) -> list[str]:
+    """The parts of a macro-enabled workbook that carry its macros (the VBA
+    project, ActiveX controls, form controls, ribbon customisation), or []
+    for a workbook without macros. A workbook whose content type says
+    macro-enabled counts as one even without a VBA project (an empty .xlsm)."""
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        found = [name for name in names if _MACRO_PART.match(name)]
+        if not found and "[Content_Types].xml" in names:
+            info = archive.getinfo("[Content_Types].xml")
+            if info.file_size < 4 * MB and MACRO_WORKBOOK_TYPE.encode() in archive.read(info):
+                found = ["[Content_Types].xml"]
+    return found
+
+
+def check_macros_kept(path: str | os.PathLike, data: bytes, parts: list[str]) -> None:
+    """The values workbook ``data`` made from the macro-enabled ``path``
+    must still be one: every macro part there, byte for byte, the workbook's
+    content type macro-enabled and the VBA project linked from it. Raises
+    :class:`WorkbookError` naming what would be lost."""
+    import io
+
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(io.BytesIO(data)) as written:
+        names = set(written.namelist())
+        lost = [name for name in parts if name != "[Content_Types].xml" and (name not in names or written.read(name) != source.read(name))]
+        if lost:
+            raise WorkbookError(path, f"its macros would be lost ({', '.join(lost[:3])} not kept); nothing written")
+        if MACRO_WORKBOOK_TYPE.encode() not in written.read("[Content_Types].xml"):
+            raise WorkbookError(path, "its macros would be lost (the workbook would no longer be macro-enabled); nothing written")
+        if "xl/vbaProject.bin" in names and b"vbaProject.bin" not in written.read("xl/_rels/workbook.xml.rels"):
+            raise WorkbookError(path, "its macros would be lost (the VBA project would not be linked); nothing written")
+
+
+def open_workbook(path: str | os.PathLike, limits: Limits = Limits(), data_only: bool = False, keep_vba: bool = False) -> Any:
     """Load an untrusted .xlsx with its formulas (or, ``data_only``, the
-    values it saved for them).
+    values it saved for them); ``keep_vba``: keep a macro-enabled
+    workbook's macro parts for writing it back.
 
     Raises :class:`WorkbookError` for a file that is too large, not an .xlsx,
     encrypted, a zip bomb, unreadable, or has a malformed table.
@@ -214,7 +252,7 @@ def open_workbook(path: str | os.PathLike, limits: Limits = Limits(), data_only:
     require_defusedxml()
     check_archive(path, limits)
     try:
-        workbook = load_workbook(path, data_only=data_only, keep_links=False)
+        workbook = load_workbook(path, data_only=data_only, keep_links=False, keep_vba=keep_vba)
     except Exception as exc:  # any parser failure on untrusted input means a bad file, said plainly
         raise WorkbookError(path, f"not a readable .xlsx workbook ({_root_cause(exc)})") from None
     check_tables(workbook, path)

@@ -27,9 +27,9 @@ from ..workbooks.values import ValueCell, _array_ref, _attach_note, _block_of, _
 from .evaluator import Evaluator
 from .limits import Budget
 from .operands import NotComputed
-from .safety import Limits, open_workbook
+from .safety import Limits, WorkbookError, check_archive, check_macros_kept, macro_parts, open_workbook
 
-__all__ = ["DataCheck", "data_checks", "CalcReport", "to_values", "complete_values", "calc_file"]
+__all__ = ["DataCheck", "data_checks", "CalcReport", "to_values", "complete_values", "calc_file", "refuse_own_input"]
 
 class DataCheck(NamedTuple):
     """A cell in a number column of a tracker's data table that holds text
@@ -228,7 +228,14 @@ def calc_file(source: str | os.PathLike, output: str | os.PathLike, limits: Limi
     source, output = Path(source), Path(output)
     budget = budget or Budget()
     started = time.monotonic()
-    workbook = open_workbook(source, limits)
+    refuse_own_input(source, output)
+    check_archive(source, limits)
+    macros = macro_parts(source)
+    if macros and output.suffix.lower() != ".xlsm":
+        raise WorkbookError(source, f"is a macro-enabled workbook ({macros[0]}); write its values form to an .xlsm (-o {output.stem}.xlsm) so its macros are kept")
+    if not macros and output.suffix.lower() == ".xlsm":
+        raise WorkbookError(output, f"ends in .xlsm but {source.name} holds no macros: Excel refuses an .xlsx saved under that name; choose -o {output.stem}.xlsx")
+    workbook = open_workbook(source, limits, keep_vba=bool(macros))
     checks = data_checks(workbook)
     replaced = to_values(workbook, budget)
     # the native formulas get what is left of the workbook's time
@@ -256,6 +263,10 @@ def calc_file(source: str | os.PathLike, output: str | os.PathLike, limits: Limi
                     if (i, j) != (0, 0):
                         _write(sheet.cell(cell.row + i, cell.column + j), value)
     data = workbook_bytes(workbook, values=values, strict=False, ours=False)
+    if workbook.vba_archive is not None:
+        workbook.vba_archive.close()
+    if macros:
+        check_macros_kept(source, data, macros)
     partial = folder / f".{output.stem}.{secrets.token_hex(4)}.partial.xlsx"
     try:
         partial.write_bytes(data)
@@ -263,6 +274,20 @@ def calc_file(source: str | os.PathLike, output: str | os.PathLike, limits: Limi
     finally:
         partial.unlink(missing_ok=True)
     return CalcReport(source, output, replaced, checks, saved.kept, saved.missing)
+
+def refuse_own_input(source: Path, output: Path) -> None:
+    """``calc`` never writes over its input: the output may not be the input
+    itself, a symbolic link to it or another hard link of it (the user's
+    formulas would become values)."""
+    same = output.resolve() == source.resolve()
+    if not same:
+        try:
+            same = os.path.samefile(source, output)
+        except OSError:  # the output does not exist yet (or cannot be read): not the input
+            same = False
+    if same:
+        raise WorkbookError(output, f"is the input workbook {source} itself (or a link to it); calc never writes over its input, whose formulas would be lost: choose another -o")
+
 
 class _SavedValues:
     """The values a workbook file saved for its formula cells, read (once,
