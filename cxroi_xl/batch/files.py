@@ -46,6 +46,10 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # silently cut off.
 _NUL_STAND_IN = "\ufdd0"
 _SAMPLE_BYTES = 1 << 20
+_SCAN_BYTES = 4 << 20
+# A run of NUL bytes this long is no text in any of the encodings read (a
+# crashed export's zero-filled tail, or a preallocated file never written)
+_NUL_RUN = b"\x00" * 64
 _SUPPORTED = ["utf_8", "utf_16", "utf_16_le", "utf_16_be", "cp1252"]
 _DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
 
@@ -127,6 +131,25 @@ class _CleanText(io.TextIOBase):
 # A number as Excel writes it where the decimal separator is a comma (and the
 # list separator, so the CSV delimiter, a semicolon): "47,2", "-1.234,56".
 _DECIMAL_COMMA = r"[+-]?(?:\d+|\d{1,3}(?:\.\d{3})+),\d+"
+# A number with a decimal point (or dots) and no comma: "1.5", "77.000"
+_DECIMAL_POINT = r"[+-]?\d*\.\d+(?:\.\d+)*"
+_THOUSANDS_DOTS = r"[+-]?\d{1,3}(?:\.\d{3})+"
+
+
+def _first_match(values: pd.Series, pattern: str) -> int | None:
+    stripped = values.astype(object).map(lambda v: v.strip() if isinstance(v, str) else None)
+    hit = stripped.str.fullmatch(pattern).fillna(False).to_numpy(bool)
+    return int(hit.argmax()) if hit.any() else None
+
+
+def _point_readings(text: str) -> str:
+    """What a number written with dots and no comma means in each style."""
+    plain = text.strip()
+    as_point = plain.lstrip("+")
+    if re.fullmatch(_THOUSANDS_DOTS, plain):
+        as_comma = plain.replace(".", "").lstrip("+")
+        return f"{as_point} with a decimal point, {as_comma} with the thousands dots of the decimal-comma style"
+    return f"{as_point} with a decimal point; in the decimal-comma style it is no number at all"
 
 
 def decimal_points(values: pd.Series) -> pd.Series:
@@ -173,8 +196,34 @@ class TableFile:
 
     def __post_init__(self) -> None:
         self.label = self.label or self.path.name
+        # the first number cell written in each style: (row, column, text)
+        self._styles: dict[str, tuple[int, str, str]] = {}
         if self.path.stat().st_size > MAX_INPUT_BYTES:
-            raise InputError(self.path.name, f"larger than {MAX_INPUT_BYTES // 2**20} MB")
+            kind = "CSV" if self.path.suffix.lower() == ".csv" else "table"
+            raise InputError(self.path.name, f"is {self.path.stat().st_size / 2**20:,.0f} MB, over the {MAX_INPUT_BYTES // 2**20} MB limit of a {kind} file; give a table this large as Parquet ({self.name}.parquet, or a folder {self.name}/ of Parquet files), which is read in row groups")
+
+    def note_number_style(self, column: str, cells: pd.Series) -> None:
+        """One reading rule per file: in a semicolon-separated file the
+        numbers are written either with a decimal comma ("1.250,50") or
+        with a decimal point ("77.000"), never both, since "77.000" then
+        means 77 in one style and 77000 in the other. Call it for every
+        number column before :func:`decimal_points`; raises
+        :class:`InputError` at the first cell that mixes the styles, naming
+        both cells and the readings."""
+        for style, pattern in (("comma", _DECIMAL_COMMA), ("point", _DECIMAL_POINT)):
+            if style not in self._styles:
+                found = _first_match(cells, pattern)
+                if found is not None:
+                    self._styles[style] = (int(cells.index[found]), column, str(cells.iat[found]).strip())
+        if len(self._styles) == 2:
+            point_row, point_column, point = self._styles["point"]
+            comma_row, comma_column, comma = self._styles["comma"]
+            raise InputError(
+                self.label,
+                f"row {point_row}, column {point_column}: {point!r} is written with a decimal point, but row {comma_row}, column {comma_column} "
+                f"has a decimal comma ({comma!r}), so the file holds two styles of numbers: {point!r} reads as {_point_readings(point)}. "
+                "Write every number of the file in one style (with a decimal comma and no thousands dots, or save it as CSV UTF-8 with decimal points)",
+            )
 
     @property
     def decimal_comma(self) -> bool:
@@ -196,8 +245,37 @@ class TableFile:
         return pd.concat(parts) if len(parts) > 1 else parts[0]
 
     # -- CSV ---------------------------------------------------------------
+    def _scan(self) -> None:
+        """The whole file, before any parsing, in blocks (bounded memory,
+        about a second per 500 MB): a run of NUL bytes, or bytes that are no
+        text in the file's encoding (a binary or truncated tail), are
+        refused naming their byte offset, instead of being parsed as one
+        enormous field."""
+        decoder = codecs.getincrementaldecoder(self.encoding)("strict")
+        offset, tail = 0, b""
+        with open(self.path, "rb") as handle:
+            while block := handle.read(_SCAN_BYTES):
+                window = tail + block
+                found = window.find(_NUL_RUN)
+                if found >= 0:
+                    at = offset - len(tail) + found
+                    raise InputError(self.path.name, f"from byte {at:,} on, the file holds NUL bytes where text belongs (a crashed export, or a copy that was never finished); export it again")
+                pending = len(decoder.getstate()[0])
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError as exc:
+                    at = offset - pending + exc.start
+                    raise InputError(self.path.name, f"from byte {at:,} on, the file is not text in {self.encoding} (binary data, or a file cut short?); save it as CSV UTF-8") from None
+                tail = window[-len(_NUL_RUN):]
+                offset += len(block)
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                raise InputError(self.path.name, f"ends inside a character (byte {offset:,}): the file was cut short; export it again") from None
+
     def _csv_chunks(self, rows: int) -> Iterator[pd.DataFrame]:
         self.encoding = self.encoding or detect_encoding(self.path)
+        self._scan()
         try:
             with open(self.path, encoding=self.encoding, newline="") as raw:
                 header = ""
@@ -207,6 +285,7 @@ class TableFile:
                         break
                     header = line
                 self.delimiter = sniff_delimiter(header.rstrip("\r\n"))
+                _refuse_duplicate_columns(self.label, next(csv.reader([header.rstrip("\r\n")], delimiter=self.delimiter), []))
                 raw.seek(0)
                 clean = _CleanText(raw)
                 reader = pd.read_csv(
@@ -223,6 +302,7 @@ class TableFile:
                 for chunk in reader:
                     chunk.index = pd.RangeIndex(first_row, first_row + len(chunk))
                     first_row += len(chunk)
+                    self._refuse_other_delimiter(chunk)
                     self.saw_control = self.saw_control or clean.saw_control
                     yield self._tidy(chunk, nul=clean.saw_control)
                 if first_row == 2:
@@ -233,6 +313,30 @@ class TableFile:
             raise InputError(self.path.name, "is empty") from None
         except pd.errors.ParserError as exc:
             raise InputError(self.path.name, f"cannot be read: {str(exc).splitlines()[0]}") from None
+
+    def _refuse_other_delimiter(self, chunk: pd.DataFrame) -> None:
+        """A row whose first field holds all its text (the other cells
+        missing or empty) and contains another of the delimiters was written with another
+        delimiter than the header: the whole file is refused rather than
+        half-read (its cells would land in client_id)."""
+        if len(chunk.columns) < 2:
+            return
+        rest = chunk.iloc[:, 1:]
+        lone = (rest.isna() | rest.eq("")).to_numpy().all(axis=1) & chunk.iloc[:, 0].notna().to_numpy()
+        if not lone.any():
+            return
+        others = "".join(d for d in _DELIMITERS if d != self.delimiter)
+        first = chunk.iloc[:, 0][lone]
+        mixed = first.str.contains(f"[{re.escape(others)}]", regex=True).fillna(False).to_numpy(bool)
+        if mixed.any():
+            row, text = int(first.index[mixed.argmax()]), str(first.iat[int(mixed.argmax())])
+            used = next(d for d in _DELIMITERS if d in text and d != self.delimiter)
+            shown = text if len(text) <= 40 else text[:37] + "..."
+            raise InputError(
+                self.label,
+                f"the header is separated by {_DELIMITERS[self.delimiter]}s but row {row} by {_DELIMITERS[used]}s ({shown!r}); "
+                "the file is not read (its rows would land in one column): save it with one delimiter throughout",
+            )
 
     # -- XLSX --------------------------------------------------------------
     def _xlsx_chunks(self, rows: int) -> Iterator[pd.DataFrame]:
@@ -259,6 +363,7 @@ class TableFile:
             cells = sheet.iter_rows(values_only=True)
             header = next(cells, None)
             columns = ["" if h is None else str(h) for h in (header or ())]
+            _refuse_duplicate_columns(self.label, columns)
             width = len(columns)
             batch: list[list] = []
             first_row = 2
@@ -283,6 +388,19 @@ class TableFile:
         if len(frame.columns):
             frame = frame[~_all_blank(frame).to_numpy()]
         return frame
+
+
+def _refuse_duplicate_columns(label: str, names: list[str]) -> None:
+    """A column named twice in the header: which one holds the data is
+    anybody's guess, so the file is refused."""
+    seen: dict[str, int] = {}
+    for position, name in enumerate(names, 1):
+        key = name.strip().lstrip("\ufeff")
+        if not key:
+            continue
+        if key in seen:
+            raise InputError(label, f"the column {key!r} appears twice in the header (columns {seen[key]} and {position}); keep one")
+        seen[key] = position
 
 
 def _all_blank(frame: pd.DataFrame) -> pd.Series:
