@@ -48,6 +48,13 @@ class Limits:
     max_ratio: float = 200.0  # checked for parts above ratio_floor_bytes uncompressed
     ratio_floor_bytes: int = 1 * MB
     max_entries: int = 10_000
+    max_part_bytes: int = 128 * MB  # one part, uncompressed
+    # Counted in the XML before parsing: each costs far more once parsed
+    # (a shared string some 100 bytes, a style record some 1 KB). Excel
+    # itself allows 64,000 cell formats; 1,000,000 distinct texts is many
+    # times what a client workbook holds.
+    max_shared_strings: int = 1_000_000
+    max_style_records: int = 200_000
 
 
 class WorkbookError(ValueError):
@@ -75,8 +82,10 @@ def _size(bytes_: float) -> str:
     return f"{bytes_ / MB:.1f} MB" if bytes_ >= MB / 10 else f"{bytes_:.0f} bytes"
 
 
-def check_archive(path: str | os.PathLike, limits: Limits = Limits()) -> None:
-    """Check size, format and zip-bomb limits without parsing any XML."""
+def check_archive(path: str | os.PathLike, limits: Limits = Limits(), deadline: float | None = None) -> None:
+    """Check size, format and zip-bomb limits, and count the shared strings
+    and style records, without parsing any XML; ``deadline``: a
+    ``time.monotonic()`` past which it stops with a :class:`WorkbookError`."""
     path = Path(path)
     if not path.exists():
         raise WorkbookError(path, "no such file")
@@ -102,10 +111,58 @@ def check_archive(path: str | os.PathLike, limits: Limits = Limits()) -> None:
     if total > limits.max_uncompressed_bytes:
         raise WorkbookError(path, f"unpacks to {_size(total)}, over the {_size(limits.max_uncompressed_bytes)} limit (a zip bomb?)")
     for entry in entries:
+        if entry.file_size > limits.max_part_bytes:
+            raise WorkbookError(path, f"part {entry.filename} unpacks to {_size(entry.file_size)}, over the {_size(limits.max_part_bytes)} limit for one part")
         if entry.file_size > limits.ratio_floor_bytes and entry.file_size > limits.max_ratio * max(entry.compress_size, 1):
             ratio = entry.file_size / max(entry.compress_size, 1)
             raise WorkbookError(path, f"part {entry.filename} is compressed {ratio:.0f} times, over the limit of {limits.max_ratio:.0f} (a zip bomb?)")
-    _refuse_document_types(path, entries)
+    _refuse_document_types(path, entries, deadline)
+    _count_records(path, entries, limits, deadline)
+
+
+# What is counted before parsing: (part name ends with, element names, limit field, what)
+_COUNTED = (
+    ("sharedstrings.xml", (b"si",), "max_shared_strings", "shared strings"),
+    ("styles.xml", (b"xf", b"font", b"fill", b"border", b"numFmt", b"dxf"), "max_style_records", "style records (cell formats, fonts, fills, borders)"),
+)
+
+
+def _count_records(path: Path, entries: list[zipfile.ZipInfo], limits: Limits, deadline: float | None) -> None:
+    """Count the shared strings and the style records in their parts'
+    XML, block by block, before any parser sees them."""
+    with zipfile.ZipFile(path) as archive:
+        for entry in entries:
+            for suffix, names, field, what in _COUNTED:
+                if not entry.filename.lower().endswith(suffix):
+                    continue
+                limit = getattr(limits, field)
+                pattern = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:" + b"|".join(names) + rb")[\s/>]")
+                count, tail = 0, b""
+                with archive.open(entry) as part:
+                    while block := part.read(1 << 20):
+                        window = tail + block
+                        # tags before the last "<" are whole; from it on, its name is kept for the next block
+                        cut = window.rfind(b"<")
+                        cut = len(window) if cut < 0 else cut
+                        count += len(pattern.findall(window, 0, cut))
+                        tail = window[cut : cut + 64]
+                        if count > limit:
+                            raise WorkbookError(path, f"part {entry.filename} holds more than {limit:,} {what}, over the limit (a workbook built to exhaust memory?)")
+                        _check_deadline(path, deadline)
+                count += len(pattern.findall(tail + b" "))
+                if count > limit:
+                    raise WorkbookError(path, f"part {entry.filename} holds {count:,} {what}, over the limit of {limit:,} (a workbook built to exhaust memory?)")
+
+
+class LoadTimeout(BaseException):
+    """The time limit ran out while the workbook was being read."""
+
+
+def _check_deadline(path: Path, deadline: float | None) -> None:
+    import time
+
+    if deadline is not None and time.monotonic() > deadline:
+        raise WorkbookError(path, "reading the workbook took longer than the time limit (--time-limit); nothing computed")
 
 
 _BOMS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
@@ -140,7 +197,7 @@ def _part_encoding(head: bytes) -> str:
     return declared.group(1).decode("ascii").lower() if declared else "utf-8"
 
 
-def _refuse_document_types(path: Path, entries: list[zipfile.ZipInfo]) -> None:
+def _refuse_document_types(path: Path, entries: list[zipfile.ZipInfo], deadline: float | None = None) -> None:
     """No part of a genuine workbook declares a DTD. Refusing any DOCTYPE
     before parsing protects every XML parser openpyxl may use (it reads
     some parts with lxml when lxml is installed), not only defusedxml's:
@@ -171,6 +228,7 @@ def _refuse_document_types(path: Path, entries: list[zipfile.ZipInfo]) -> None:
                         raise WorkbookError(path, f"part {entry.filename} declares a DOCTYPE, which no workbook needs (an XML entity attack?)")
                     tail, raw_tail = text[-len(_DOCTYPE):], raw[-len(_DOCTYPE):]
                     chunk = part.read(1 << 16)
+                    _check_deadline(path, deadline)
 
 
 def check_tables(workbook: Any, path: str | os.PathLike) -> None:
@@ -239,7 +297,37 @@ def check_macros_kept(path: str | os.PathLike, data: bytes, parts: list[str]) ->
             raise WorkbookError(path, "its macros would be lost (the VBA project would not be linked); nothing written")
 
 
-def open_workbook(path: str | os.PathLike, limits: Limits = Limits(), data_only: bool = False, keep_vba: bool = False) -> Any:
+class _alarm:
+    """Interrupt the parse at ``deadline`` (SIGALRM; main thread on POSIX
+    only, elsewhere the counted limits above still bound it)."""
+
+    def __init__(self, deadline: float | None):
+        self.deadline, self.previous = deadline, None
+
+    def __enter__(self) -> None:
+        import signal
+        import threading
+        import time
+
+        if self.deadline is None or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+            self.deadline = None
+            return
+
+        def expire(signum, frame):
+            raise LoadTimeout()
+
+        self.previous = signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, max(self.deadline - time.monotonic(), 0.001))
+
+    def __exit__(self, *exc_info) -> None:
+        import signal
+
+        if self.deadline is not None:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous)
+
+
+def open_workbook(path: str | os.PathLike, limits: Limits = Limits(), data_only: bool = False, keep_vba: bool = False, deadline: float | None = None) -> Any:
     """Load an untrusted .xlsx with its formulas (or, ``data_only``, the
     values it saved for them); ``keep_vba``: keep a macro-enabled
     workbook's macro parts for writing it back.
@@ -250,9 +338,13 @@ def open_workbook(path: str | os.PathLike, limits: Limits = Limits(), data_only:
     from openpyxl import load_workbook
 
     require_defusedxml()
-    check_archive(path, limits)
+    check_archive(path, limits, deadline)
     try:
-        workbook = load_workbook(path, data_only=data_only, keep_links=False, keep_vba=keep_vba)
+        with _alarm(deadline):
+            workbook = load_workbook(path, data_only=data_only, keep_links=False, keep_vba=keep_vba)
+    except LoadTimeout:
+        _check_deadline(Path(path), -1.0)
+        raise
     except Exception as exc:  # any parser failure on untrusted input means a bad file, said plainly
         raise WorkbookError(path, f"not a readable .xlsx workbook ({_root_cause(exc)})") from None
     check_tables(workbook, path)

@@ -229,13 +229,14 @@ def calc_file(source: str | os.PathLike, output: str | os.PathLike, limits: Limi
     budget = budget or Budget()
     started = time.monotonic()
     refuse_own_input(source, output)
-    check_archive(source, limits)
+    deadline = started + budget.seconds  # reading the file counts against --time-limit too
+    check_archive(source, limits, deadline)
     macros = macro_parts(source)
     if macros and output.suffix.lower() != ".xlsm":
         raise WorkbookError(source, f"is a macro-enabled workbook ({macros[0]}); write its values form to an .xlsm (-o {output.stem}.xlsm) so its macros are kept")
     if not macros and output.suffix.lower() == ".xlsm":
         raise WorkbookError(output, f"ends in .xlsm but {source.name} holds no macros: Excel refuses an .xlsx saved under that name; choose -o {output.stem}.xlsx")
-    workbook = open_workbook(source, limits, keep_vba=bool(macros))
+    workbook = open_workbook(source, limits, keep_vba=bool(macros), deadline=deadline)
     checks = data_checks(workbook)
     replaced = to_values(workbook, budget)
     # the native formulas get what is left of the workbook's time
