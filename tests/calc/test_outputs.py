@@ -134,7 +134,7 @@ def test_macros_the_writer_would_drop_refuse_the_file(tmp_path, monkeypatch):
     book, out = tmp_path / "m.xlsm", tmp_path / "values.xlsm"
     write_xlsm(book)
     real = calc_workbook.open_workbook
-    monkeypatch.setattr(calc_workbook, "open_workbook", lambda path, limits, data_only=False, keep_vba=False: real(path, limits, data_only))
+    monkeypatch.setattr(calc_workbook, "open_workbook", lambda path, limits, data_only=False, keep_vba=False, deadline=None: real(path, limits, data_only))
     result = calc(book, "-o", out)
     assert result.exit_code == 2 and "macros would be lost" in result.output, result.output
     assert not out.exists()
