@@ -5,9 +5,11 @@ fresh interpreter by ``tests/excel/test_windows_addin.py``, puts stand-ins for t
 pywin32 modules (and ctypes' Windows DLL loaders) into ``sys.modules``, lets
 xlwings take its Windows import branch, and then calls xlwings' own
 functions: ``xlwings.udfs.call_udf`` (what the COM server runs for each cell,
-argument conversion through ``_xlwindows`` included), ``generate_vba_wrapper``
-and ``import_udfs`` (what "Import Python UDFs" runs). Nothing of xlwings is
-replaced: only what crosses into Windows (COM objects, VARIANT, DLLs).
+argument conversion through ``_xlwindows`` included, ranges arriving as
+Range objects with ``Value`` and ``Address`` as Excel passes them),
+``generate_vba_wrapper`` and ``import_udfs`` (what "Import Python UDFs" and
+the ribbon's "Import Functions" run). Nothing of xlwings is replaced: only
+what the operating system lacks (COM objects, pywin32's modules, DLLs).
 
 Usage: ``python tests/classic_excel.py SCENARIO`` with SCENARIO ``calls``
 (reads JSON calls on stdin) or ``import``; prints one JSON document.
@@ -52,15 +54,66 @@ class _StubModule(types.ModuleType):
 
 
 class VARIANT:
-    """pywin32's win32com.client.VARIANT: a value with an explicit COM type."""
+    """pywin32's win32com.client.VARIANT. No result may take this route any
+    more: pywin32 sends a VT_ERROR variant to COM as DISP_E_PARAMNOTFOUND
+    ("Missing") whatever its code (oleargs.cpp), so building one fails here."""
 
     def __init__(self, vt, value):
-        self.varianttype = vt
-        self._value = value
+        raise AssertionError(f"a VARIANT({vt}, {value!r}) was built for COM")
+
+
+# The interface id pywin32 reports for an Excel Range object (Excel's type
+# library: Range is {00020846-0000-0000-C000-000000000046}).
+RANGE_IID = "{00020846-0000-0000-C000-000000000046}"
+
+
+def _iid(text: str) -> str:
+    """pywintypes.IID: a GUID from its text (compared by value)."""
+    return text.upper()
+
+
+class _TypeInfo:
+    def __init__(self, iid):
+        self.iid = iid
+
+    def GetTypeInfo(self):  # noqa: N802 - COM name
+        return self
+
+    def GetTypeAttr(self):  # noqa: N802 - COM name
+        return self
+
+
+class ComRange:
+    """What COM hands the add-in's VBA wrapper for a range argument: a Range
+    dispatch whose ``Value`` is a scalar for one cell, else a tuple of row
+    tuples (error cells as their COM error codes, blanks as None)."""
+
+    def __init__(self, rows, address="$A$1"):
+        self._rows = rows
+        self.Address = address
+        self.Row, self.Column = 1, 1
+        self._oleobj_ = _TypeInfo(_iid(RANGE_IID))
+        # the chain xlwings' conversion walks to find the engine: sheet, book, app
+        application = types.SimpleNamespace(Hwnd=1, Name="Microsoft Excel")
+        self.Worksheet = types.SimpleNamespace(Name="Sheet1", Parent=types.SimpleNamespace(Name="Book1.xlsx", Application=application))
 
     @property
-    def value(self):
-        return self._value
+    def Value(self):  # noqa: N802 - COM name
+        if len(self._rows) == 1 and len(self._rows[0]) == 1:
+            return self._rows[0][0]
+        return tuple(tuple(row) for row in self._rows)
+
+    @property
+    def Rows(self):  # noqa: N802 - COM name
+        return types.SimpleNamespace(Count=len(self._rows))
+
+    @property
+    def Columns(self):  # noqa: N802 - COM name
+        return types.SimpleNamespace(Count=len(self._rows[0]))
+
+    @property
+    def Count(self):  # noqa: N802 - COM name
+        return len(self._rows) * len(self._rows[0])
 
 
 class com_error(Exception):
@@ -87,6 +140,7 @@ def install_stubs() -> None:
         sys.modules[name] = _StubModule(name)
     sys.modules["pywintypes"].com_error = com_error
     sys.modules["pywintypes"].TimeType = TimeType
+    sys.modules["pywintypes"].IID = _iid
     sys.modules["pythoncom"].VT_ERROR = VT_ERROR
     sys.modules["pythoncom"].__file__ = "pythoncom311.dll"
     client = sys.modules["win32com.client"]
@@ -95,6 +149,13 @@ def install_stubs() -> None:
     for cls in ("CDispatch", "CoClassBaseClass", "DispatchBaseClass"):
         setattr(client, cls, type(cls, (_Base,), {}))
     client.gencache = sys.modules["win32com.client.gencache"]
+
+    def unwrap(obj):  # pythoncom.UnwrapObject refuses what Python did not wrap
+        raise ValueError("argument is not a COM object")
+
+    sys.modules["win32com.server.util"].unwrap = unwrap
+    for sub in ("dispatcher", "policy", "util"):  # as `import win32com.server.util` would bind them
+        setattr(sys.modules["win32com.server"], sub, sys.modules[f"win32com.server.{sub}"])
     sys.modules["win32com"].client = client
     sys.modules["win32com"].server = sys.modules["win32com.server"]
     for dll in ("windll", "oledll"):
@@ -127,25 +188,27 @@ def import_classic_xlwings():
     finally:
         sys.platform, ctypes.PyDLL = real_platform, real_pydll
     assert xlwings.func is xlwings.udfs.xlfunc, "xlwings did not take its classic Windows branch"
-    sys.path.insert(0, str(ROOT / "udfs"))
+    from cxroi_xl.excel import udf_module
+
+    sys.path.insert(0, str(udf_module.UDF_DIR))
     return xlwings
 
 
 def _encode(value):
-    if isinstance(value, VARIANT):
-        return {"variant": value.varianttype, "value": value.value}
     if isinstance(value, (list, tuple)):
         return [_encode(v) for v in value]
     return value
 
 
-def _com_argument(value):
-    """An argument as COM delivers it from VBA's Array(...): ranges as 2-D
-    tuples, omitted optionals as DISP_E_PARAMNOTFOUND, error cells as ints."""
+def _com_argument(value, position):
+    """An argument as COM delivers it to ``Py.CallUDF`` from the VBA
+    wrapper's ``Array(...)``: a range as the Range object itself (the branch
+    real Excel takes), an omitted optional as DISP_E_PARAMNOTFOUND, a typed
+    constant as itself."""
     if value is None:
         return -2147352572
     if isinstance(value, list):
-        return tuple(tuple(row) if isinstance(row, list) else (row,) for row in value)
+        return ComRange([row if isinstance(row, list) else [row] for row in value], address=f"$A${position + 1}")
     return value
 
 
@@ -153,11 +216,16 @@ def run_calls(calls: list) -> list:
     xlwings = import_classic_xlwings()
     out = []
     module = xlwings.udfs.get_udf_module("cxroi_udfs", None)
+    import xlwings.com_server
+
+    server = xlwings.com_server.XLPython()
     for name, args in calls:
         # the VBA wrapper always passes every argument, Array(a, b, c), the
         # omitted ones as "missing"
         args = list(args) + [None] * (len(getattr(module, name).__xlfunc__["args"]) - len(args))
-        result = xlwings.udfs.call_udf("cxroi_udfs", name, tuple(_com_argument(a) for a in args))
+        # what the VBA wrapper's XLPy.CallUDF reaches: the COM server's
+        # CallUDF (it unwraps a 1x1 result to a scalar, a one-row one to a row)
+        result = server.CallUDF("cxroi_udfs", name, tuple(_com_argument(a, i) for i, a in enumerate(args)))
         out.append(_encode(result))
     return out
 

@@ -15,7 +15,7 @@ os.environ["XLWINGS_ON_SERVER"] = "true"
 os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "udfs"))
+sys.path.insert(0, str(ROOT / "cxroi_xl" / "excel" / "classic_udfs"))  # what xlwings' PYTHONPATH names
 
 import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402

@@ -1,10 +1,16 @@
-"""Writes ``udfs/cxroi_udfs.py``, the module xlwings imports, from the registry.
+"""Writes ``cxroi_udfs.py``, the module classic xlwings imports, from the registry.
 
 The module is generated rather than built at import time so that it reads
 like any hand-written xlwings module (one decorated function per Excel
 function, named as the user types it, with its help text) and so that
 ``xlwings`` finds plain functions when it imports UDFs. ``cxroi-xl udfs
 generate`` rewrites it; a test fails when it is stale.
+
+It lives in the folder :data:`UDF_DIR` inside the package (installed with
+it), which is what xlwings' PYTHONPATH setting names (``cxroi-xl udfs
+path``); nothing is installed as a top-level module but ``cxroi_xl``. The
+folder is also a subpackage (``cxroi_xl.excel.classic_udfs``), so that the
+wheel carries it like any other module.
 """
 from __future__ import annotations
 
@@ -12,35 +18,48 @@ from pathlib import Path
 
 from . import registry
 
-UDF_DIR = Path(__file__).resolve().parents[2] / "udfs"
+UDF_DIR = Path(__file__).resolve().parent / "classic_udfs"
 UDF_PATH = UDF_DIR / "cxroi_udfs.py"
 
-_HEADER = '''"""cxroi-xl's Excel functions, for xlwings (UDF_MODULES=cxroi_udfs).
+_HEADER = '''"""cxroi-xl's Excel functions, for classic xlwings (UDF_MODULES=cxroi_udfs).
 
 GENERATED from the function registry by `cxroi-xl udfs generate`; do not edit.
 Each function only hands its cells to cxroi_xl.excel.call, which converts
-them as the registry declares, runs the engine and returns a value or an
-Excel error value. Docstrings are the one-line descriptions Excel's function
-wizard shows; the full help is in the README's function reference.
+them as the registry declares, runs the engine and returns a value or one
+of Excel's error literals ("#N/A", ...). Docstrings are the one-line
+descriptions Excel's function wizard shows; the full help is in the README's
+function reference.
 """
+import sys
+
 import xlwings as xw
 
-from cxroi_xl.excel.dispatch import call, xlwings_results
+from cxroi_xl.excel.dispatch import call
+from cxroi_xl.excel.windows_addin import patch_classic_xlwings
 
-# Error values leave as COM error variants under classic xlwings on Windows,
-# as "#N/A"-style strings (which xlwings converts) everywhere else.
-_cells = xlwings_results()
+# Classic xlwings hands a returned "#N/A" to Excel as text: the VBA wrappers
+# it generates for this module turn the error literals into error values
+# (CxErr; see cxroi_xl.excel.windows_addin), whichever route imports them.
+__cxroi_udfs__ = True
+if "xlwings.udfs" in sys.modules:
+    patch_classic_xlwings(sys.modules["xlwings.udfs"])
 
 '''
 
 
-def render_function(fn: registry.ExcelFunction, *, prefix: str = "xw.", func_options: str | None = None, result: str = "_cells") -> str:
+_INIT = '''"""The folder classic xlwings puts on its PYTHONPATH (``cxroi-xl udfs path``):
+it holds the generated ``cxroi_udfs`` module, imported by xlwings as a
+top-level module from here."""
+'''
+
+
+def render_function(fn: registry.ExcelFunction, *, prefix: str = "xw.", func_options: str | None = None) -> str:
     """Source of one xlwings function.
 
     The classic module (``xw.func(category=..., call_in_wizard=...)``) and
     xlwings Lite's ``main.py`` (``func(help_url=...)``, see
-    :mod:`cxroi_xl.excel.lite`) differ only in the decorator options and in how the
-    result leaves (``result`` wraps the call, none for Lite).
+    :mod:`cxroi_xl.excel.lite`) differ only in the decorator options; both
+    return xlwings' standard error strings.
     """
     if func_options is None:
         func_options = f"category={fn.category!r}" + ("" if fn.call_in_wizard else ", call_in_wizard=False")
@@ -52,10 +71,10 @@ def render_function(fn: registry.ExcelFunction, *, prefix: str = "xw.", func_opt
         lines.append(f"@{prefix}arg({arg.name!r}, ndim=2, err_to_str=True, doc={arg.describe()!r})")
     params = ", ".join(a.name if not a.optional else f"{a.name}=None" for a in fn.args)
     names = ", ".join(a.name for a in fn.args)
-    returned = f"call({fn.name!r}, {names})"
+
     lines.append(f"def {fn.name}({params}):")
     lines.append(f"    {fn.summary!r}")
-    lines.append(f"    return {result}({returned})" if result else f"    return {returned}")
+    lines.append(f"    return call({fn.name!r}, {names})")
     return "\n".join(lines) + "\n"
 
 
@@ -68,5 +87,8 @@ def render() -> str:
 
 def write(path: Path = UDF_PATH) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
+    init = path.parent / "__init__.py"
+    if not init.exists():
+        init.write_text(_INIT, encoding="utf-8")
     path.write_text(render(), encoding="utf-8")
     return path

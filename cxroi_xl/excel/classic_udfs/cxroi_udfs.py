@@ -1,18 +1,25 @@
-"""cxroi-xl's Excel functions, for xlwings (UDF_MODULES=cxroi_udfs).
+"""cxroi-xl's Excel functions, for classic xlwings (UDF_MODULES=cxroi_udfs).
 
 GENERATED from the function registry by `cxroi-xl udfs generate`; do not edit.
 Each function only hands its cells to cxroi_xl.excel.call, which converts
-them as the registry declares, runs the engine and returns a value or an
-Excel error value. Docstrings are the one-line descriptions Excel's function
-wizard shows; the full help is in the README's function reference.
+them as the registry declares, runs the engine and returns a value or one
+of Excel's error literals ("#N/A", ...). Docstrings are the one-line
+descriptions Excel's function wizard shows; the full help is in the README's
+function reference.
 """
+import sys
+
 import xlwings as xw
 
-from cxroi_xl.excel.dispatch import call, xlwings_results
+from cxroi_xl.excel.dispatch import call
+from cxroi_xl.excel.windows_addin import patch_classic_xlwings
 
-# Error values leave as COM error variants under classic xlwings on Windows,
-# as "#N/A"-style strings (which xlwings converts) everywhere else.
-_cells = xlwings_results()
+# Classic xlwings hands a returned "#N/A" to Excel as text: the VBA wrappers
+# it generates for this module turn the error literals into error values
+# (CxErr; see cxroi_xl.excel.windows_addin), whichever route imports them.
+__cxroi_udfs__ = True
+if "xlwings.udfs" in sys.modules:
+    patch_classic_xlwings(sys.modules["xlwings.udfs"])
 
 __all__ = ['CXROI', 'CXNPV', 'CXIRR', 'CXPAYBACK', 'CXTEI', 'CXSAVINGS', 'CXNPS', 'CXNPSCI', 'CXCSAT', 'CXCES', 'CXRATE', 'CXUPLIFT', 'CXDID', 'CXCLTV', 'CXCAC', 'CXLTVCAC', 'CXCHURN', 'CXRETENTION', 'CXCOHORT', 'CXSURVIVAL', 'CXBGNBDFIT', 'CXBGNBD', 'CXPALIVE', 'CXGGFIT', 'CXCLV', 'CXATTRIBUTION', 'CXMONTECARLO', 'CXTORNADO', 'CXRETAINEDMARGIN', 'CXREVENUEUPLIFT']
 
@@ -25,7 +32,7 @@ __all__ = ['CXROI', 'CXNPV', 'CXIRR', 'CXPAYBACK', 'CXTEI', 'CXSAVINGS', 'CXNPS'
 @xw.arg('cost_risk', ndim=2, err_to_str=True, doc='Share by which costs are inflated for risk, e.g. 0.05. [fraction >= 0] Optional, default 0.0.')
 def CXROI(benefits, costs, discount_rate=None, benefit_risk=None, cost_risk=None):
     'Risk-adjusted return on investment: (PV benefits - PV costs) / PV costs.'
-    return _cells(call('CXROI', benefits, costs, discount_rate, benefit_risk, cost_risk))
+    return call('CXROI', benefits, costs, discount_rate, benefit_risk, cost_risk)
 
 
 @xw.func(category='CX ROI')
@@ -34,7 +41,7 @@ def CXROI(benefits, costs, discount_rate=None, benefit_risk=None, cost_risk=None
 @xw.arg('dates', ndim=2, err_to_str=True, doc="One date per cash flow; switches to Excel's XNPV/XIRR day count (days/365). Optional, default none.")
 def CXNPV(rate, cashflows, dates=None):
     "Net present value with period 0 undiscounted; with dates, Excel's XNPV."
-    return _cells(call('CXNPV', rate, cashflows, dates))
+    return call('CXNPV', rate, cashflows, dates)
 
 
 @xw.func(category='CX ROI')
@@ -43,7 +50,7 @@ def CXNPV(rate, cashflows, dates=None):
 @xw.arg('guess', ndim=2, err_to_str=True, doc='Rate near which to look when there are several roots. [fraction] Optional, default 0.1.')
 def CXIRR(cashflows, dates=None, guess=None):
     'Internal rate of return (IRR), or XIRR when dates are given.'
-    return _cells(call('CXIRR', cashflows, dates, guess))
+    return call('CXIRR', cashflows, dates, guess)
 
 
 @xw.func(category='CX ROI')
@@ -51,7 +58,7 @@ def CXIRR(cashflows, dates=None, guess=None):
 @xw.arg('discount_rate', ndim=2, err_to_str=True, doc='Discount rate per period; 0 gives the simple payback. [fraction per period] Optional, default 0.0.')
 def CXPAYBACK(cashflows, discount_rate=None):
     'Periods until the cumulative (discounted) cash flow first reaches zero.'
-    return _cells(call('CXPAYBACK', cashflows, discount_rate))
+    return call('CXPAYBACK', cashflows, discount_rate)
 
 
 @xw.func(category='CX ROI')
@@ -62,7 +69,7 @@ def CXPAYBACK(cashflows, discount_rate=None):
 @xw.arg('cost_risk', ndim=2, err_to_str=True, doc='Share by which costs are inflated for risk, e.g. 0.05. [fraction >= 0] Optional, default 0.0.')
 def CXTEI(benefits, costs, discount_rate=None, benefit_risk=None, cost_risk=None):
     'Total Economic Impact summary: PV benefits, PV costs, NPV, ROI, payback.'
-    return _cells(call('CXTEI', benefits, costs, discount_rate, benefit_risk, cost_risk))
+    return call('CXTEI', benefits, costs, discount_rate, benefit_risk, cost_risk)
 
 
 @xw.func(category='CX ROI')
@@ -72,14 +79,14 @@ def CXTEI(benefits, costs, discount_rate=None, benefit_risk=None, cost_risk=None
 @xw.arg('automated_cost_per_contact', ndim=2, err_to_str=True, doc='Cost of a contact handled by automation. [currency] Optional, default 0.0.')
 def CXSAVINGS(contacts, automation_rate, cost_per_contact, automated_cost_per_contact=None):
     'Deflection savings: contacts x automation rate x (cost per contact - automated cost).'
-    return _cells(call('CXSAVINGS', contacts, automation_rate, cost_per_contact, automated_cost_per_contact))
+    return call('CXSAVINGS', contacts, automation_rate, cost_per_contact, automated_cost_per_contact)
 
 
 @xw.func(category='CX survey')
 @xw.arg('scores', ndim=2, err_to_str=True, doc="Answers to 'how likely are you to recommend us?', whole numbers 0-10 (row or column; blanks are ignored). [points 0..10]")
 def CXNPS(scores):
     'Net Promoter Score: % promoters (9-10) minus % detractors (0-6) of the answers.'
-    return _cells(call('CXNPS', scores))
+    return call('CXNPS', scores)
 
 
 @xw.func(category='CX survey')
@@ -87,7 +94,7 @@ def CXNPS(scores):
 @xw.arg('confidence', ndim=2, err_to_str=True, doc='Two-sided confidence level of the interval, e.g. 0.9 for 90%. [fraction, between 0 and 1] Optional, default 0.95.')
 def CXNPSCI(scores, confidence=None):
     'Confidence interval of the Net Promoter Score, spilled as one row: lower | upper.'
-    return _cells(call('CXNPSCI', scores, confidence))
+    return call('CXNPSCI', scores, confidence)
 
 
 @xw.func(category='CX survey')
@@ -96,14 +103,14 @@ def CXNPSCI(scores, confidence=None):
 @xw.arg('threshold', ndim=2, err_to_str=True, doc='Lowest answer counted as satisfied; default scale - 1 (top-2-box). [points] Optional, default none.')
 def CXCSAT(scores, scale=None, threshold=None):
     'Customer satisfaction: share of answers at or above a threshold (top-2-box by default).'
-    return _cells(call('CXCSAT', scores, scale, threshold))
+    return call('CXCSAT', scores, scale, threshold)
 
 
 @xw.func(category='CX survey')
 @xw.arg('scores', ndim=2, err_to_str=True, doc='Effort answers, whole numbers 1-7 (CES 2.0) or 1-5 (row or column; blanks are ignored). [points]')
 def CXCES(scores):
     'Customer Effort Score: the mean of the answers.'
-    return _cells(call('CXCES', scores))
+    return call('CXCES', scores)
 
 
 @xw.func(category='CX survey')
@@ -112,7 +119,7 @@ def CXCES(scores):
 @xw.arg('confidence', ndim=2, err_to_str=True, doc='Two-sided confidence level of the interval, e.g. 0.9 for 90%. [fraction, between 0 and 1] Optional, default 0.95.')
 def CXRATE(successes, trials, confidence=None):
     'A success rate with its Wilson score interval: first-contact resolution, deflection, conversion.'
-    return _cells(call('CXRATE', successes, trials, confidence))
+    return call('CXRATE', successes, trials, confidence)
 
 
 @xw.func(category='CX impact')
@@ -121,7 +128,7 @@ def CXRATE(successes, trials, confidence=None):
 @xw.arg('confidence', ndim=2, err_to_str=True, doc='Two-sided confidence level of the interval, e.g. 0.9 for 90%. [fraction, between 0 and 1] Optional, default 0.95.')
 def CXUPLIFT(baseline, post, confidence=None):
     "Before/after change of a metric's mean with Welch's confidence interval and p-value."
-    return _cells(call('CXUPLIFT', baseline, post, confidence))
+    return call('CXUPLIFT', baseline, post, confidence)
 
 
 @xw.func(category='CX impact')
@@ -132,7 +139,7 @@ def CXUPLIFT(baseline, post, confidence=None):
 @xw.arg('confidence', ndim=2, err_to_str=True, doc='Two-sided confidence level of the interval, e.g. 0.9 for 90%. [fraction, between 0 and 1] Optional, default 0.95.')
 def CXDID(treated_before, treated_after, control_before, control_after, confidence=None):
     'Difference-in-differences of means: the change in the treated group minus the change in a control group.'
-    return _cells(call('CXDID', treated_before, treated_after, control_before, control_after, confidence))
+    return call('CXDID', treated_before, treated_after, control_before, control_after, confidence)
 
 
 @xw.func(category='CX customer value')
@@ -143,7 +150,7 @@ def CXDID(treated_before, treated_after, control_before, control_after, confiden
 @xw.arg('periods', ndim=2, err_to_str=True, doc="Horizon in periods; omit for a customer's whole expected lifetime. [periods] Optional, default none.")
 def CXCLTV(arpu, gross_margin, churn_rate, discount_rate=None, periods=None):
     'Customer lifetime value: margin per period kept while the customer stays, discounted.'
-    return _cells(call('CXCLTV', arpu, gross_margin, churn_rate, discount_rate, periods))
+    return call('CXCLTV', arpu, gross_margin, churn_rate, discount_rate, periods)
 
 
 @xw.func(category='CX customer value')
@@ -151,7 +158,7 @@ def CXCLTV(arpu, gross_margin, churn_rate, discount_rate=None, periods=None):
 @xw.arg('new_customers', ndim=2, err_to_str=True, doc='Customers acquired in the same period. [count]')
 def CXCAC(spend, new_customers):
     'Customer acquisition cost: sales and marketing spend / new customers.'
-    return _cells(call('CXCAC', spend, new_customers))
+    return call('CXCAC', spend, new_customers)
 
 
 @xw.func(category='CX customer value')
@@ -159,7 +166,7 @@ def CXCAC(spend, new_customers):
 @xw.arg('cac', ndim=2, err_to_str=True, doc='Acquisition cost per customer, e.g. from CXCAC. [currency]')
 def CXLTVCAC(cltv, cac):
     'LTV:CAC ratio: customer lifetime value / acquisition cost (3 or more is the usual target).'
-    return _cells(call('CXLTVCAC', cltv, cac))
+    return call('CXLTVCAC', cltv, cac)
 
 
 @xw.func(category='CX customer value')
@@ -167,7 +174,7 @@ def CXLTVCAC(cltv, cac):
 @xw.arg('lost_customers', ndim=2, err_to_str=True, doc='Of those, how many left during each period (blanks count as 0). [count]')
 def CXCHURN(start_customers, lost_customers):
     'Churn rate per period: customers lost / customers at the start.'
-    return _cells(call('CXCHURN', start_customers, lost_customers))
+    return call('CXCHURN', start_customers, lost_customers)
 
 
 @xw.func(category='CX customer value')
@@ -176,7 +183,7 @@ def CXCHURN(start_customers, lost_customers):
 @xw.arg('new_customers', ndim=2, err_to_str=True, doc='Customers acquired during each period (blanks count as 0). [count]')
 def CXRETENTION(start_customers, end_customers, new_customers):
     'Customer retention rate per period: (customers at the end - new customers) / customers at the start.'
-    return _cells(call('CXRETENTION', start_customers, end_customers, new_customers))
+    return call('CXRETENTION', start_customers, end_customers, new_customers)
 
 
 @xw.func(category='CX customer value', call_in_wizard=False)
@@ -185,7 +192,7 @@ def CXRETENTION(start_customers, end_customers, new_customers):
 @xw.arg('period', ndim=2, err_to_str=True, doc='Cohort period: "M" months, "W" ISO weeks, "Q" quarters. Optional, default "M".')
 def CXCOHORT(customer_ids, order_dates, period=None):
     'Cohort retention matrix: share of each acquisition cohort that orders in each later period.'
-    return _cells(call('CXCOHORT', customer_ids, order_dates, period))
+    return call('CXCOHORT', customer_ids, order_dates, period)
 
 
 @xw.func(category='CX customer value', call_in_wizard=False)
@@ -194,7 +201,7 @@ def CXCOHORT(customer_ids, order_dates, period=None):
 @xw.arg('times', ndim=2, err_to_str=True, doc='Times at which to read the curve; omit for the full table. [periods, >= 0] Optional, default none.')
 def CXSURVIVAL(durations, churned, times=None):
     'Kaplan-Meier customer survival: share of customers still active after a time.'
-    return _cells(call('CXSURVIVAL', durations, churned, times))
+    return call('CXSURVIVAL', durations, churned, times)
 
 
 @xw.func(category='CX predictive CLV', call_in_wizard=False)
@@ -203,7 +210,7 @@ def CXSURVIVAL(durations, churned, times=None):
 @xw.arg('T', ndim=2, err_to_str=True, doc="Time from each customer's first purchase to the end of observation (>= recency). [time unit, e.g. weeks]")
 def CXBGNBDFIT(frequency, recency, T):
     'Fits the BG/NBD purchase model (Fader, Hardie & Lee 2005) by maximum likelihood.'
-    return _cells(call('CXBGNBDFIT', frequency, recency, T))
+    return call('CXBGNBDFIT', frequency, recency, T)
 
 
 @xw.func(category='CX predictive CLV', call_in_wizard=False)
@@ -213,7 +220,7 @@ def CXBGNBDFIT(frequency, recency, T):
 @xw.arg('horizon', ndim=2, err_to_str=True, doc='How far ahead to count purchases, in the time unit of recency and T. [time unit] Optional, default 1.0.')
 def CXBGNBD(frequency, recency, T, horizon=None):
     'Expected purchases of each customer in the next horizon time units (BG/NBD).'
-    return _cells(call('CXBGNBD', frequency, recency, T, horizon))
+    return call('CXBGNBD', frequency, recency, T, horizon)
 
 
 @xw.func(category='CX predictive CLV', call_in_wizard=False)
@@ -222,7 +229,7 @@ def CXBGNBD(frequency, recency, T, horizon=None):
 @xw.arg('T', ndim=2, err_to_str=True, doc="Time from each customer's first purchase to the end of observation (>= recency). [time unit, e.g. weeks]")
 def CXPALIVE(frequency, recency, T):
     'Probability that each customer is still active (BG/NBD P(alive)).'
-    return _cells(call('CXPALIVE', frequency, recency, T))
+    return call('CXPALIVE', frequency, recency, T)
 
 
 @xw.func(category='CX predictive CLV', call_in_wizard=False)
@@ -230,7 +237,7 @@ def CXPALIVE(frequency, recency, T):
 @xw.arg('monetary_value', ndim=2, err_to_str=True, doc="Mean value of each customer's repeat purchases; ignored where frequency is 0 (blank there counts as 0). [currency]")
 def CXGGFIT(frequency, monetary_value):
     'Fits the Gamma-Gamma spend model (Fader, Hardie & Lee 2005, RFM and CLV) by maximum likelihood.'
-    return _cells(call('CXGGFIT', frequency, monetary_value))
+    return call('CXGGFIT', frequency, monetary_value)
 
 
 @xw.func(category='CX predictive CLV', call_in_wizard=False)
@@ -243,7 +250,7 @@ def CXGGFIT(frequency, monetary_value):
 @xw.arg('days_per_time_unit', ndim=2, err_to_str=True, doc='Days in the time unit of recency and T: 7 for weeks, 1 for days. [days] Optional, default 7.0.')
 def CXCLV(frequency, recency, T, monetary_value, months=None, monthly_discount_rate=None, days_per_time_unit=None):
     'Predicted lifetime value of each customer over the next months: BG/NBD purchases x Gamma-Gamma spend, discounted monthly.'
-    return _cells(call('CXCLV', frequency, recency, T, monetary_value, months, monthly_discount_rate, days_per_time_unit))
+    return call('CXCLV', frequency, recency, T, monetary_value, months, monthly_discount_rate, days_per_time_unit)
 
 
 @xw.func(category='CX attribution', call_in_wizard=False)
@@ -255,7 +262,7 @@ def CXCLV(frequency, recency, T, monetary_value, months=None, monthly_discount_r
 @xw.arg('half_life', ndim=2, err_to_str=True, doc='Half-life of the time_decay model: weight halves every half_life touches before the last. [touches > 0] Optional, default 1.0.')
 def CXATTRIBUTION(paths, conversions, model=None, values=None, nulls=None, half_life=None):
     'Multi-touch attribution: conversions and value credited to each channel of the customer journeys.'
-    return _cells(call('CXATTRIBUTION', paths, conversions, model, values, nulls, half_life))
+    return call('CXATTRIBUTION', paths, conversions, model, values, nulls, half_life)
 
 
 @xw.func(category='CX risk')
@@ -271,7 +278,7 @@ def CXATTRIBUTION(paths, conversions, model=None, values=None, nulls=None, half_
 @xw.arg('bins', ndim=2, err_to_str=True, doc='Number of histogram bins, 1 to 200. [count] Optional, default 20.')
 def CXMONTECARLO(benefit_streams, costs, discount_rate, low, high, cost_low=None, cost_high=None, trials=None, seed=None, bins=None):
     'Monte Carlo risk: NPV and ROI percentiles, mean NPV, probability that NPV > 0 and an NPV histogram.'
-    return _cells(call('CXMONTECARLO', benefit_streams, costs, discount_rate, low, high, cost_low, cost_high, trials, seed, bins))
+    return call('CXMONTECARLO', benefit_streams, costs, discount_rate, low, high, cost_low, cost_high, trials, seed, bins)
 
 
 @xw.func(category='CX risk')
@@ -285,7 +292,7 @@ def CXMONTECARLO(benefit_streams, costs, discount_rate, low, high, cost_low=None
 @xw.arg('names', ndim=2, err_to_str=True, doc='One name per stream, in the order of the columns; default Stream 1, Stream 2, ... Optional, default none.')
 def CXTORNADO(benefit_streams, costs, discount_rate, low, high, cost_low=None, cost_high=None, names=None):
     'Tornado of the drivers: NPV with each stream (and the costs) at its low and its high multiplier, the others at 1.'
-    return _cells(call('CXTORNADO', benefit_streams, costs, discount_rate, low, high, cost_low, cost_high, names))
+    return call('CXTORNADO', benefit_streams, costs, discount_rate, low, high, cost_low, cost_high, names)
 
 
 @xw.func(category='CX ROI')
@@ -298,7 +305,7 @@ def CXTORNADO(benefit_streams, costs, discount_rate, low, high, cost_low=None, c
 @xw.arg('months', ndim=2, err_to_str=True, doc='Months to report from go-live; months beyond the data are projected from the last three. Default: the months given. [months] Optional, default none.')
 def CXRETAINEDMARGIN(baseline_active, baseline_churned, baseline_revenue, active, churned, gross_margin=None, months=None):
     'Retained margin from lower churn: the margin each month of customers who would have left at the baseline churn rate.'
-    return _cells(call('CXRETAINEDMARGIN', baseline_active, baseline_churned, baseline_revenue, active, churned, gross_margin, months))
+    return call('CXRETAINEDMARGIN', baseline_active, baseline_churned, baseline_revenue, active, churned, gross_margin, months)
 
 
 @xw.func(category='CX ROI')
@@ -310,4 +317,4 @@ def CXRETAINEDMARGIN(baseline_active, baseline_churned, baseline_revenue, active
 @xw.arg('months', ndim=2, err_to_str=True, doc='Months to report from go-live; months beyond the data are projected from the last three. Default: the months given. [months] Optional, default none.')
 def CXREVENUEUPLIFT(baseline_leads, baseline_won, leads, won, value_per_win, months=None):
     'Revenue uplift: the value of the customers won each month beyond the baseline win rate.'
-    return _cells(call('CXREVENUEUPLIFT', baseline_leads, baseline_won, leads, won, value_per_win, months))
+    return call('CXREVENUEUPLIFT', baseline_leads, baseline_won, leads, won, value_per_win, months)
