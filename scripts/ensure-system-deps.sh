@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # The tests recalculate workbooks in real LibreOffice and render pages with
-# pdftoppm. Install both from Debian's packages when they are missing; fail
-# loudly when that is not possible (the tests must not skip them).
+# pdftoppm, and measure CJK text with a CJK font. Install them from Debian's
+# packages when they are missing; fail loudly when that is not possible (the
+# tests must not skip them).
 set -euo pipefail
 missing=()
 command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-calc)
 command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
+# a CJK font: LibreOffice prints CJK client names with it (not as boxes)
+{ command -v fc-list >/dev/null 2>&1 && fc-list :lang=ja | grep -q . ; } || missing+=(fonts-noto-cjk)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing ${missing[*]} (needed by the tests)"
 if [ "$(id -u)" -eq 0 ]; then
@@ -19,4 +22,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update
 $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
-command -v soffice >/dev/null && command -v pdftoppm >/dev/null
+command -v soffice >/dev/null && command -v pdftoppm >/dev/null && fc-list :lang=ja | grep -q .

@@ -9,6 +9,7 @@ import math
 import os
 import re
 import tempfile
+import unicodedata
 import zipfile
 from copy import copy
 from pathlib import Path
@@ -161,12 +162,36 @@ _DIGIT = 1303  # a digit of the regular face at 11 pt: one unit of column width
 CELL_PADDING = 1.5  # digits left free in a cell (LibreOffice needs about 0.3; the rest keeps neighbours apart)
 
 
+_EM = 2048  # font units of an em
+_OTHER = 1600  # a character outside these tables: a wide Latin letter (W is 2025)
+
+
+@functools.lru_cache(maxsize=4096)
+def _advance(ch: str, bold: bool) -> int:
+    """Advance width of one character beyond ASCII, in DejaVu's units.
+
+    East Asian wide and full-width characters (Unicode's East Asian Width W
+    and F: CJK ideographs, kana, hangul, full-width forms) take a whole em,
+    as every CJK font draws them (Noto Sans CJK, Yu Gothic, MS Gothic alike);
+    combining marks and format characters take none; a letter with an accent
+    takes its base letter's width; anything else counts as a wide letter."""
+    if unicodedata.east_asian_width(ch) in ("W", "F"):
+        return _EM
+    if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+        return 0
+    base = unicodedata.normalize("NFKD", ch)[:1]
+    if base and 32 <= ord(base) < 127:
+        return _ADVANCE[bold][ord(base) - 32]
+    return _OTHER
+
+
 @functools.lru_cache(maxsize=65536)  # the same labels and guide lines recur in every client's workbook
 def text_width(text: str, bold: bool = False, size: float = 11) -> float:
     """Width of ``text`` in column-width units (digits of 11 pt Calibri as
-    LibreOffice draws it); characters beyond ASCII count as a wide letter."""
-    table = _ADVANCE[bool(bold)]
-    units = sum(table[ord(ch) - 32] if 32 <= ord(ch) < 127 else 1600 for ch in text)
+    LibreOffice draws it), for text in any script (see :func:`_advance`)."""
+    bold = bool(bold)
+    table = _ADVANCE[bold]
+    units = sum(table[ord(ch) - 32] if 32 <= ord(ch) < 127 else _advance(ch, bold) for ch in text)
     return units / _DIGIT * size / 11
 
 
