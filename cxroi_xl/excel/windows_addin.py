@@ -14,7 +14,7 @@ that text to COM unchanged, so Excel would show the text ``#N/A``, which
 ``ISNA`` does not recognise. A COM error variant returned from Python does
 not help either: pywin32 turns a ``VARIANT`` of type ``VT_ERROR`` into
 ``DISP_E_PARAMNOTFOUND`` whatever its code (``com/win32com/src/oleargs.cpp``,
-``PyCom_VariantFromPyObject`` / ``MakeObjToVariant``), i.e. VBA's
+``PythonOleArgHelper::MakeObjToVariant``, ``case VT_ERROR``), i.e. VBA's
 "Missing". The conversion therefore happens in VBA:
 :func:`convert_errors_in_vba` rewrites the text xlwings'
 ``generate_vba_wrapper`` writes so that every ``F = XLPy.CallUDF(...)``
