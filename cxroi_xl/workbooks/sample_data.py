@@ -3,6 +3,22 @@ bundled sample batch and the benchmarks all come from here.
 
 Every number is drawn from a ``numpy.random.Generator`` seeded by the
 caller, so the same seed always gives the same client.
+
+The clients behave as real small businesses do, so that the counterfactual
+engine (:mod:`cxroi_xl.engine.counterfactual`) has something to tell apart:
+
+* **churn is overdispersed**: each month's churn rate is itself drawn from a
+  beta distribution around the client's rate, so the churned count varies
+  about twice as much as a binomial count would (a bad delivery week, a
+  price rise at a competitor);
+* **customers are counted consistently**: active customers (at the end of
+  the month) obey ``active[t] = active[t-1] + new[t] - churned[t]``, and new
+  customers come from their own acquisition process (marketing, enquiries
+  won), not from churn;
+* **trends predate the automation** where asked: churn or handle time (hours
+  per contact) may already be falling before go-live, contacts may be
+  strongly seasonal (hours follow them), and a client may get no effect at
+  all from the automation it pays for.
 """
 from __future__ import annotations
 
@@ -11,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from ..engine.tracker import KPI_COLUMNS
 
@@ -27,16 +44,20 @@ class Profile:
     revenue_per_customer: tuple[float, float]
     licence: tuple[float, float]  # monthly automation cost
     implementation: tuple[float, float]  # one-off
+    churn: tuple[float, float] = (0.015, 0.05)  # monthly churn rate before the automation
+    gross_margin: float = 0.5  # typical fraction of revenue kept after the cost of sales
 
 
 SAMPLE_PROFILES = {
-    "bakery": Profile("bakery", (300, 700), (4, 7), (17, 21), (900, 2_000), (18, 30), (60, 150), (800, 2_500)),
-    "ecommerce": Profile("ecommerce", (2_000, 9_000), (5, 9), (19, 26), (6_000, 30_000), (35, 80), (400, 1_500), (3_000, 12_000)),
-    "saas": Profile("saas", (1_200, 4_000), (9, 16), (28, 45), (400, 2_500), (90, 400), (500, 2_000), (5_000, 20_000)),
-    "clinic": Profile("clinic", (800, 2_500), (6, 10), (22, 30), (2_000, 6_000), (40, 90), (250, 800), (2_000, 8_000)),
-    "agency": Profile("agency", (300, 1_200), (10, 18), (35, 60), (60, 300), (800, 3_000), (150, 600), (1_500, 6_000)),
-    "hospitality": Profile("hospitality", (1_000, 5_000), (5, 8), (18, 24), (3_000, 15_000), (60, 150), (300, 1_200), (2_500, 9_000)),
+    "bakery": Profile("bakery", (300, 700), (4, 7), (17, 21), (900, 2_000), (18, 30), (60, 150), (800, 2_500), churn=(0.02, 0.04), gross_margin=0.60),
+    "ecommerce": Profile("ecommerce", (2_000, 9_000), (5, 9), (19, 26), (6_000, 30_000), (35, 80), (400, 1_500), (3_000, 12_000), churn=(0.03, 0.06), gross_margin=0.35),
+    "saas": Profile("saas", (1_200, 4_000), (9, 16), (28, 45), (400, 2_500), (90, 400), (500, 2_000), (5_000, 20_000), churn=(0.01, 0.025), gross_margin=0.80),
+    "clinic": Profile("clinic", (800, 2_500), (6, 10), (22, 30), (2_000, 6_000), (40, 90), (250, 800), (2_000, 8_000), churn=(0.01, 0.03), gross_margin=0.55),
+    "agency": Profile("agency", (300, 1_200), (10, 18), (35, 60), (60, 300), (800, 3_000), (150, 600), (1_500, 6_000), churn=(0.01, 0.03), gross_margin=0.45),
+    "hospitality": Profile("hospitality", (1_000, 5_000), (5, 8), (18, 24), (3_000, 15_000), (60, 150), (300, 1_200), (2_500, 9_000), churn=(0.04, 0.08), gross_margin=0.30),
 }
+
+GROSS_MARGIN_SPREAD = 0.04  # a client's margin lies within this of its profile's
 
 
 @dataclass(frozen=True)
@@ -51,10 +72,32 @@ class SampleClient:
     costs: pd.DataFrame  # date, category, amount
     surveys: pd.DataFrame  # date, nps, csat, ces (blanks as NaN)
     proxies: pd.DataFrame | None = None  # name, monthly_value, first_month, last_month, confidence
+    gross_margin: float = 0.5  # fraction of revenue kept after the cost of sales
 
 
 def _uniform(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
     return float(rng.uniform(*bounds))
+
+
+def _ar1_noise(rng: np.random.Generator, n: int, sd: float, rho: float) -> np.ndarray:
+    """Stationary AR(1) noise with marginal standard deviation ``sd``: a
+    busy month's backlog spills into the next."""
+    shocks = rng.normal(0.0, sd, n)
+    noise = np.empty(n)
+    noise[0] = shocks[0]
+    for i in range(1, n):
+        noise[i] = rho * noise[i - 1] + np.sqrt(1 - rho**2) * shocks[i]
+    return noise
+
+
+def _overdispersed(rng: np.random.Generator, trials: int, rate: float) -> int:
+    """A count of ``trials`` with a beta-perturbed ``rate``: mean
+    ``trials * rate``, variance twice the binomial's (beta-binomial with
+    intra-class correlation 1 / (trials - 1))."""
+    if trials <= 2:
+        return int(rng.binomial(trials, rate))
+    concentration = trials - 2.0  # 1 + (trials - 1) / (concentration + 1) = 2
+    return int(rng.binomial(trials, rng.beta(rate * concentration, (1 - rate) * concentration)))
 
 
 def synthetic_client(
@@ -69,41 +112,92 @@ def synthetic_client(
     surveys_per_month: int = 40,
     with_leads: bool = False,
     with_proxies: bool = False,
+    effect: bool = True,
+    automation_share: tuple[float, float] = (0.30, 0.60),
+    churn_reduction: tuple[float, float] = (0.12, 0.30),
+    handle_trend: float = 0.0,
+    churn_trend: float = 0.0,
+    season_amplitude: float = 0.15,
+    counts_add_up: bool = True,
 ) -> SampleClient:
     """A fictional client whose automation goes live after ``baseline_months``.
 
-    Contacts follow a seasonal pattern with noise; after go-live the share
-    handled by automation ramps up to 30-60 %, agent hours fall with it, and
-    satisfaction drifts a little (up for most clients, down for some).
+    Contacts follow a seasonal pattern (``season_amplitude``) with noise;
+    agent hours follow the contacts agents handle times the handle time,
+    with autocorrelated noise. After go-live the share of contacts handled
+    by automation ramps up over four months to ``automation_share`` (a
+    range to draw from), agent hours fall with it, churn's odds fall by a
+    fraction drawn from ``churn_reduction``, and satisfaction drifts a
+    little (up for most clients, down for some).
+
+    Customers: churned counts are overdispersed (about twice the binomial
+    variance) around a rate drawn from the profile; new customers come from
+    their own acquisition process (enquiries won plus other sign-ups,
+    growing 0-1.5 % a month); active customers at each month's end obey
+    ``active[t] = active[t-1] + new[t] - churned[t]`` exactly.
+
+    Real businesses do not stand still before go-live: ``handle_trend`` is
+    the change of the handle time (minutes per contact) each month over the
+    whole period, as a fraction of its go-live level (e.g. -0.015: 1.5 % of
+    it less every month, a knowledge base maturing), and ``churn_trend``
+    the change of churn's log-odds each month. With ``effect=False`` the automation is paid for and answers
+    some contacts, but agent hours, churn, the win rate, first-contact
+    resolution and satisfaction all follow their baseline process. With
+    ``counts_add_up=False`` the active customers after go-live follow the
+    baseline's growth (as an export from another system might) instead of
+    adding up from new and churned customers.
+
     ``with_leads`` adds monthly ``leads`` and ``won`` (the win rate rises a
-    little after go-live) and ``with_proxies`` estimates for intangibles
-    (:func:`synthetic_proxies`); both draw from their own generators, so the
-    other figures are the same with or without them.
+    little after go-live; the customers won are among the new customers)
+    and ``with_proxies`` estimates for intangibles (:func:`synthetic_proxies`);
+    both draw from their own generators, so the other figures are the same
+    with or without them. ``gross_margin`` is the profile's, give or take
+    0.04.
     """
     rng = np.random.default_rng(seed)
     spec = SAMPLE_PROFILES[profile]
     n = baseline_months + post_months
+    t = np.arange(n)
     months = pd.period_range(first_month, periods=n, freq="M")
-    season = 1 + 0.15 * np.sin(2 * np.pi * (months.month.to_numpy() - 3) / 12)
+    season = 1 + season_amplitude * np.sin(2 * np.pi * (months.month.to_numpy() - 3) / 12)
     contacts = np.round(_uniform(rng, spec.contacts) * season * rng.normal(1, 0.05, n)).astype(int)
     contacts = np.maximum(contacts, 50)
-    ramp = np.clip((np.arange(n) - baseline_months + 1) / 4, 0, 1)
-    automation_share = _uniform(rng, (0.30, 0.60)) * ramp
-    automated = np.round(contacts * automation_share).astype(int)
-    minutes = _uniform(rng, spec.handle_minutes)
-    agent_hours = np.round((contacts - automated) * minutes / 60 * rng.normal(1, 0.03, n), 1)
-    hourly_cost = np.round(_uniform(rng, spec.hourly_cost) * (1 + 0.002 * np.arange(n)), 2)
-    fcr_rate = np.clip(_uniform(rng, (0.62, 0.78)) + 0.06 * ramp * rng.choice([1, 1, 1, -0.5]) + rng.normal(0, 0.015, n), 0.3, 0.97)
+    ramp = np.clip((t - baseline_months + 1) / 4, 0, 1)
+    automated = np.round(contacts * _uniform(rng, automation_share) * ramp).astype(int)
+    worked = contacts - automated if effect else contacts  # without effect agents still handle every contact
+    # minutes per contact at go-live, changing by handle_trend of that each month
+    minutes = _uniform(rng, spec.handle_minutes) * np.maximum(1 + handle_trend * (t - baseline_months), 0.3)
+    agent_hours = np.round(worked * minutes / 60 * (1 + _ar1_noise(rng, n, 0.03, 0.3)), 1)
+    hourly_cost = np.round(_uniform(rng, spec.hourly_cost) * (1 + 0.002 * t), 2)
+    effect_ramp = ramp if effect else np.zeros(n)
+    fcr_rate = np.clip(_uniform(rng, (0.62, 0.78)) + 0.06 * effect_ramp * rng.choice([1, 1, 1, -0.5]) + rng.normal(0, 0.015, n), 0.3, 0.97)
     fcr = np.round(contacts * fcr_rate).astype(int)
-    active0 = _uniform(rng, spec.customers)
-    churn = np.clip(_uniform(rng, (0.015, 0.05)) - 0.006 * ramp + rng.normal(0, 0.002, n), 0.002, 0.2)
-    growth = _uniform(rng, (0.0, 0.02))
-    active = np.round(active0 * (1 + growth) ** np.arange(n)).astype(int)
-    churned = np.round(active * churn).astype(int)
-    new = np.maximum(np.round(active * (churn + growth) + rng.normal(0, 3, n)), 0).astype(int)
-    revenue = np.round(active * _uniform(rng, spec.revenue_per_customer) * season, 2)
+
+    # customers: churn from its own (overdispersed) process, acquisition from another
+    stock = int(round(_uniform(rng, spec.customers)))
+    churn0 = _uniform(rng, spec.churn)
+    reduction = _uniform(rng, churn_reduction) * effect_ramp
+    churn_rate = special.expit(special.logit(churn0) + churn_trend * (t - baseline_months) + np.log1p(-reduction))
+    growth = _uniform(rng, (0.0, 0.015))
+    acquisition = stock * (churn0 + growth) * (1 + growth) ** t * (1 + (season - 1) / 2)
+    enquiries = _leads_and_wins(seed, stock, season, effect_ramp)
+    won = enquiries["won"]
+    others = rng.poisson(np.maximum(acquisition - won, 0.3 * acquisition) * rng.gamma(150, 1 / 150, n))
+    new = won + others
+    active = np.empty(n, dtype=int)
+    churned = np.empty(n, dtype=int)
+    for i in range(n):
+        churned[i] = _overdispersed(rng, stock, float(churn_rate[i]))
+        stock = stock + int(new[i]) - churned[i]
+        active[i] = stock
+    if not counts_add_up and post_months:
+        # the post months' count grows as the baseline's did, whatever churn did
+        b = max(baseline_months, 2)
+        monthly_growth = (active[b - 1] / active[0]) ** (1 / (b - 1))
+        active[baseline_months:] = np.round(active[baseline_months - 1] * monthly_growth ** (t[baseline_months:] - baseline_months + 1)).astype(int)
+    revenue = np.round(active * _uniform(rng, spec.revenue_per_customer) * season * rng.normal(1, 0.02, n), 2)
     licence = round(_uniform(rng, spec.licence), -1)
-    automation_cost = np.where(np.arange(n) >= baseline_months, licence, 0.0)
+    automation_cost = np.where(t >= baseline_months, licence, 0.0)
 
     kpis = pd.DataFrame(
         {
@@ -132,7 +226,7 @@ def synthetic_client(
     )
     costs["date"] = costs["date"].dt.strftime("%Y-%m-%d")
 
-    drift = rng.choice([0.6, 0.4, 0.25, -0.3])
+    drift = rng.choice([0.6, 0.4, 0.25, -0.3]) if effect else 0.0
     rows = []
     for i, month in enumerate(months):
         lift = drift * ramp[i]
@@ -148,20 +242,24 @@ def synthetic_client(
         rows.append(pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "nps": nps, "csat": csat, "ces": ces}))
     surveys = pd.concat(rows, ignore_index=True).sort_values("date", kind="stable").reset_index(drop=True)
     if with_leads:
-        kpis = kpis.assign(**_leads_and_wins(seed, active, season, ramp))
+        kpis = kpis.assign(**enquiries)
     proxies = synthetic_proxies(seed, go_live, licence) if with_proxies else None
-    return SampleClient(client_id, client_name, go_live, currency, kpis, costs, surveys, proxies)
+    margin = round(spec.gross_margin + float(np.random.default_rng([seed, 3]).uniform(-GROSS_MARGIN_SPREAD, GROSS_MARGIN_SPREAD)), 2)
+    return SampleClient(client_id, client_name, go_live, currency, kpis, costs, surveys, proxies, margin)
 
 
-def _leads_and_wins(seed: int, active: np.ndarray, season: np.ndarray, ramp: np.ndarray) -> dict[str, np.ndarray]:
+def _leads_and_wins(seed: int, customers: float, season: np.ndarray, ramp: np.ndarray) -> dict[str, np.ndarray]:
     """Monthly enquiries from prospects and how many became customers: about
-    3-10 % of the customer base enquires each month, 15-35 % of them buy,
-    and quicker answers after go-live lift that by 0.5-2 points."""
+    3-10 % of the starting customer base enquires each month, 15-35 % of
+    them buy (overdispersed: twice the binomial variance), and quicker
+    answers after go-live lift that by 1-4 points (``ramp`` 0 before
+    go-live, 1 once the automation is in full use)."""
     rng = np.random.default_rng([seed, 1])  # its own stream: the other figures do not move
-    n = active.size
-    leads = np.maximum(np.round(active[0] * rng.uniform(0.03, 0.10) * season * rng.normal(1, 0.06, n)), 5).astype(int)
-    win_rate = rng.uniform(0.15, 0.35) + rng.uniform(0.005, 0.02) * ramp
-    return {"leads": leads, "won": rng.binomial(leads, win_rate)}
+    n = ramp.size
+    leads = np.maximum(np.round(customers * rng.uniform(0.03, 0.10) * season * rng.normal(1, 0.06, n)), 5).astype(int)
+    win_rate = rng.uniform(0.15, 0.35) + rng.uniform(0.01, 0.04) * ramp
+    won = np.array([_overdispersed(rng, int(k), float(p)) for k, p in zip(leads, win_rate)], dtype=int)
+    return {"leads": leads, "won": won}
 
 
 def synthetic_proxies(seed: int, go_live: pd.Timestamp, licence: float) -> pd.DataFrame:
@@ -225,14 +323,79 @@ SAMPLE_CLIENTS = [
 ]
 
 
+# How long each sample client has tracked before and after go-live, and
+# what sets it apart; every client's data end in SAMPLE_LAST_MONTH. Baselines
+# run from 6 to 36 months and post periods from 3 to 24, as a consultant's
+# portfolio does: some clients kept two or three years of history, some
+# started measuring only months before go-live.
+SAMPLE_LAST_MONTH = "2025-12"
+SAMPLE_SCENARIOS: dict[str, dict] = {
+    "rose-bakery": dict(baseline_months=18, post_months=12),
+    # churn falls after go-live, but the active customers exported from the
+    # shop system just keep the baseline's growth: the counts do not add up
+    "northwind-shop": dict(baseline_months=24, post_months=12, churn_reduction=(0.40, 0.50), counts_add_up=False),
+    "ledgerly": dict(baseline_months=24, post_months=12),
+    # handle time already fell 1.5 % a month before go-live (a maturing
+    # knowledge base) and the bot answers little: a naive before/after
+    # saving is mostly that trend
+    "smile-dental": dict(baseline_months=24, post_months=18, handle_trend=-0.015, automation_share=(0.06, 0.10)),
+    "pixel-agency": dict(baseline_months=9, post_months=6),  # too short a baseline for a counterfactual
+    "harbor-hotel": dict(baseline_months=36, post_months=18, season_amplitude=0.35),  # seasonal contacts, hours follow
+    "bean-there": dict(baseline_months=12, post_months=12),
+    "petpal": dict(baseline_months=15, post_months=9),
+    "fitfuel": dict(baseline_months=30, post_months=6),
+    # churn already falling before go-live (annual plans, better onboarding)
+    "cloudnest": dict(baseline_months=24, post_months=12, churn_trend=-0.025, churn_reduction=(0.0, 0.05)),
+    "tinytots": dict(baseline_months=14, post_months=3, season_amplitude=0.30),
+    "greenleaf-vet": dict(baseline_months=20, post_months=10),
+    "urban-bikes": dict(baseline_months=12, post_months=24, season_amplitude=0.30),
+    "shiftly": dict(baseline_months=36, post_months=24),
+    "casa-tapas": dict(baseline_months=30, post_months=12, season_amplitude=0.35),
+    "brightpath": dict(baseline_months=18, post_months=8, handle_trend=-0.008),
+    # pays for the automation, gets nothing: hours, churn and win rate follow the baseline
+    "velvet-boutique": dict(baseline_months=24, post_months=12, effect=False, automation_share=(0.08, 0.12)),
+    "medcare-physio": dict(baseline_months=16, post_months=5),
+    "quickfix-it": dict(baseline_months=13, post_months=11),
+    "sunny-stays": dict(baseline_months=36, post_months=12, season_amplitude=0.40),
+    "formflow": dict(baseline_months=6, post_months=12),  # started measuring just before go-live
+    "artisan-cheese": dict(baseline_months=27, post_months=15),
+    "gearhub": dict(baseline_months=21, post_months=12, churn_trend=-0.01),
+    "homely-hvac": dict(baseline_months=12, post_months=3, season_amplitude=0.30),
+    "bookworm": dict(baseline_months=33, post_months=20),
+}
+NO_EFFECT_CLIENT = "velvet-boutique"
+NOT_CORROBORATED_CLIENT = "northwind-shop"
+FALLING_HANDLE_TIME_CLIENT = "smile-dental"
+FALLING_CHURN_CLIENT = "cloudnest"
+
+
+def sample_first_month(client_id: str) -> str:
+    """The first KPI month (YYYY-MM) of a sample client."""
+    scenario = SAMPLE_SCENARIOS[client_id]
+    months = scenario["baseline_months"] + scenario["post_months"]
+    return (pd.Period(SAMPLE_LAST_MONTH, "M") - (months - 1)).strftime("%Y-%m")
+
+
+def sample_client(i: int) -> SampleClient:
+    """The ``i``-th client of :data:`SAMPLE_CLIENTS` as the sample batch holds
+    it (every other client has leads and won, two in three have proxies)."""
+    client_id, name, profile, currency = SAMPLE_CLIENTS[i]
+    return synthetic_client(
+        seed=1000 + i, profile=profile, client_id=client_id, client_name=name, currency=currency,
+        first_month=sample_first_month(client_id), surveys_per_month=25 + (i % 5) * 10,
+        with_leads=i % 2 == 0, with_proxies=i % 3 != 1, **SAMPLE_SCENARIOS[client_id],
+    )
+
+
 def write_sample_batch(out_dir: Path) -> Path:
-    """Write the bundled sample batch: clients, kpis, costs, surveys and
-    proxies CSVs (every other client has leads and won, two in three have
-    proxies), transactions and journeys for some clients, and fx rates."""
+    """Write the bundled sample batch: clients (with each client's gross
+    margin), kpis, costs, surveys and proxies CSVs (every other client has
+    leads and won, two in three have proxies), transactions and journeys
+    for some clients, and fx rates."""
     out_dir = Path(out_dir)
     clients, kpis, costs, surveys, proxies = [], [], [], [], []
     for i, (client_id, name, profile, currency) in enumerate(SAMPLE_CLIENTS):
-        client = synthetic_client(seed=1000 + i, profile=profile, client_id=client_id, client_name=name, currency=currency, first_month="2023-07" if i % 3 == 0 else "2024-01", surveys_per_month=25 + (i % 5) * 10, with_leads=i % 2 == 0, with_proxies=i % 3 != 1)
+        client = sample_client(i)
         clients.append({
             "client_id": client_id,
             "client_name": name,
@@ -241,6 +404,7 @@ def write_sample_batch(out_dir: Path) -> Path:
             "discount_rate": [0.08, 0.10, 0.12][i % 3],
             "benefit_risk": [0.10, 0.15, 0.05][i % 3],
             "cost_risk": 0.05,
+            "gross_margin": client.gross_margin,
         })
         kpis.append(client.kpis.assign(client_id=client_id))
         if client.proxies is not None:
@@ -266,6 +430,9 @@ def write_sample_batch(out_dir: Path) -> Path:
     write_sample_orders_and_journeys(out_dir)
     write_sample_fx(out_dir)
     return out_dir
+
+
+__all__ += ["SAMPLE_SCENARIOS", "SAMPLE_LAST_MONTH", "NO_EFFECT_CLIENT", "NOT_CORROBORATED_CLIENT", "FALLING_HANDLE_TIME_CLIENT", "FALLING_CHURN_CLIENT", "sample_first_month", "sample_client"]
 
 
 # --------------------------------------------------------------------------
@@ -396,15 +563,17 @@ def sample_orders_and_journeys() -> tuple[pd.DataFrame, pd.DataFrame]:
     """``transactions`` (client_id, customer_id, date, amount) and ``journeys``
     (client_id, path, conversions, value, nulls) of the bundled sample batch.
 
-    Orders span the client's 24 tracked months (customers acquired during
-    the first 12). Seeded per client, like :func:`write_sample_batch`.
+    Orders span the client's tracked months (customers acquired during the
+    first 12). Seeded per client, like :func:`write_sample_batch`.
     """
     orders, journeys = [], []
     for i, (client_id, _name, _profile, _currency) in enumerate(SAMPLE_CLIENTS):
-        first_day = "2023-07-01" if i % 3 == 0 else "2024-01-01"  # the client's first KPI month
+        first_day = sample_first_month(client_id) + "-01"  # the client's first KPI month
+        scenario = SAMPLE_SCENARIOS[client_id]
+        tracked = scenario["baseline_months"] + scenario["post_months"]
         rng = np.random.default_rng(5000 + i)
         if client_id in ORDER_CLIENTS:
-            frame = synthetic_transactions(seed=2000 + i, n_customers=int(rng.integers(150, 400)), first_day=first_day, acquisition_months=12, observation_months=24)
+            frame = synthetic_transactions(seed=2000 + i, n_customers=int(rng.integers(150, 400)), first_day=first_day, acquisition_months=min(12, tracked), observation_months=tracked)
             orders.append(frame.assign(client_id=client_id, date=frame["date"].dt.strftime("%Y-%m-%d")))
         if client_id in JOURNEY_CLIENTS:
             journeys.append(synthetic_journeys(seed=3000 + i, n_journeys=int(rng.integers(1_500, 6_000))).assign(client_id=client_id))
