@@ -10,4 +10,4 @@ The package is layered; each layer imports only those above it in this list:
 * :mod:`cxroi_xl.batch`: batch input, the output folder, local and Dask executors;
 * :mod:`cxroi_xl.cli`: the ``cxroi-xl`` command.
 """
-__version__ = "0.1.0"
+__version__ = "0.2.0"

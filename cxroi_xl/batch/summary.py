@@ -3,13 +3,17 @@ portfolio (its columns are declared in
 :mod:`cxroi_xl.workbooks.summary_columns`), and the exchange rates of
 ``fx.csv``.
 
-The holistic columns (``pv_service`` ... ``p_npv_positive``) come from
-:meth:`cxroi_xl.engine.tracker.TrackerInput.streams` over the horizon (36 months
-from go-live by default); the probability from
-:meth:`~cxroi_xl.engine.tracker.BenefitStreams.monte_carlo` of the unadjusted
-streams at :data:`~cxroi_xl.engine.defaults.DEFAULT_SPREADS` (10,000 trials,
-seed 1). They are blank when the engine cannot compute the holistic model for
-the client (no baseline customers, ...), the service-only columns still filled.
+Every ROI figure comes from the client's measured model
+(:func:`cxroi_xl.engine.streams.measure`): the headline (``pv_benefits`` ...
+``payback_months``, ``npv_low``, ``npv_high``) counts the streams whose effect
+is demonstrated or adverse over the tracked months; the horizon columns
+(``pv_service`` ... ``roi_horizon``, ``projected_share``) are the horizon
+scenario; ``p_npv_positive`` is the probability that the horizon NPV is
+positive with every stream's effect drawn from its fit and the default
+spreads (:data:`~cxroi_xl.engine.defaults.DEFAULT_SPREADS`, 10,000 trials,
+seed 1). They are blank when the engine refuses the client's data for the
+model (no baseline customers, ...); the survey and churn columns are still
+filled.
 """
 from __future__ import annotations
 
@@ -21,12 +25,14 @@ import pandas as pd
 
 from ..engine import survey
 from ..engine.defaults import default_monte_carlo, holistic_model
-from ..engine.tracker import STREAMS, TrackerInput, split_phases
+from ..engine.streams import MEASURED_STREAMS, STREAMS
+from ..engine.tracker import TrackerInput, split_phases
 from ..errors import CXError
 from ..workbooks.summary_columns import round_row, share
 from .files import InputError, TableFile
 
-__all__ = ["summary_values", "summary_row", "holistic_values", "read_fx", "HOLISTIC_COLUMNS"]
+__all__ = ["summary_values", "summary_row", "headline_values", "holistic_values", "read_fx", "HEADLINE_COLUMNS", "HOLISTIC_COLUMNS"]
+
 
 def _survey_metric(metric, scores: np.ndarray, *args) -> float | None:
     scores = scores[~np.isnan(scores)]
@@ -37,14 +43,16 @@ def _survey_metric(metric, scores: np.ndarray, *args) -> float | None:
     except CXError:
         return None
 
-def summary_values(data: TrackerInput, model=None) -> dict:
+
+def summary_values(data: TrackerInput, streams=None) -> dict:
     """The client's summary figures, unrounded.
 
     Churn is sum(churned) / sum(active) over the baseline or post months; NPS
     and CSAT (share of 4-5 on the 5-point scale) split the survey answers at
-    the go-live month. ``model``: ``data.model()`` when the caller has it.
+    the go-live month. ``streams``: the client's measured model when the
+    caller has it.
     """
-    model = model if model is not None else data.model()
+    streams = streams if streams is not None else holistic_model(data)
     baseline, post = split_phases(data.kpis, data.go_live)
     go_live_month = pd.Timestamp(data.go_live).to_period("M").to_timestamp()
     answered_on = pd.to_datetime(data.surveys["date"]) if len(data.surveys) else pd.Series([], dtype="datetime64[ns]")
@@ -53,36 +61,55 @@ def summary_values(data: TrackerInput, model=None) -> dict:
     csat = data.surveys["csat"].to_numpy(float) if len(data.surveys) else np.array([])
     return {
         **_identity(data),
-        "pv_benefits": model.tei.pv_benefits,
-        "pv_costs": model.tei.pv_costs,
-        "npv": model.tei.npv,
-        "roi": model.tei.roi,
-        "payback_months": model.tei.payback,
+        **headline_values(streams),
         "nps_baseline": _survey_metric(survey.nps, nps[before]),
         "nps_post": _survey_metric(survey.nps, nps[~before]),
         "csat_baseline": _survey_metric(survey.csat, csat[before], 5),
         "csat_post": _survey_metric(survey.csat, csat[~before], 5),
         "churn_baseline": share(baseline["churned_customers"].sum(), baseline["active_customers"].sum()),
         "churn_post": share(post["churned_customers"].sum(), post["active_customers"].sum()),
-        **holistic_values(data),
+        **holistic_values(data, streams),
     }
+
 
 def _identity(data: TrackerInput) -> dict:
     return {"client_id": data.client_id, "client_name": data.client_name, "currency": data.currency}
 
-HOLISTIC_COLUMNS = ("pv_service", "pv_retention", "pv_uplift", "pv_proxies", "pv_costs_horizon", "npv_horizon", "roi_horizon", "p_npv_positive")
+
+HEADLINE_COLUMNS = ("pv_benefits", "pv_costs", "npv", "npv_low", "npv_high", "roi", "payback_months", *(f"verdict_{s}" for s in MEASURED_STREAMS))
+HOLISTIC_COLUMNS = ("pv_service", "pv_retention", "pv_uplift", "pv_proxies", "pv_costs_horizon", "npv_horizon", "roi_horizon", "projected_share", "p_npv_positive")
+
+
+
+def headline_values(streams) -> dict:
+    """The measured-to-date columns: PV benefits and costs, NPV with its
+    95% interval, ROI, payback and each measured stream's verdict."""
+    if streams is None:
+        return dict.fromkeys(HEADLINE_COLUMNS)
+    tei = streams.to_date
+    low, high = streams.npv_interval[0.95]
+    return {
+        "pv_benefits": tei.pv_benefits,
+        "pv_costs": tei.pv_costs,
+        "npv": tei.npv,
+        "npv_low": low,
+        "npv_high": high,
+        "roi": tei.roi,
+        "payback_months": tei.payback,
+        **{f"verdict_{s}": streams.verdict(s) for s in MEASURED_STREAMS},
+    }
+
+
 
 def holistic_values(data: TrackerInput, streams=None) -> dict:
-    """The holistic columns of the summary (see the module docstring): each
-    stream's risk-adjusted PV, PV costs, NPV and ROI over the horizon, and
-    P(NPV > 0) at :data:`DEFAULT_SPREADS`. All None when the engine refuses
-    the client's data for the holistic model."""
+    """The horizon columns of the summary (see the module docstring): each
+    stream's risk-adjusted PV over the horizon scenario, PV costs, NPV, ROI,
+    the projected share and P(NPV > 0). All None when the engine refuses the
+    client's data."""
     streams = streams if streams is not None else holistic_model(data)
     if streams is None:
         return dict.fromkeys(HOLISTIC_COLUMNS)
-    monthly = streams.monthly
-    discount = (1.0 + streams.monthly_rate) ** -monthly["period"].to_numpy(float)
-    pv = {s: float(monthly[f"{s}_adjusted"].to_numpy(float) @ discount) for s in STREAMS}
+    pv = streams.stream_pv("horizon")
     risk = default_monte_carlo(streams)
     tei = streams.horizon
     return {
@@ -90,16 +117,20 @@ def holistic_values(data: TrackerInput, streams=None) -> dict:
         "pv_costs_horizon": tei.pv_costs,
         "npv_horizon": tei.npv,
         "roi_horizon": tei.roi,
+        "projected_share": streams.projected_share,
         "p_npv_positive": risk.probability_positive,
     }
 
-def summary_row(data: TrackerInput, model=None) -> dict:
+
+
+def summary_row(data: TrackerInput, streams=None) -> dict:
     """The client's line of ``summary.csv`` (and of the portfolio), rounded
     as the module docstring says."""
-    return round_row(summary_values(data, model))
+    return round_row(summary_values(data, streams))
 
 
 # ---- totals by currency and conversion -----------------------------------------
+
 
 def read_fx(data_dir: Path, report_currency: str = "USD") -> dict[str, float] | None:
     """Exchange rates from ``fx.csv`` (or ``fx.xlsx``) in ``data_dir``, or

@@ -35,13 +35,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .store import ClientColumns
 from .files import CONTROL_CHARACTERS, MAX_INPUT_BYTES, InputError, TableFile, decimal_points
+from ..engine.streams import DEFAULT_HALF_LIVES
 from ..engine.tracker import DEFAULT_RISKS, KPI_COLUMNS, TrackerInput
 
 __all__ = ["InputError", "Problem", "BatchInput", "ClientRecord", "COST_CATEGORIES", "reserved_id_reason", "MAX_INPUT_BYTES"]
 
 COST_CATEGORIES = ("license", "implementation", "training", "integration", "other")
 REQUIRED_FILES = ("clients", "kpis")
-OPTIONAL_FILES = ("costs", "surveys", "journeys", "transactions", "proxies")
+OPTIONAL_FILES = ("costs", "surveys", "journeys", "transactions", "proxies", "controls")
 # Files and folders a run reads or writes: a client's workbook may not share
 # their name, whatever the case (Windows and macOS folders ignore case).
 BATCH_NAMES = frozenset({"portfolio", "summary", "errors", "manifest", "stale", "fx"} | set(REQUIRED_FILES) | set(OPTIONAL_FILES))
@@ -93,16 +94,33 @@ class ClientRecord(BaseModel):
     discount_rate: float = Field(default=0.10, ge=0, le=1)
     benefit_risk: float = Field(default=0.10, ge=0, le=1)
     cost_risk: float = Field(default=0.05, ge=0, le=5)
-    # Holistic ROI inputs (tracker.benefit_streams); blank = the model's default.
+    # The measured model's inputs (engine.streams); blank = the model's default.
     retention_risk: float = Field(default=DEFAULT_RISKS["retention"], ge=0, le=1)
     uplift_risk: float = Field(default=DEFAULT_RISKS["uplift"], ge=0, le=1)
     gross_margin: float = Field(default=0.5, ge=0, le=1)
-    value_per_win: Optional[float] = Field(default=None, ge=0, allow_inf_nan=False)
     horizon_months: int = Field(default=36, ge=1, le=600)
+    method: Literal["glm", "sts"] = Field(default="glm", description="glm or sts")
+    half_life_service: Optional[float] = Field(default=None, gt=0, le=600, allow_inf_nan=False)
+    half_life_retention: Optional[float] = Field(default=DEFAULT_HALF_LIVES["retention"], gt=0, le=600, allow_inf_nan=False)
+    half_life_uplift: Optional[float] = Field(default=DEFAULT_HALF_LIVES["uplift"], gt=0, le=600, allow_inf_nan=False)
+    ramp_months: int = Field(default=0, ge=0, le=120)
+    # Gone since extra wins earn their margin inside the horizon: a value
+    # given would silently mean nothing, so it is refused.
+    value_per_win: Optional[float] = None
+
+    @field_validator("value_per_win")
+    @classmethod
+    def _no_value_per_win(cls, value):
+        if value is not None:
+            raise ValueError("value_per_win is no longer used: an extra customer is valued by the margin it earns inside the horizon while it stays; remove the column")
+        return value
 
     def holistic_inputs(self) -> dict:
-        """The holistic model's inputs as TrackerInput takes them."""
-        return {name: getattr(self, name) for name in ("retention_risk", "uplift_risk", "gross_margin", "value_per_win", "horizon_months")}
+        """The measured model's inputs as TrackerInput takes them."""
+        return {
+            **{name: getattr(self, name) for name in ("retention_risk", "uplift_risk", "gross_margin", "horizon_months", "method", "ramp_months")},
+            "half_lives": {"service": self.half_life_service, "retention": self.half_life_retention, "uplift": self.half_life_uplift},
+        }
 
     @field_validator("client_name")
     @classmethod
@@ -166,6 +184,10 @@ TABLES: dict[str, dict[str, Rule]] = {
     "journeys": {"path": Rule("path"), "conversions": Rule("float", low=0), "value": Rule("float", False, low=0), "nulls": Rule("float", False, low=0)},
     # Financial proxies for intangibles (holistic ROI); a blank last_month runs to the horizon's end.
     "proxies": {"name": Rule("text"), "monthly_value": Rule("float"), "first_month": Rule("month"), "last_month": Rule("month", False), "confidence": Rule("float", low=0, high=1)},
+    # Series the automation does not touch (an untreated region's churn, the
+    # market's demand): regressors of every counterfactual fit, one value per
+    # client, name and month.
+    "controls": {"month": Rule("month"), "name": Rule("text"), "value": Rule("float")},
 }
 
 
@@ -271,6 +293,7 @@ class BatchInput:
             transactions=rows("transactions", optional=True),
             journeys=rows("journeys", optional=True),
             proxies=rows("proxies", optional=True),
+            controls=rows("controls", optional=True),
             **record.holistic_inputs(),
         )
 
@@ -326,7 +349,8 @@ def _read_clients(table: TableFile, batch: BatchInput) -> None:
     label = table.label
     _check_columns(frame, label, ["client_id", "client_name", "go_live"])
     if table.decimal_comma:
-        for column in _CLIENT_NUMBERS.intersection(frame.columns):
+        for column in sorted(_CLIENT_NUMBERS.intersection(frame.columns)):
+            table.note_number_style(column, frame[column])
             frame[column] = decimal_points(frame[column])
     seen: dict[str, int] = {}
     ids = frame["client_id"].map(lambda v: v.strip() if isinstance(v, str) else "")
@@ -386,6 +410,7 @@ def _read_client_table(name: str, table: TableFile, batch: BatchInput) -> None:
                 continue
             cells = chunk[column]
             if table.decimal_comma and rule.kind in ("int", "float"):
+                table.note_number_style(column, cells)
                 cells = decimal_points(cells)
             values, bad = _validate_column(cells, rule)
             if control is not None:
@@ -558,7 +583,7 @@ def read_tables(batch: BatchInput, tables: dict) -> None:
     batch.labels["clients"] = clients.label
     if not batch.clients:
         raise InputError(clients.label, "holds no clients")
-    for name in ("kpis", "costs", "surveys", "transactions", "journeys", "proxies"):
+    for name in ("kpis", "costs", "surveys", "transactions", "journeys", "proxies", "controls"):
         if name in tables:
             _read_client_table(name, tables[name], batch)
             batch.labels[name] = tables[name].label

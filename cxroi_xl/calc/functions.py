@@ -11,7 +11,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal, localcontext
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..excel.wildcards import wildcard
-from .limits import MAX_CRITERION_CHARS
+from .limits import MAX_ARRAY_CELLS, MAX_CRITERION_CHARS
 from .operands import _BINARY, EPOCH, MISSING, Array, Ref, _boolean, _compare, _elementwise, _error, _Failure, _finite, _from_serial, _general, _grid_shape, _integer, _is_date, _is_error, _is_number, _joined, _number, _rank, _text
 
 if TYPE_CHECKING:  # type hints only: the evaluator imports this module
@@ -378,7 +378,15 @@ def _position(which: int) -> Callable[..., float]:
             return float(context[1 + which])
         if not isinstance(area, Ref):
             raise _Failure("#VALUE!", "ROW and COLUMN need a reference")
-        return float(area.min_row if which == 0 else area.min_col)
+        # a range of several rows (columns) gives them all, as dynamic-array Excel does
+        count = area.rows if which == 0 else area.cols
+        if count == 1:
+            return float(area.min_row if which == 0 else area.min_col)
+        if count > MAX_ARRAY_CELLS:
+            raise _Failure("#NUM!", f"the result would have {count:,} cells, over the {MAX_ARRAY_CELLS:,} a formula may compute")
+        if which == 0:
+            return Array([[float(r)] for r in range(area.min_row, area.max_row + 1)])
+        return Array([[float(c) for c in range(area.min_col, area.max_col + 1)]])
 
     return function
 
@@ -670,6 +678,7 @@ NATIVE_FUNCTIONS: dict[str, tuple[int, int | None, Callable[..., Any]]] = {
     "INDEX": (2, 3, _index),
     "MATCH": (2, 3, _match),
     "CHOOSE": (2, None, _choose),
+    "TRANSPOSE": (1, 1, lambda ev, context, area: Array([list(column) for column in zip(*ev._as_grid(area))])),
     "ROWS": (1, 1, _dimension(0)),
     "COLUMNS": (1, 1, _dimension(1)),
     "ROW": (0, 1, _position(0)),

@@ -227,12 +227,22 @@ def monte_carlo_npv(
         multipliers = triangular_multipliers(rng.random((stop - start, n_streams + 1)), all_low, all_high)
         npv[start:stop] = multipliers @ weights
         cost_multiplier[start:stop] = multipliers[:, -1]
-    if pv_costs == 0:
+    return summarise_trials(npv, cost_multiplier * pv_costs, bins)
+
+
+def summarise_trials(npv: np.ndarray, costs: np.ndarray, bins: int = 20) -> MonteCarloResult:
+    """The :class:`MonteCarloResult` of trials: each trial's NPV and PV of
+    the costs (ROI = NPV / PV costs; None when the costs are zero)."""
+    if int(bins) != bins or not 1 <= bins <= MAX_BINS:
+        raise OutOfDomainError(f"bins must be a whole number from 1 to {MAX_BINS}")
+    npv = np.asarray(npv, dtype=float)
+    costs = np.asarray(costs, dtype=float)
+    if np.all(costs == 0):
         roi = None
         roi_p = (None, None, None)
     else:
         with np.errstate(divide="ignore", invalid="ignore"):
-            roi = npv / (cost_multiplier * pv_costs)
+            roi = npv / costs
         roi_p = tuple(float(v) for v in np.percentile(roi, [10, 50, 90]))
     npv_p = np.percentile(npv, [10, 50, 90])
     counts, edges = np.histogram(npv, bins=int(bins))

@@ -21,12 +21,13 @@ The model
   by the benefit risk, costs inflated by the cost risk; PV benefits, PV
   costs, NPV, ROI and payback then follow :func:`cxroi_xl.engine.finance.tei`.
 
-The holistic model, :func:`benefit_streams`, sits beside it (Forrester's TEI
-in full): service savings as above, retained margin from lower churn,
-revenue uplift from a higher win rate and financial proxies for
-intangibles, each risk-adjusted by its own factor, projected over a horizon
-(36 months by default) and reported to date and over the horizon. Its
-unadjusted streams feed :func:`cxroi_xl.engine.risk.monte_carlo_npv`.
+This before/after model is what ``CXROI`` over the service columns gives
+and what the service-only figures report; it compares with the baseline's
+flat average, so a trend that began before go-live counts as a benefit.
+The headline of the workbooks and the batch summary is the measured model
+of :mod:`cxroi_xl.engine.streams`, which compares every driver with its
+counterfactual. This module also holds the inputs both share
+(:class:`TrackerInput`, :func:`split_phases`) and the stream building blocks.
 """
 from __future__ import annotations
 
@@ -34,7 +35,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.signal import lfilter
 
 from . import finance
 from ..errors import InvalidInputError, OutOfDomainError, ZeroDenominatorError
@@ -196,49 +196,35 @@ class TrackerInput:
     # amount`` orders and ``path, conversions, value, nulls`` journeys.
     transactions: pd.DataFrame | None = None
     journeys: pd.DataFrame | None = None
-    # The holistic model (benefit_streams): ``name, monthly_value,
+    # The measured model (cxroi_xl.engine.streams): ``name, monthly_value,
     # first_month, last_month, confidence`` proxies for intangibles, the
     # other streams' risks (service savings use benefit_risk), the gross
-    # margin, the value of an extra win (None: arpu0 x g / c0) and the
-    # horizon in months from go-live.
+    # margin, the horizon in months from go-live, the counterfactual method
+    # ("glm" or "sts"), ``month, name, value`` control series, the
+    # projected effects' half-lives and ramp-up.
     proxies: pd.DataFrame | None = None
     retention_risk: float = DEFAULT_RISKS["retention"]
     uplift_risk: float = DEFAULT_RISKS["uplift"]
     gross_margin: float = 0.5
-    value_per_win: float | None = None
     horizon_months: int = 36
+    method: str = "glm"
+    controls: pd.DataFrame | None = None
+    half_lives: dict | None = None
+    ramp_months: int = 0
 
     def model(self) -> ROIModel:
         return monthly_roi(self.kpis, self.go_live, self.costs, self.discount_rate, self.benefit_risk, self.cost_risk)
 
-    def streams(self) -> "BenefitStreams":
-        """The holistic model: every benefit stream over the horizon."""
-        return benefit_streams(
-            self.kpis,
-            self.go_live,
-            self.costs,
-            self.proxies,
-            annual_discount_rate=self.discount_rate,
-            service_risk=self.benefit_risk,
-            retention_risk=self.retention_risk,
-            uplift_risk=self.uplift_risk,
-            cost_risk=self.cost_risk,
-            gross_margin=self.gross_margin,
-            value_per_win=self.value_per_win,
-            horizon_months=self.horizon_months,
-        )
-
 
 # --------------------------------------------------------------------------
-# The holistic model: every benefit stream, risk-adjusted on its own, over a
-# horizon (Forrester TEI). Beside the service-only model above, which the
-# current template and summary keep using unchanged.
+# Building blocks of the benefit streams (the measured model itself is
+# cxroi_xl.engine.streams), and the before/after stream functions behind
+# CXRETAINEDMARGIN and CXREVENUEUPLIFT.
 
-STREAMS = ("service", "retention", "uplift", "proxies")
 PROXY_COLUMNS = ("name", "monthly_value", "first_month", "last_month", "confidence")
 PROJECTION_MONTHS = 3  # drivers are averaged over the last three tracked months
 
-__all__ += ["STREAMS", "PROXY_COLUMNS", "DEFAULT_RISKS", "BenefitStreams", "benefit_streams", "risk_adjusted", "retained_margin", "revenue_uplift"]
+__all__ += ["PROXY_COLUMNS", "DEFAULT_RISKS", "risk_adjusted", "retained_margin", "revenue_uplift", "proxy_flows"]
 
 
 def risk_adjusted(amounts, risk: float) -> np.ndarray:
@@ -272,67 +258,6 @@ def risk_adjusted(amounts, risk: float) -> np.ndarray:
     return np.where(x >= 0, x * (1.0 - risk), x * (1.0 + risk))
 
 
-@dataclass(frozen=True)
-class BenefitStreams:
-    """Every benefit stream month by month over the horizon, and its TEI.
-
-    ``monthly`` has one row per period 0..H-1: ``month``, ``period``,
-    ``projected`` (True after the last tracked month); for each stream in
-    :data:`STREAMS` the raw amount and ``<stream>_adjusted`` (risk-adjusted);
-    the drivers ``customers_saved`` (s), ``customers_kept`` (R) and
-    ``extra_wins``; ``benefit`` (sum of the adjusted streams), ``cost``
-    (raw), ``cost_adjusted``, ``net``, ``discounted_net`` and
-    ``cumulative_net``. ``to_date`` is the TEI of the tracked months,
-    ``horizon`` of all H months.
-    """
-
-    monthly: pd.DataFrame
-    tracked_months: int
-    horizon_months: int
-    monthly_rate: float
-    baseline_cost_per_contact: float
-    baseline_churn: float  # c0, per month
-    baseline_arpu: float  # arpu0, revenue per active customer per month
-    gross_margin: float
-    baseline_win_rate: float | None  # p0; None without leads and won
-    value_per_win: float | None  # None without leads and won
-    risks: dict  # stream (and "cost") -> risk factor; proxies carry their own confidence
-    to_date: finance.TEIResult
-    horizon: finance.TEIResult
-
-    @property
-    def has_uplift(self) -> bool:
-        return self.baseline_win_rate is not None
-
-    def stream_pv(self, over: str = "horizon", adjusted: bool = True) -> dict[str, float]:
-        """Present value of each stream (``over`` = "horizon" or "to_date")."""
-        if over not in ("horizon", "to_date"):
-            raise InvalidInputError('over must be "horizon" or "to_date"')
-        rows = self.monthly if over == "horizon" else self.monthly.iloc[: self.tracked_months]
-        suffix = "_adjusted" if adjusted else ""
-        return {s: float(finance.present_value(rows[s + suffix].to_numpy(), self.monthly_rate)) for s in STREAMS}
-
-    def risk_inputs(self, over: str = "horizon") -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-        """The unadjusted flows :func:`cxroi_xl.engine.risk.monte_carlo_npv` takes:
-        (periods x streams block, costs, stream names)."""
-        rows = self.monthly if over == "horizon" else self.monthly.iloc[: self.tracked_months]
-        return rows[list(STREAMS)].to_numpy(float), rows["cost"].to_numpy(float), STREAMS
-
-    def monte_carlo(self, low, high, cost_low: float = 1.0, cost_high: float = 1.0, trials: int = 10_000, seed: int = 1, over: str = "horizon"):
-        """:func:`cxroi_xl.engine.risk.monte_carlo_npv` of the unadjusted streams
-        (``low``/``high``: one multiplier per stream of :data:`STREAMS`, or
-        one for all) at the model's monthly rate."""
-        from . import risk
-
-        streams, costs, _ = self.risk_inputs(over)
-        return risk.monte_carlo_npv(streams, costs, self.monthly_rate, low, high, cost_low, cost_high, trials, seed)
-
-    def tornado(self, low, high, cost_low: float = 1.0, cost_high: float = 1.0, over: str = "horizon") -> pd.DataFrame:
-        """:func:`cxroi_xl.engine.risk.tornado` of the unadjusted streams, named."""
-        from . import risk
-
-        streams, costs, names = self.risk_inputs(over)
-        return risk.tornado(streams, costs, self.monthly_rate, low, high, cost_low, cost_high, names)
 
 
 def _last_mean(values: np.ndarray) -> float:
@@ -348,8 +273,12 @@ def _projected(tracked: np.ndarray, months: int) -> np.ndarray:
 
 def _retained(saved: np.ndarray, churn0: float, margin_per_customer: float) -> tuple[np.ndarray, np.ndarray]:
     """Kept stock R and the month's retained margin R_(m-1) x margin."""
-    # R_m = (1 - c0) R_(m-1) + s_m as a first-order linear filter.
-    kept = lfilter([1.0], [1.0, -(1.0 - churn0)], saved)
+    # R_m = (1 - c0) R_(m-1) + s_m (a few dozen months: a loop)
+    kept = np.empty_like(saved)
+    previous = 0.0
+    for m, inflow in enumerate(saved):
+        previous = previous * (1.0 - churn0) + inflow
+        kept[m] = previous
     return kept, np.concatenate([[0.0], kept[:-1]]) * margin_per_customer
 
 
@@ -485,7 +414,7 @@ def revenue_uplift(baseline_leads, baseline_won, leads, won, value_per_win: floa
     return _projected(post_won - post_leads * win_rate, _horizon(months, post_leads.size)) * float(value_per_win)
 
 
-def _proxy_flows(proxies: pd.DataFrame | None, go_live_month: pd.Timestamp, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+def proxy_flows(proxies: pd.DataFrame | None, go_live_month: pd.Timestamp, horizon: int) -> tuple[np.ndarray, np.ndarray]:
     """Raw and confidence-adjusted proxy amounts per period, summed over proxies."""
     raw = np.zeros(horizon)
     adjusted = np.zeros(horizon)
@@ -523,229 +452,3 @@ def _proxy_flows(proxies: pd.DataFrame | None, go_live_month: pd.Timestamp, hori
     return covered @ value, covered @ proxy_adjusted
 
 
-def benefit_streams(
-    kpis: pd.DataFrame,
-    go_live,
-    one_off_costs: pd.DataFrame | None = None,
-    proxies: pd.DataFrame | None = None,
-    annual_discount_rate: float = 0.10,
-    service_risk: float = DEFAULT_RISKS["service"],
-    retention_risk: float = DEFAULT_RISKS["retention"],
-    uplift_risk: float = DEFAULT_RISKS["uplift"],
-    cost_risk: float = 0.05,
-    gross_margin: float = 0.5,
-    value_per_win: float | None = None,
-    horizon_months: int = 36,
-) -> BenefitStreams:
-    r"""Every benefit stream of the automation, month by month over a horizon.
-
-    Over the baseline months (before go-live): cost per contact
-    :math:`k_0 = \sum hours \cdot hourly\_cost / \sum contacts`, churn
-    :math:`c_0 = \sum churned / \sum active`, revenue per customer
-    :math:`arpu_0 = \sum revenue / \sum active` and, with ``leads`` and
-    ``won``, win rate :math:`p_0 = \sum won / \sum leads`. In post month m
-    (period 0 = go-live month):
-
-    * service savings :math:`contacts_m k_0 - hours_m hourly\_cost_m`;
-    * retained margin: customers saved :math:`s_m = c_0 active_m - churned_m`
-      (negative when churn rose), kept stock
-      :math:`R_m = R_{m-1}(1 - c_0) + s_m` with :math:`R_{-1} = 0`, benefit
-      :math:`R_{m-1} \, arpu_0 \, g` (0 in period 0; g = gross margin);
-    * revenue uplift (only with ``leads`` and ``won`` in every month):
-      :math:`(won_m - leads_m p_0) \times value\_per\_win`, default
-      :math:`value\_per\_win = arpu_0 g / c_0`;
-    * proxies: each proxy's ``monthly_value`` in the months from its
-      ``first_month`` to its ``last_month`` (blank: to the horizon's end).
-
-    Each stream is risk-adjusted by its own factor (:func:`risk_adjusted`;
-    a proxy by its confidence: value x confidence), costs by
-    :math:`(1 + \rho_c)`. Cost in month m is ``automation_cost`` plus the
-    one-off costs dated in that month (dated before go-live: period 0; after
-    the horizon: not counted).
-
-    Horizon: H = max(``horizon_months``, tracked months). Months after the
-    last tracked month are projected from each driver averaged over the last
-    three tracked months (fewer if fewer exist): service savings, customers
-    saved s (the recurrence for R keeps running), extra wins and
-    ``automation_cost``. PV benefits, PV costs, NPV, ROI and payback follow
-    :func:`cxroi_xl.engine.finance.tei` at the monthly rate
-    :math:`(1 + annual)^{1/12} - 1`, over the tracked months (``to_date``)
-    and over H months (``horizon``).
-
-    Parameters
-    ----------
-    kpis : DataFrame
-        One row per month: ``month`` and :data:`KPI_COLUMNS`, optionally
-        ``leads`` and ``won`` (counts); amounts in the client's currency.
-        Post months must be consecutive from the go-live month.
-    go_live : date-like
-        Any day of the go-live month.
-    one_off_costs : DataFrame, optional
-        ``date`` and ``amount`` (currency) of one-off costs.
-    proxies : DataFrame, optional
-        :data:`PROXY_COLUMNS`: ``monthly_value`` (currency per month, an
-        estimate), ``first_month``, ``last_month`` (YYYY-MM or dates) and
-        ``confidence`` (0..1).
-    annual_discount_rate : float
-        Fraction per year.
-    service_risk, retention_risk, uplift_risk : float
-        Risk factors per stream, fractions 0..1.
-    cost_risk : float
-        Fraction >= 0 by which costs are inflated.
-    gross_margin : float
-        g, a fraction 0..1 of revenue.
-    value_per_win : float, optional
-        Currency per extra customer won; default :math:`arpu_0 g / c_0`.
-    horizon_months : int
-        Months from go-live, >= 1.
-
-    References
-    ----------
-    Forrester Research, "Total Economic Impact (TEI) methodology": benefit
-    streams quantified and risk-adjusted separately, three-year horizon,
-    financial proxies for intangibles.
-
-    Examples
-    --------
-    One baseline month (100 customers, 2 churned, revenue 1,000, so
-    c0 = 0.02 and arpu0 = 10), then two months in which nobody churned:
-
-    >>> kpis = pd.DataFrame({"month": ["2024-01", "2024-02", "2024-03"],
-    ...     "contacts": [100] * 3, "agent_hours": [10] * 3, "hourly_cost": [20.0] * 3,
-    ...     "active_customers": [100] * 3, "churned_customers": [2, 0, 0],
-    ...     "revenue": [1000.0] * 3, "automation_cost": [0, 50, 50]})
-    >>> m = benefit_streams(kpis, "2024-02-01", annual_discount_rate=0, retention_risk=0, cost_risk=0, horizon_months=2)
-    >>> m.monthly["customers_saved"].tolist(), m.monthly["retention"].tolist()
-    ([2.0, 2.0], [0.0, 10.0])
-    >>> m.horizon.npv
-    -90.0
-    """
-    for name, risk in (("service", service_risk), ("retention", retention_risk), ("uplift", uplift_risk)):
-        if not 0 <= risk <= 1:
-            raise OutOfDomainError(f"{name} risk must lie between 0 and 1")
-    if not cost_risk >= 0:
-        raise OutOfDomainError("cost risk must not be negative")
-    if not 0 <= gross_margin <= 1:
-        raise OutOfDomainError("gross margin must lie between 0 and 1")
-    if int(horizon_months) != horizon_months or horizon_months < 1:
-        raise InvalidInputError("horizon_months must be a whole number of at least 1")
-    if value_per_win is not None and not np.isfinite(value_per_win):
-        raise InvalidInputError("value_per_win must be a finite number")
-
-    baseline, post = split_phases(kpis, go_live)
-    if baseline.empty:
-        raise InvalidInputError("no baseline months before go-live")
-    if post.empty:
-        raise InvalidInputError("no months from go-live on")
-    go_live_month = month_start([go_live]).iloc[0]
-    months = pd.DatetimeIndex(post["month"])
-    tracked_period = np.asarray((months.year - go_live_month.year) * 12 + (months.month - go_live_month.month))
-    n = len(post)
-    if not np.array_equal(tracked_period, np.arange(n)):
-        raise InvalidInputError("post-automation months must be consecutive from the go-live month")
-    horizon = max(int(horizon_months), n)
-    projected = np.arange(horizon) >= n
-
-    def column(frame: pd.DataFrame, name: str) -> np.ndarray:
-        return frame[name].to_numpy(float)
-
-    # Service savings (the model of monthly_roi).
-    baseline_contacts = column(baseline, "contacts").sum()
-    if baseline_contacts == 0:
-        raise ZeroDenominatorError("baseline months have no contacts")
-    cost_per_contact = float((column(baseline, "agent_hours") * column(baseline, "hourly_cost")).sum() / baseline_contacts)
-    service = column(post, "contacts") * cost_per_contact - column(post, "agent_hours") * column(post, "hourly_cost")
-
-    # Retained margin from lower churn.
-    baseline_active = column(baseline, "active_customers").sum()
-    if baseline_active == 0:
-        raise ZeroDenominatorError("baseline months have no active customers, so baseline churn is undefined")
-    churn0 = float(column(baseline, "churned_customers").sum() / baseline_active)
-    arpu0 = float(column(baseline, "revenue").sum() / baseline_active)
-    saved = churn0 * column(post, "active_customers") - column(post, "churned_customers")
-
-    # Revenue uplift, only when leads and won are given in every month.
-    given = [c for c in ("leads", "won") if c in kpis.columns and kpis[c].notna().any()]
-    win_rate = None
-    if given:
-        if len(given) < 2 or kpis["leads"].isna().any() or kpis["won"].isna().any():
-            lacking = kpis.loc[kpis.get("leads", pd.Series(np.nan, index=kpis.index)).isna() | kpis.get("won", pd.Series(np.nan, index=kpis.index)).isna(), "month"]
-            shown = ", ".join(f"{m:%Y-%m}" for m in month_start(lacking.iloc[:3]))
-            raise InvalidInputError(f"leads and won must be given in every month or in none; missing in {shown}")
-        baseline_leads = column(baseline, "leads").sum()
-        if baseline_leads == 0:
-            raise ZeroDenominatorError("baseline months have no leads, so there is no baseline win rate")
-        win_rate = float(column(baseline, "won").sum() / baseline_leads)
-        extra_wins = column(post, "won") - column(post, "leads") * win_rate
-        if value_per_win is None:
-            if churn0 == 0:
-                raise ZeroDenominatorError("baseline churn is zero, so a customer's lifetime margin is unbounded; give value_per_win")
-            value_per_win = arpu0 * gross_margin / churn0
-        value_per_win = float(value_per_win)
-    else:
-        extra_wins = np.zeros(n)
-        value_per_win = None
-
-    # Projection: each driver carried forward at its recent average.
-    service = _projected(service, horizon)
-    saved = _projected(saved, horizon)
-    extra_wins = _projected(extra_wins, horizon)
-    automation_cost = _projected(column(post, "automation_cost"), horizon)
-    kept, retention = _retained(saved, churn0, arpu0 * gross_margin)
-    uplift = extra_wins * (value_per_win or 0.0)
-    proxy_raw, proxy_adjusted = _proxy_flows(proxies, go_live_month, horizon)
-
-    cost = automation_cost.copy()
-    if one_off_costs is not None and len(one_off_costs):
-        cost_month = month_start(one_off_costs["date"])
-        cost_period = np.asarray((pd.DatetimeIndex(cost_month).year - go_live_month.year) * 12 + (pd.DatetimeIndex(cost_month).month - go_live_month.month))
-        amount = one_off_costs["amount"].to_numpy(float)
-        inside = cost_period < horizon
-        np.add.at(cost, np.maximum(cost_period[inside], 0), amount[inside])
-
-    rate = finance.monthly_rate(annual_discount_rate)
-    adjusted = {
-        "service": risk_adjusted(service, service_risk),
-        "retention": risk_adjusted(retention, retention_risk),
-        "uplift": risk_adjusted(uplift, uplift_risk),
-        "proxies": proxy_adjusted,
-    }
-    benefit = sum(adjusted.values())
-    cost_adjusted = cost * (1.0 + cost_risk)
-    to_date = finance.tei(benefit[:n], cost_adjusted[:n], rate)
-    over_horizon = finance.tei(benefit, cost_adjusted, rate)
-
-    period = np.arange(horizon)
-    net = benefit - cost_adjusted
-    discounted = net / (1.0 + rate) ** period
-    raw = {"service": service, "retention": retention, "uplift": uplift, "proxies": proxy_raw}
-    columns = {"month": pd.date_range(go_live_month, periods=horizon, freq="MS"), "period": period, "projected": projected}
-    for stream in STREAMS:
-        columns[stream] = raw[stream]
-        columns[f"{stream}_adjusted"] = adjusted[stream]
-    columns.update(
-        customers_saved=saved,
-        customers_kept=kept,
-        extra_wins=extra_wins,
-        benefit=benefit,
-        cost=cost,
-        cost_adjusted=cost_adjusted,
-        net=net,
-        discounted_net=discounted,
-        cumulative_net=np.cumsum(discounted),
-    )
-    return BenefitStreams(
-        monthly=pd.DataFrame(columns),
-        tracked_months=n,
-        horizon_months=horizon,
-        monthly_rate=rate,
-        baseline_cost_per_contact=cost_per_contact,
-        baseline_churn=churn0,
-        baseline_arpu=arpu0,
-        gross_margin=float(gross_margin),
-        baseline_win_rate=win_rate,
-        value_per_win=value_per_win,
-        risks={"service": float(service_risk), "retention": float(retention_risk), "uplift": float(uplift_risk), "cost": float(cost_risk)},
-        to_date=to_date,
-        horizon=over_horizon,
-    )

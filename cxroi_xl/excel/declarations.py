@@ -30,7 +30,10 @@ REQUIRED: Any = _Required()
 #   array    any block -> 2-D float array, shape kept (blanks per `blanks`)
 #   dates    a single row or column of dates -> 1-D datetime64[D]
 #   texts    a single row or column -> 1-D object array of str (blank -> None)
-ArgKind = Literal["number", "integer", "text", "numbers", "array", "dates", "texts"]
+#   table    a block whose first row names its columns -> pandas DataFrame of
+#            the cells as they arrive (names stripped and lower-cased; rows
+#            entirely blank dropped); the engine's adapter converts columns
+ArgKind = Literal["number", "integer", "text", "numbers", "array", "dates", "texts", "table"]
 
 # What the engine's result becomes in the sheet:
 #   scalar   one value

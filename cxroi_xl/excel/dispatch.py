@@ -205,6 +205,26 @@ def _texts(cells: list[Any], arg: Arg) -> np.ndarray:
     return out
 
 
+def _table(grid: list[list[Any]], arg: Arg) -> Any:
+    """A block with a header row -> DataFrame; names must be text and unique."""
+    import pandas as pd
+
+    width = max(len(row) for row in grid)
+    if any(len(row) != width for row in grid):
+        raise InvalidInputError(f"{arg.name}: ragged range")
+    _check_errors([cell for row in grid for cell in row], arg)
+    header = grid[0]
+    names = []
+    for position, cell in enumerate(header, start=1):
+        if not isinstance(cell, str) or not cell.strip():
+            raise InvalidInputError(f"{arg.name}: the first row must name every column (column {position} holds {_describe(cell)})")
+        names.append(cell.strip().lower())
+    if len(set(names)) != len(names):
+        raise InvalidInputError(f"{arg.name}: a column name appears twice in the first row")
+    rows = [row for row in grid[1:] if not all(cell is None or cell == "" for cell in row)]
+    return pd.DataFrame(rows, columns=names, dtype=object)
+
+
 def coerce(arg: Arg, raw: Any) -> Any:
     """Convert one raw cell argument as its declaration says.
 
@@ -247,6 +267,8 @@ def coerce(arg: Arg, raw: Any) -> Any:
         if arg.blanks == "zero":
             values = np.nan_to_num(values, nan=0.0)
         return values
+    if kind == "table":
+        return _table(grid, arg)
     cells = _vector(grid, arg)
     if kind == "numbers":
         return _apply_blanks(_floats(cells, arg), arg)

@@ -330,8 +330,12 @@ class _Scratch:
             _write(cell, value)  # as the values form and a live spill write a result
         if cell._value is None and not style and not noted:
             return ""  # a blank without style or note is not written
-        text = self.writer.cell_xml(cell)
-        return f'<c r="{coordinate}"{style}{text[len(_SCRATCH_HEAD):]}'
+        text = self.writer.cell_xml(cell)[len(_SCRATCH_HEAD):]
+        if style and text.startswith(' s="'):
+            # a date set the scratch cell's own format; the sheet's cell has
+            # its style already (a month format: openpyxl leaves it alone there)
+            text = text[text.index('"', 4) + 1 :]
+        return f'<c r="{coordinate}"{style}{text}'
 
 
 _SCRATCH_HEAD = '<c r="A1"'

@@ -19,16 +19,19 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.chart.marker import DataPoint
 from openpyxl.chart.shapes import GraphicalProperties
 from openpyxl.formatting.rule import FormulaRule
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..engine.defaults import DEFAULT_SPREADS, MONTE_CARLO_SEED, MONTE_CARLO_TRIALS
-from ..engine.tracker import KPI_COLUMNS, STREAMS
+from ..excel.catalogue.measured import MONTH_COLUMNS
+from ..engine.streams import STREAMS
+from ..engine.tracker import KPI_COLUMNS
 from .common import (
     BOX,
     FORMATS,
     HEADER_FILL,
+    HEADER_FONT,
     INPUT_FILL,
     LABEL_FONT,
     NOTE_FONT,
@@ -48,9 +51,16 @@ from .common import (
 __all__ = ["HorizonLayout", "STREAM_LABELS", "PROXIES", "MC_BINS", "write_horizon", "write_proxies", "write_scenarios", "write_data_check"]
 
 PROXIES = "Proxies"
+MEASURED_MONTH_COLUMNS = tuple(name for name, _ in MONTH_COLUMNS)
+# The measured model's arguments, as CXMEASURED and CXMEASUREDMONTHS take them.
+MODEL_ARGUMENTS = (
+    "Baseline[#All],PostAutomation[#All],GoLive,OneOffCosts[#All],Proxies[#All],DiscountRate,BenefitRisk,RetentionRisk,UpliftRisk,CostRisk,"
+    "GrossMargin,HorizonMonths,Method,HalfLifeService,HalfLifeRetention,HalfLifeUplift,RampMonths"
+)
 # Where the ROI sheet's holistic block sits (its builder and its engine values share them).
 HOLISTIC_INPUT_ROW = 17  # first row of the holistic inputs
-HOLISTIC_CALC_ROW = 24  # first row of their calculated cells
+HOLISTIC_CALC_ROW = 28  # first row of their calculated cells
+SUMMARY_FIRST_ROW = 6  # the Summary sheet: CXMEASURED's header at row 5, its first figure here
 HOLISTIC_HEADLINE_COLUMNS = (4, 5)  # D: all streams to date, E: over the horizon
 STREAM_LABELS = {"service": "Service savings", "retention": "Retained margin", "uplift": "Revenue uplift", "proxies": "Proxies"}
 MC_BINS = 20
@@ -66,10 +76,10 @@ class HorizonLayout:
 
     header_row: int
     rows: int
-    # The input column first: a value cell right of or below formulas that
-    # depend on it would have spreadsheet interpreters look for a spill over it.
+    # CXMEASUREDMONTHS spills the first columns (header row included); the
+    # sheet's own formulas follow.
     columns: tuple[str, ...] = (
-        "extra_wins", "month", "period", "status", "service", "retention", "uplift", "proxies", "cost", "customers_saved", "customers_kept",
+        *MEASURED_MONTH_COLUMNS,
         "service_adjusted", "retention_adjusted", "uplift_adjusted", "proxies_adjusted", "benefit", "cost_adjusted", "net", "discounted_net", "cumulative_net",
         "benefit_to_date", "cost_to_date",
     )
@@ -101,31 +111,23 @@ class HorizonLayout:
 
 
 _LABELS = {
-    "month": "Month", "period": "Period", "status": "Tracked or projected", "service": "Service savings", "retention": "Retained margin",
-    "uplift": "Revenue uplift", "proxies": "Proxies", "cost": "Cost", "extra_wins": "Extra wins (from leads and won)",
-    "customers_saved": "Customers saved (baseline churn - churned)", "customers_kept": "Customers kept, would have left",
+    **dict(MONTH_COLUMNS),
     "service_adjusted": "Service savings, risk-adjusted", "retention_adjusted": "Retained margin, risk-adjusted", "uplift_adjusted": "Revenue uplift, risk-adjusted",
-    "proxies_adjusted": "Proxies x confidence", "benefit": "Benefits, risk-adjusted", "cost_adjusted": "Cost, risk-adjusted", "net": "Net",
+    "proxies_adjusted": "Proxies x confidence", "benefit": "Benefits, risk-adjusted (scenario)", "cost_adjusted": "Cost, risk-adjusted", "net": "Net",
     "discounted_net": "Discounted net", "cumulative_net": "Cumulative discounted net",
-    "benefit_to_date": "Benefits, tracked months", "cost_to_date": "Cost, tracked months",
+    "benefit_to_date": "Benefits counted, tracked months", "cost_to_date": "Cost, tracked months",
 }
 
-_LAST3 = "MIN(3,TrackedMonths)"
+def horizon_formula(lay: HorizonLayout) -> str:
+    """CXMEASUREDMONTHS over the workbook's tables and inputs: the first
+    columns of the horizon table, header row included."""
+    return f"=CXMEASUREDMONTHS({MODEL_ARGUMENTS})"
 
 
 def _horizon_formulas(lay: HorizonLayout, r: int) -> dict[str, str]:
-    """The formulas of horizon row ``r`` (a tracked month reads its table
-    row; a projected one the average of the last three tracked months)."""
+    """The sheet's own formulas of horizon row ``r``, right of the spill."""
     c = {name: f"{lay.letter(name)}{r}" for name in lay.columns}
-    period = c["period"]
-
-    def tracked_or_projected(column: str) -> str:
-        tracked = f"SUMIFS(PostAutomation[{column}],PostAutomation[period],{period})"
-        recent = f'SUMIFS(PostAutomation[{column}],PostAutomation[period],">="&(TrackedMonths-3))/{_LAST3}'
-        return f"=IF({period}<TrackedMonths,{tracked},{recent})"
-
     month = c["month"]
-    in_month = f'SUMIFS(OneOffCosts[amount],OneOffCosts[date],">="&{month},OneOffCosts[date],"<"&EDATE({month},1))'
     value, confidence = f"{PROXIES}[monthly_value]", f"{PROXIES}[confidence]"
     covered = f'({PROXIES}[first_month]<EDATE({month},1))*((({PROXIES}[last_month]="")+({PROXIES}[last_month]>={month}))>0)'
 
@@ -133,29 +135,8 @@ def _horizon_formulas(lay: HorizonLayout, r: int) -> dict[str, str]:
         return f"=IF({x}>=0,{x}*(1-{risk}),{x}*(1+{risk}))"
 
     first_cum = f"${lay.letter('discounted_net')}${lay.first}"
-    active, churned = "PostAutomation[active_customers]", "PostAutomation[churned_customers]"
-    recent = '">="&(TrackedMonths-3)'
-    saved = (
-        f"=IF({period}<TrackedMonths,BaselineChurn*SUMIFS({active},PostAutomation[period],{period})-SUMIFS({churned},PostAutomation[period],{period}),"
-        f"(BaselineChurn*SUMIFS({active},PostAutomation[period],{recent})-SUMIFS({churned},PostAutomation[period],{recent}))/{_LAST3})"
-    )
-    first_row = r == lay.first
-    kept_before = f"{lay.letter('customers_kept')}{r - 1}"
+    counted = "+".join(f"{flag}*{c[f'{s}_adjusted']}" for s, flag in (("service", "ServiceCounted"), ("retention", "RetentionCounted"), ("uplift", "UpliftCounted")))
     return {
-        "period": "=0" if first_row else f"={lay.letter('period')}{r - 1}+1",
-        "month": f"=EDATE(GoLiveMonth,{period})",
-        "status": f'=IF({period}<TrackedMonths,"tracked","projected")',
-        "service": tracked_or_projected("benefit"),
-        "customers_saved": saved,
-        # R_m = R_(m-1) (1 - c0) + s_m; a customer saved earns from the next month
-        "customers_kept": f"={c['customers_saved']}" if first_row else f"={kept_before}*(1-BaselineChurn)+{c['customers_saved']}",
-        "retention": "=0" if first_row else f"={kept_before}*BaselineARPU*GrossMargin",
-        "uplift": f"=IF({c['extra_wins']}=0,0,{c['extra_wins']}*ValuePerWinUsed)",
-        "proxies": f"=SUMPRODUCT({value}*{covered})",
-        "cost": (
-            f"=IF({period}<TrackedMonths,SUMIFS(PostAutomation[cost],PostAutomation[period],{period}),"
-            f'SUMIFS(PostAutomation[automation_cost],PostAutomation[period],">="&(TrackedMonths-3))/{_LAST3}+{in_month})'
-        ),
         "service_adjusted": adjusted(c["service"], "BenefitRisk"),
         "retention_adjusted": adjusted(c["retention"], "RetentionRisk"),
         "uplift_adjusted": adjusted(c["uplift"], "UpliftRisk"),
@@ -164,11 +145,11 @@ def _horizon_formulas(lay: HorizonLayout, r: int) -> dict[str, str]:
         "benefit": f"=SUM({c['service_adjusted']}:{c['proxies_adjusted']})",
         "cost_adjusted": f"={c['cost']}*(1+CostRisk)",
         "net": f"={c['benefit']}-{c['cost_adjusted']}",
-        "discounted_net": f"={c['net']}/(1+MonthlyRate)^{period}",
+        "discounted_net": f"={c['net']}/(1+MonthlyRate)^{c['period']}",
         "cumulative_net": f"=SUM({first_cum}:{c['discounted_net']})",
-        # to date: the tracked months, 0 after (same PVs and payback as the
-        # tracked months alone, and no range ending in INDEX)
-        "benefit_to_date": f'=IF({c["status"]}="tracked",{c["benefit"]},0)',
+        # the measured headline: the streams whose effect is demonstrated or
+        # adverse (the flags on the Inputs sheet) and the proxies, tracked months only
+        "benefit_to_date": f'=IF({c["status"]}="tracked",{counted}+{c["proxies_adjusted"]},0)',
         "cost_to_date": f'=IF({c["status"]}="tracked",{c["cost"]},0)',
     }
 
@@ -183,37 +164,40 @@ def tei_formula(lay: HorizonLayout, to_date: bool = False) -> str:
     return f"CXTEI({benefits},{costs},MonthlyRate,0,CostRisk)"
 
 
-def extra_wins_column(lay: HorizonLayout, extra_wins: list[float]) -> list[float]:
-    """The horizon table's extra-wins input column: the engine's, 0 past them."""
-    return [extra_wins[i] if i < len(extra_wins) else 0 for i in range(lay.rows)]
-
-
-def write_horizon(ws: Worksheet, lay: HorizonLayout, tracked: int, currency: str, extra_wins: list[float]) -> None:
-    """The horizon table (one row per month from go-live, ``lay.rows`` rows)
-    and its two charts, projected months drawn lighter."""
+def write_horizon(ws: Worksheet, lay: HorizonLayout, tracked: int, currency: str) -> None:
+    """The horizon table (one row per month from go-live, ``lay.rows`` rows):
+    CXMEASUREDMONTHS's spill, then the risk adjustment, the scenario's net
+    and the measured headline's columns, and two charts, projected months
+    drawn lighter."""
     money0 = currency_format(currency)
     ws.cell(lay.header_row - 2, lay.first_col, "Every benefit stream over the horizon").font = SECTION_FONT
     ws.cell(lay.header_row - 1, lay.first_col, (
-        "Months after the last tracked one are projected from each stream's driver averaged over the last three tracked months; "
-        "retained margin from the customers kept (the recurrence of CXRETAINEDMARGIN); extra wins come with the client's leads and won (0 without). "
-        "Add or remove months by rebuilding the workbook."
+        "Each driver against its counterfactual (what the baseline's level, trend and season predict); after the last tracked month each stream's "
+        "average effect carries on with its half-life (Inputs). The scenario's benefits count every stream with an estimate; the measured headline only those demonstrated or adverse."
     )).font = NOTE_FONT
-    header_cells(ws, lay.header_row, lay.first_col, [_LABELS[name] for name in lay.columns])
+    spilled = len(MEASURED_MONTH_COLUMNS)
+    last_spilled = get_column_letter(lay.first_col + spilled - 1)
+    array_formula(ws, f"{get_column_letter(lay.first_col)}{lay.header_row}:{last_spilled}{lay.last}", horizon_formula(lay))
+    native = lay.columns[spilled:]
+    header_cells(ws, lay.header_row, lay.first_col + spilled, [_LABELS[name] for name in native])
+    for j in range(spilled):  # the spill's own header, styled as the others
+        cell = ws.cell(lay.header_row, lay.first_col + j)
+        cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, Alignment(horizontal="center", vertical="center", wrap_text=True)
     ws.row_dimensions[lay.header_row].height = 45
-    formats = {"month": FORMATS["month"], "period": FORMATS["int"], "status": FORMATS["general"], "extra_wins": FORMATS["dec1"], "customers_saved": FORMATS["dec1"], "customers_kept": FORMATS["dec1"]}
+    formats = {
+        "month": FORMATS["month"], "period": FORMATS["int"], "status": FORMATS["general"], "hours_expected": FORMATS["dec1"],
+        "churn_expected": FORMATS["pct2"], "win_rate_expected": FORMATS["pct2"],
+        "customers_saved": FORMATS["dec1"], "customers_kept": FORMATS["dec1"], "extra_wins": FORMATS["dec1"], "wins_kept": FORMATS["dec1"],
+    }
     # Style the first row cell by cell, then copy its style arrays (setting
     # formats per cell costs more than writing the formulas).
     prototypes = {}
-    column = extra_wins_column(lay, extra_wins)
     for name in lay.columns:
         cell = ws.cell(lay.first, lay.col(name))
         cell.number_format = formats.get(name, money0)
-        if name == "extra_wins":
-            cell.fill, cell.border = INPUT_FILL, BOX
         prototypes[name] = cell._style
     for i in range(lay.rows):
         r = lay.first + i
-        ws.cell(r, lay.col("extra_wins"), column[i])
         for name, formula in _horizon_formulas(lay, r).items():
             ws.cell(r, lay.col(name), formula)
         if i:
@@ -333,7 +317,7 @@ TORNADO_ROWS = 1 + len(STREAMS) + 1
 
 def write_scenarios(ws: Worksheet, lay: HorizonLayout, currency: str, horizon_npv_cell: str) -> None:
     money0 = currency_format(currency)
-    title(ws, "Scenarios: how likely is this to pay back?", "Low and high multiples of each stream and of the costs, in place of fixed risk factors.")  # fits the first printed page
+    title(ws, "Scenarios: how likely is this to pay back?", "Your low and high multiples of each stream of the horizon scenario and of the costs (the data's own uncertainty is in the Summary's P(NPV > 0)).")  # fits the first printed page
     header_cells(ws, 4, 2, ["Driver", "Low", "Expected", "High", "PV over the horizon, before risk"])
     ws.row_dimensions[4].height = 30
     rate_pow = f"(1+MonthlyRate)^{lay.range('period', sheet='ROI')}"
@@ -355,19 +339,28 @@ def write_scenarios(ws: Worksheet, lay: HorizonLayout, currency: str, horizon_np
     # two lines, each within the first printed page's columns
     ws.cell(cost_row + 1, 2, "Defaults: service 0.9-1.1 (counted contacts and hours), retention 0.6-1.2,").font = NOTE_FONT
     ws.cell(cost_row + 2, 2, "uplift 0.5-1.2, proxies 0.5-1.0 (estimates), costs 0.95-1.3 (overruns).").font = NOTE_FONT
+    # Each stream is scaled so that its spread's mean is the stream's risk
+    # factor (1 - risk; costs 1 + risk): risk is counted once
+    header_cells(ws, 4, 11, ["Scale"])
+    risks = {"service": "(1-BenefitRisk)", "retention": "(1-RetentionRisk)", "uplift": "(1-UpliftRisk)", "proxies": "1"}
+    for i, target in enumerate([*(risks[s] for s in STREAMS), "(1+CostRisk)"]):
+        r = SPREAD_ROW + i
+        ws.cell(r, 11, f"={target}/((C{r}+D{r}+E{r})/3)").number_format = "0.000"
+    ws.cell(cost_row + 3, 2, "Each stream is scaled (K) so its spread's mean is its risk factor: risk is counted once.").font = NOTE_FONT
 
     for r, label, value in ((4, "Trials", MONTE_CARLO_TRIALS), (5, "Seed", MONTE_CARLO_SEED)):
         ws.cell(r, 8, label).font = LABEL_FONT
         cell = ws.cell(r, 9, value)
         cell.fill, cell.border, cell.number_format = INPUT_FILL, BOX, FORMATS["int"]
-    ws.cell(7, 8, "Risk-adjusted NPV (fixed risk factors)").font = LABEL_FONT
+    ws.cell(7, 8, "Horizon NPV (scenario, risk-adjusted)").font = LABEL_FONT
     ws.cell(7, 9, f"={horizon_npv_cell}").number_format = money0
     ws.cell(8, 8, "Mean NPV (Monte Carlo)").font = LABEL_FONT
     ws.cell(8, 9, f"=C{TABLE_ROW + 4}").number_format = money0
     ws.cell(9, 8, "P(NPV > 0)").font = LABEL_FONT
     ws.cell(9, 9, f"=C{TABLE_ROW + 5}").number_format = FORMATS["pct"]
 
-    streams, costs = lay.streams_range("ROI"), lay.range("cost", sheet="ROI")
+    streams = f"{lay.streams_range('ROI')}*TRANSPOSE(K{SPREAD_ROW}:K{last})"
+    costs = f"{lay.range('cost', sheet='ROI')}*K{cost_row}"
     spreads = f"C{SPREAD_ROW}:C{last},E{SPREAD_ROW}:E{last},C{cost_row},E{cost_row}"
     ws.cell(TABLE_ROW - 1, 2, "Monte Carlo (CXMONTECARLO)").font = SECTION_FONT
     array_formula(ws, f"B{TABLE_ROW}:E{TABLE_ROW + MC_ROWS - 1}", f"=CXMONTECARLO({streams},{costs},MonthlyRate,{spreads},$I$4,$I$5,{MC_BINS})")
@@ -410,7 +403,7 @@ def write_scenarios(ws: Worksheet, lay: HorizonLayout, currency: str, horizon_np
     tornado.height, tornado.width = 8, 16
     ws.add_chart(tornado, f"G{TABLE_ROW + TORNADO_ROWS + 19}")
 
-    set_widths(ws, {"A": 2, "B": 20, "C": 14, "D": 14, "E": 12, "F": 18, "G": 18, "H": 34, "I": 14, "J": 14})
+    set_widths(ws, {"A": 2, "B": 20, "C": 14, "D": 14, "E": 12, "F": 18, "G": 18, "H": 34, "I": 14, "J": 14, "K": 11})
     header_rows = sorted({cell.row for row in ws.iter_rows() for cell in row if cell.fill is not None and cell.fill.fgColor is not None and cell.fill.fgColor.rgb == HEADER_FILL.fgColor.rgb})
     fit_headers(ws, header_rows)  # one-word headers on one line, never broken mid-word
     ws.freeze_panes = "A4"

@@ -34,7 +34,7 @@ def _shown(value, column: SummaryColumn, currency: str) -> str:
     """Roughly the text Excel shows for ``value`` (for column widths)."""
     if value is None:
         return ""
-    if column.unit == "text":
+    if column.unit in ("text", "verdict"):
         return str(value)
     if column.unit == "rate":
         return f"{float(value):.2%}"
@@ -57,7 +57,7 @@ def _header(ws: Worksheet, row: int, col: int, label: str) -> None:
 
 def _put(ws: Worksheet, row: int, col: int, value, column: SummaryColumn, currency: str):
     cell = ws.cell(row, col)
-    if column.unit == "text":
+    if column.unit in ("text", "verdict"):
         put_text(cell, value)  # client text starting with = stays text
     else:
         cell.value = value

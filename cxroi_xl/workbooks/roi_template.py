@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from copy import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import jinja2
 import numpy as np
@@ -26,8 +26,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 from .sample_data import synthetic_client
 from ..engine.tracker import KPI_COLUMNS, TrackerInput, month_start
 from .cache import FormulaValues
-from .holistic_sheets import HOLISTIC_CALC_ROW, HOLISTIC_HEADLINE_COLUMNS, HOLISTIC_INPUT_ROW, HorizonLayout, extra_wins_column, proxies_table, tei_formula, write_data_check, write_horizon, write_proxies, write_scenarios
+from .holistic_sheets import HOLISTIC_CALC_ROW, HOLISTIC_HEADLINE_COLUMNS, HOLISTIC_INPUT_ROW, MODEL_ARGUMENTS, SUMMARY_FIRST_ROW, HorizonLayout, proxies_table, tei_formula, write_data_check, write_horizon, write_proxies, write_scenarios
 from .roi_values import fill_roi_values
+from ..engine.streams import DEFAULT_HALF_LIVES
 from .common import (
     BOX,
     CALC_FILL,
@@ -64,13 +65,14 @@ CURRENCIES = ("USD", "EUR", "GBP", "CAD", "AUD", "CHF", "JPY", "INR", "SEK", "NO
 
 SHEET_PURPOSES = [
     ("Start here", "this page."),
-    ("Inputs", "the client, the go-live month, the currency, the discount rate, each benefit stream's risk adjustment, the gross margin, the value of an extra win and the horizon."),
+    ("Summary", "one page to read first: the measured NPV and ROI to date with their intervals, each benefit stream's verdict, the horizon scenario with its projected share and P(NPV > 0), and the assumptions."),
+    ("Inputs", "the client, the go-live month, the currency, the discount rate, each benefit stream's risk adjustment, the gross margin, the horizon, the counterfactual method and the half-lives of projected effects."),
     ("Baseline", "monthly service figures before automation."),
     ("Post-automation", "monthly figures from go-live on, with the month's benefit, cost and net benefit calculated."),
     ("Costs", "one-off costs of the automation."),
     ("Surveys", "customer survey answers (NPS, CSAT, CES)."),
     ("Proxies", "financial proxies for intangibles: an estimated value per month, the months it covers and your confidence."),
-    ("ROI", "the return to date and over the horizon: every benefit stream (service savings, retained margin, revenue uplift, proxies) month by month, each risk-adjusted by its own factor, PV of benefits and costs, NPV, ROI, payback, in tables and charts (projected months lighter), and a data check."),
+    ("ROI", "the return measured to date and the horizon scenario: every benefit stream (service savings, retained margin, revenue uplift, proxies) month by month against its counterfactual, each risk-adjusted by its own factor, PV of benefits and costs, NPV, ROI, payback, in tables and charts (projected months lighter), and a data check."),
     ("Scenarios", "how likely is this to pay back: low / expected / high per stream and for costs, a Monte Carlo table and NPV histogram, and a tornado chart."),
     ("CX metrics", "baseline against post-automation for NPS, CSAT, CES, first-contact resolution, churn, cost per contact and automation rate, with confidence intervals and a verdict."),
 ]
@@ -288,39 +290,84 @@ def _write_inputs(ws: Worksheet, data: TrackerInput) -> None:
 
 
 def _write_holistic_inputs(ws: Worksheet, data: TrackerInput) -> None:
-    """The inputs of the other benefit streams and the horizon, and what is
-    derived from the baseline (churn, revenue per customer, the default
-    value of an extra win)."""
-    ws.cell(HOLISTIC_INPUT_ROW - 1, 1, "Holistic ROI: every benefit stream").font = SECTION_FONT
-    money0 = currency_format(data.currency)
+    """The inputs of the measured model (the other streams, the horizon,
+    the counterfactual method, the projection's half-lives and ramp-up) and
+    what is derived: baseline churn and revenue per customer, the months,
+    and whether each stream counts in the measured headline."""
+    ws.cell(HOLISTIC_INPUT_ROW - 1, 1, "Every benefit stream, measured against its counterfactual").font = SECTION_FONT
+    half_lives = {**DEFAULT_HALF_LIVES, **(data.half_lives or {})}
     rows = [
-        ("GrossMargin", "Gross margin", "Share of revenue kept as margin; values a retained customer's revenue.", FORMATS["pct"], data.gross_margin),
+        ("GrossMargin", "Gross margin", "Share of revenue kept as margin; values a retained or extra customer's revenue.", FORMATS["pct"], data.gross_margin),
         ("RetentionRisk", "Retention risk", "Share by which the retained margin is reduced for uncertainty.", FORMATS["pct"], data.retention_risk),
         ("UpliftRisk", "Uplift risk", "Share by which the revenue uplift is reduced for uncertainty.", FORMATS["pct"], data.uplift_risk),
-        ("ValuePerWin", "Value of an extra win", "Blank: the default beside it (column D), a baseline customer's lifetime margin.", money0, data.value_per_win),
-        ("HorizonMonths", "Horizon (months)", "Months from go-live over which the ROI is reported; 36 is common.", FORMATS["int"], data.horizon_months),
+        ("HorizonMonths", "Horizon (months)", "Months from go-live of the horizon scenario; 36 is common.", FORMATS["int"], data.horizon_months),
+        ("Method", "Counterfactual method", "glm: regression on the baseline (level, trend, season); sts: structural time series (36 baseline months or more).", FORMATS["text"], data.method),
+        ("HalfLifeService", "Half-life, service savings (months)", "Blank: no decay while the automation runs and is paid for.", FORMATS["int"], half_lives["service"]),
+        ("HalfLifeRetention", "Half-life, retained margin (months)", "After the last tracked month the customers saved per month halve every so many months.", FORMATS["int"], half_lives["retention"]),
+        ("HalfLifeUplift", "Half-life, revenue uplift (months)", "The same for the extra wins per month.", FORMATS["int"], half_lives["uplift"]),
+        ("RampMonths", "Ramp-up (months)", "Months from go-live until a projected effect has its full size; 0: at once.", FORMATS["int"], data.ramp_months),
     ]
     for i, (name, label, help_text, fmt, value) in enumerate(rows):
-        r = HOLISTIC_INPUT_ROW + i
-        _named_cell(ws, r, name, label, help_text, fmt, INPUT_FILL, value)
-        if name == "ValuePerWin":
-            default = ws.cell(r, 4, "=DefaultValuePerWin")
-            default.number_format, default.fill, default.border = fmt, CALC_FILL, BOX
+        _named_cell(ws, HOLISTIC_INPUT_ROW + i, name, label, help_text, fmt, INPUT_FILL, value, text=name == "Method")
+    start_of_month = f"(SUM({BASELINE}[active_customers])-SUM({BASELINE}[new_customers])+SUM({BASELINE}[churned_customers]))"
     derived = [
-        ("BaselineChurn", "Baseline churn (monthly)", f"=SUM({BASELINE}[churned_customers])/SUM({BASELINE}[active_customers])", FORMATS["pct2"], "c0 = churned / active customers over the baseline months."),
-        ("BaselineARPU", "Baseline revenue per customer", f"=SUM({BASELINE}[revenue])/SUM({BASELINE}[active_customers])", currency_format(data.currency, 2), "arpu0 = revenue / active customers per month."),
-        ("DefaultValuePerWin", "Default value of an extra win", "=BaselineARPU*GrossMargin/BaselineChurn", money0, "arpu0 x gross margin / c0: a baseline customer's lifetime margin."),
-        ("ValuePerWinUsed", "Value of an extra win used", "=IF(ISNUMBER(ValuePerWin),ValuePerWin,DefaultValuePerWin)", money0, "Yours if given, else the default."),
-        ("TrackedMonths", "Tracked months", f"=COUNT({POST}[month])", FORMATS["int"], "Post-automation months with data."),
-        ("HorizonRows", "Months reported", "=MAX(HorizonMonths,TrackedMonths)", FORMATS["int"], "The horizon, or the tracked months when there are more."),
+        ("BaselineChurn", "Baseline churn (monthly)", f"=SUM({BASELINE}[churned_customers])/{start_of_month}", FORMATS["pct2"], "Churned / customers at the month's start over the baseline months."),
+        ("BaselineARPU", "Baseline revenue per customer", f"=SUM({BASELINE}[revenue])/SUM({BASELINE}[active_customers])", currency_format(data.currency, 2), "Revenue / active customers per month."),
+        ("BaselineMonths", "Baseline months", f"=COUNT({BASELINE}[month])", FORMATS["int"], "Months before go-live: effects need 12 (or a control series)."),
+        ("TrackedMonths", "Tracked months", f"=COUNT({POST}[month])", FORMATS["int"], "Post-automation months with data: nothing is projected with fewer than 6."),
+        ("HorizonRows", "Months reported", "=IF(TrackedMonths>=6,MAX(HorizonMonths,TrackedMonths),TrackedMonths)", FORMATS["int"], "The horizon, or the tracked months when there are more or fewer than 6."),
+        ("ServiceCounted", "Service savings counted", '=OR(INDEX(SummaryValues,MATCH("Service savings: verdict",SummaryLabels,0))="demonstrated",INDEX(SummaryValues,MATCH("Service savings: verdict",SummaryLabels,0))="adverse")', FORMATS["general"], "In the measured headline: its effect is demonstrated or adverse (Summary)."),
+        ("RetentionCounted", "Retained margin counted", '=OR(INDEX(SummaryValues,MATCH("Retained margin: verdict",SummaryLabels,0))="demonstrated",INDEX(SummaryValues,MATCH("Retained margin: verdict",SummaryLabels,0))="adverse")', FORMATS["general"], "The same for the retained margin."),
+        ("UpliftCounted", "Revenue uplift counted", '=OR(INDEX(SummaryValues,MATCH("Revenue uplift: verdict",SummaryLabels,0))="demonstrated",INDEX(SummaryValues,MATCH("Revenue uplift: verdict",SummaryLabels,0))="adverse")', FORMATS["general"], "The same for the revenue uplift."),
     ]
     ws.cell(HOLISTIC_CALC_ROW - 1, 1, "Calculated").font = SECTION_FONT
     for i, (name, label, formula, fmt, help_text) in enumerate(derived):
         _named_cell(ws, HOLISTIC_CALC_ROW + i, name, label, help_text, fmt, CALC_FILL, formula)
     first = HOLISTIC_INPUT_ROW
     ws.add_data_validation(validation("decimal", operator="between", formula1="0", formula2="1", cells=f"B{first}:B{first + 2}", prompt="A percentage between 0% and 100%"))
-    ws.add_data_validation(validation("decimal", operator="greaterThanOrEqual", formula1="0", cells=f"B{first + 3}", prompt="An amount, or blank for the default"))
-    ws.add_data_validation(validation("whole", operator="between", formula1="1", formula2="600", cells=f"B{first + 4}", prompt="Months, 1 to 600"))
+    ws.add_data_validation(validation("whole", operator="between", formula1="1", formula2="600", cells=f"B{first + 3}", prompt="Months, 1 to 600"))
+    ws.add_data_validation(validation("list", formula1='"glm,sts"', cells=f"B{first + 4}", prompt="glm or sts", allow_blank=False))
+    ws.add_data_validation(validation("decimal", operator="between", formula1="0", formula2="600", cells=f"B{first + 5}:B{first + 7}", prompt="Months, or blank for no decay"))
+    ws.add_data_validation(validation("whole", operator="between", formula1="0", formula2="120", cells=f"B{first + 8}", prompt="Months, 0 to 120"))
+
+
+def _write_summary(ws: Worksheet, currency: str) -> None:
+    """One page a finance reviewer reads first: CXMEASURED's figures, each
+    labelled with what it counts, and how to read them."""
+    from ..excel.catalogue.measured import FIGURE_FORMATS, FIGURE_LABELS
+
+    title(ws, "Summary: what the automation returned", "Measured: effects against the baseline's counterfactual, with intervals. Projected: the horizon scenario. Assumed: your inputs.")
+    ws.cell(4, 2, "The measured model (CXMEASURED)").font = SECTION_FONT
+    last = SUMMARY_FIRST_ROW + len(FIGURE_LABELS) - 1
+    array_formula(ws, f"B{SUMMARY_FIRST_ROW - 1}:C{last}", f"=CXMEASURED({MODEL_ARGUMENTS})")
+    for c in (2, 3):
+        ws.cell(SUMMARY_FIRST_ROW - 1, c).font = HEADER_FONT
+        ws.cell(SUMMARY_FIRST_ROW - 1, c).fill = HEADER_FILL
+    money = currency_format(currency)
+    formats = {"money": money, "pct": FORMATS["pct"], "months": FORMATS["dec1"], "count": FORMATS["int"], "text": FORMATS["general"]}
+    for i, kind in enumerate(FIGURE_FORMATS):
+        cell = ws.cell(SUMMARY_FIRST_ROW + i, 3)
+        cell.number_format = formats[kind]
+        cell.alignment = Alignment(horizontal="left", wrap_text=kind == "text", vertical="top")
+        ws.cell(SUMMARY_FIRST_ROW + i, 2).font = LABEL_FONT
+    define_name(ws.parent, "SummaryLabels", ws.title, f"$B${SUMMARY_FIRST_ROW}:$B${last}")
+    define_name(ws.parent, "SummaryValues", ws.title, f"$C${SUMMARY_FIRST_ROW}:$C${last}")
+    notes = [
+        "How to read it",
+        "Measured to date counts only the streams whose effect is demonstrated (the whole 95% interval on the good side) or adverse (on the bad side, with its sign), plus the proxies you estimated (assumed).",
+        "A stream 'not demonstrated' may be real or noise: the data cannot tell. 'Not estimable': too few baseline months (12 are needed). 'Not corroborated': the customer counts do not show the customers the lower churn claims.",
+        "The horizon is a scenario: measured effects carried past the tracked months with the half-lives on the Inputs sheet. Its projected share says how much of it is projection.",
+        "P(horizon NPV > 0) draws every stream's effect from its fit (the data's uncertainty), then your risk spreads (Scenarios sheet).",
+    ]
+    below = last + 2
+    ws.cell(below, 2, notes[0]).font = SECTION_FONT
+    for i, text in enumerate(notes[1:]):
+        ws.cell(below + 1 + i, 2, text).font = NOTE_FONT
+    set_widths(ws, {"A": 2, "B": 40, "C": 60})
+    ws.freeze_panes = "A4"
+    page_setup(ws, one_page=True)  # the page a reviewer reads first
+    ws.page_setup.orientation = "portrait"
+    ws.print_area = f"A1:C{below + len(notes) - 1}"
 
 
 def _kpi_rows(frame: pd.DataFrame) -> list[list]:
@@ -401,10 +448,10 @@ def horizon_layout(post_rows: int, horizon_rows: int) -> HorizonLayout:
 DATA_CHECK_ROW = 19
 
 
-def _write_roi(ws: Worksheet, post_rows: int, currency: str, horizon: HorizonLayout | None = None, tracked: int = 0, extra_wins: list | None = None, tables: dict | None = None) -> None:
+def _write_roi(ws: Worksheet, post_rows: int, currency: str, horizon: HorizonLayout | None = None, tracked: int = 0, tables: dict | None = None) -> None:
     money0 = currency_format(currency)
     title(ws, "Return on investment", "Risk-adjusted and discounted monthly from the go-live month (period 0). See 'Start here' for the model.")
-    ws.cell(4, 2, "Headline (CXTEI)").font = SECTION_FONT
+    ws.cell(4, 2, "Service savings before/after (CXTEI)").font = SECTION_FONT
     benefits, costs = f"{POST}[benefit]", f"{POST}[cost]"
     # One cell per figure of CXTEI's table, so that only the payback can say
     # "not reached", and only for the engine's #N/A (never pays back); any
@@ -424,18 +471,19 @@ def _write_roi(ws: Worksheet, post_rows: int, currency: str, horizon: HorizonLay
         ws.cell(5, c).font = HEADER_FONT
         ws.cell(5, c).fill = HEADER_FILL
     if horizon is not None:
-        # Every stream, to date (the tracked months) and over the horizon.
-        ws.cell(4, 4, "All benefit streams (CXTEI)").font = SECTION_FONT
-        header_cells(ws, 5, 4, ["To date", "Over the horizon"])
+        # The measured headline (tracked months, counted streams) and the
+        # horizon scenario.
+        ws.cell(4, 4, "Measured and scenario (CXTEI)").font = SECTION_FONT
+        header_cells(ws, 5, 4, ["Measured to date", "Horizon scenario"])
         for col, tei in zip(HOLISTIC_HEADLINE_COLUMNS, (tei_formula(horizon, to_date=True), tei_formula(horizon))):
             for k, label in enumerate(HEADLINE_LABELS):
                 figure = f"INDEX({tei},{k + 2},2)"
                 cell = ws.cell(6 + k, col, f'=IF(ISNA({figure}),"not reached",{figure})' if label.startswith("Payback") else f"={figure}")
                 cell.number_format = [money0, money0, money0, FORMATS["pct"], FORMATS["periods"]][k]
                 cell.font = VALUE_FONT
-        ws.cell(11, 4, "C: service savings only; D and E: every stream, each risk-adjusted.").font = NOTE_FONT  # fits the first printed page
+        ws.cell(11, 4, "C: before/after, no counterfactual. D: demonstrated streams. E: scenario.").font = NOTE_FONT  # fits the first printed page
 
-    ws.cell(12, 2, "The same figures, one function each").font = SECTION_FONT
+    ws.cell(12, 2, "Before/after service savings, one function each").font = SECTION_FONT
     singles = [
         ("ROI (CXROI)", f"=CXROI({benefits},{costs},MonthlyRate,BenefitRisk,CostRisk)", FORMATS["pct"]),
         ("NPV of the risk-adjusted net (CXNPV)", f"=CXNPV(MonthlyRate,{POST}[net])", money0),
@@ -491,7 +539,7 @@ def _write_roi(ws: Worksheet, post_rows: int, currency: str, horizon: HorizonLay
     ws.add_chart(line, f"I{first - 1}")
 
     if horizon is not None:
-        write_horizon(ws, horizon, tracked, currency, extra_wins or [])
+        write_horizon(ws, horizon, tracked, currency)
     set_widths(ws, {"A": 2, "B": 38, "C": 18, "D": 16, "E": 16, "F": 18, "G": 24, "H": 16})
     for col in range(9, 22):
         ws.column_dimensions[get_column_letter(col)].width = 15
@@ -541,11 +589,12 @@ def _write_cx_metrics(ws: Worksheet) -> None:
         (11, SHARE_METRIC_LABELS[11], "higher", rate_args(f"{BASELINE}[automated_contacts]", f"{BASELINE}[contacts]"), rate_args(f"{POST}[automated_contacts]", f"{POST}[contacts]"), "=K11", "=N11"),
     ]
     share_method = "Wilson interval of each share (CXRATE), Newcombe's score interval of the difference"
+    churn_method = "Before/after as above; the verdict is the counterfactual's (churn against the baseline's level, trend and season: Summary)"
     cells: dict[int, tuple] = {5: rows[0][:4] + nps_ci + (rows[0][6], "points")}
     for row, label, better, base_args, post_args, base_formula, post_formula in share_rows:
         array_formula(ws, f"K{row}:M{row}", f"=CXRATE({base_args})")
         array_formula(ws, f"N{row}:P{row}", f"=CXRATE({post_args})")
-        cells[row] = (label, better, base_formula, post_formula) + newcombe(row) + (share_method, "share")
+        cells[row] = (label, better, base_formula, post_formula) + newcombe(row) + (churn_method if row == CHURN_ROW else share_method, "share")
 
     # Means: Welch's interval of the difference (CXUPLIFT).
     def uplift(row: int, label: str, better: str, baseline: str, post: str, kind: str, base_formula: str | None = None, post_formula: str | None = None):
@@ -576,7 +625,10 @@ def _write_cx_metrics(ws: Worksheet) -> None:
         ws.cell(row, 5, f"=D{row}-C{row}")
         ws.cell(row, 6, lower)
         ws.cell(row, 7, upper)
-        ws.cell(row, 8, f'=IF(OR(NOT(ISNUMBER(F{row})),NOT(ISNUMBER(G{row}))),"not enough data",IF(F{row}>0,IF(B{row}="higher","improved","worse"),IF(G{row}<0,IF(B{row}="higher","worse","improved"),"no clear change")))')
+        if row == CHURN_ROW:  # the retention stream's verdict, so the two sheets never disagree
+            ws.cell(row, 8, '=INDEX({"improved","worse","no clear change","not enough data","not corroborated"},MATCH(INDEX(SummaryValues,MATCH("Retained margin: verdict",SummaryLabels,0)),{"demonstrated","adverse","not demonstrated","not estimable","not corroborated"},0))')
+        else:
+            ws.cell(row, 8, f'=IF(OR(NOT(ISNUMBER(F{row})),NOT(ISNUMBER(G{row}))),"not enough data",IF(F{row}>0,IF(B{row}="higher","improved","worse"),IF(G{row}<0,IF(B{row}="higher","worse","improved"),"no clear change")))')
         ws.cell(row, 9, method).font = NOTE_FONT
         fmt = {"points": FORMATS["points"], "share": FORMATS["pct"], "score": FORMATS["dec2"], "money": FORMATS["dec2"]}[kind]
         for col in range(3, 8):
@@ -628,7 +680,8 @@ def _write_cx_metrics(ws: Worksheet) -> None:
 
 
 METHOD_WIDTH = 40
-VERDICTS = ("improved", "worse", "no clear change", "not enough data")
+VERDICTS = ("improved", "worse", "no clear change", "not enough data", "not corroborated")
+CHURN_ROW = 9
 
 
 # The sheets whose content depends on the client only through their values
@@ -641,13 +694,12 @@ SHARED_SHEETS = ("ROI", "Scenarios", "CX metrics")
 class SharedShape:
     """What the shared sheets are built from, besides the values of their
     cells: two clients of equal shape get the same shared sheets but for
-    their cells' values and their extra wins."""
+    their cells' values."""
 
     currency: str
     post_rows: int
     horizon: HorizonLayout
     tracked: int
-    extra_wins: tuple = field(default=(), compare=False)
 
 
 def build(data: TrackerInput | None = None, stream: RowStream | None = None, values: FormulaValues | None = None, model=None) -> Workbook:
@@ -684,7 +736,8 @@ def build_client_sheets(data: TrackerInput | None = None, stream: RowStream | No
     sheets = {name: wb.create_sheet(name) for name, _ in SHEET_PURPOSES[1:]}
     streams = engine_streams(data)
     tracked = len(post)
-    horizon = horizon_layout(len(post), streams.horizon_months if streams is not None else max(int(data.horizon_months), tracked))
+    projected = max(int(data.horizon_months), tracked) if tracked >= 6 else tracked
+    horizon = horizon_layout(len(post), streams.horizon_months if streams is not None else projected)
     _write_start_here(start, data.client_name)
     _write_inputs(sheets["Inputs"], data)
     baseline_spec, post_spec = TableSpec(BASELINE, _kpi_columns(data.currency), HEADER_ROW), TableSpec(POST, _post_columns(data.currency), HEADER_ROW)
@@ -695,9 +748,9 @@ def build_client_sheets(data: TrackerInput | None = None, stream: RowStream | No
     _write_surveys(sheets["Surveys"], surveys_spec, data.surveys, stream)
     proxy_spec = proxies_table(data.currency, HEADER_ROW)
     write_proxies(sheets["Proxies"], proxy_spec, _proxy_rows(data.proxies))
-    wb.active = sheets["ROI"]
-    extra_wins = tuple(extra_wins_column(horizon, streams.monthly["extra_wins"].tolist() if streams is not None else []))
-    shape = SharedShape(data.currency, post_rows, horizon, tracked, extra_wins)
+    _write_summary(sheets["Summary"], data.currency)
+    wb.active = sheets["Summary"]
+    shape = SharedShape(data.currency, post_rows, horizon, tracked)
     model = model if model is not None else engine_model(data)
     if model is not None:
         layout = {
@@ -720,7 +773,7 @@ def build_shared_sheets(wb: Workbook, shape: SharedShape) -> None:
     """The second part of :func:`build`: the ROI, Scenarios and CX metrics
     sheets, into the places :func:`build_client_sheets` left for them."""
     tables = {BASELINE: TableSpec(BASELINE, _kpi_columns(shape.currency), HEADER_ROW), POST: TableSpec(POST, _post_columns(shape.currency), HEADER_ROW)}
-    _write_roi(wb["ROI"], shape.post_rows, shape.currency, shape.horizon, shape.tracked, list(shape.extra_wins), tables)
+    _write_roi(wb["ROI"], shape.post_rows, shape.currency, shape.horizon, shape.tracked, tables)
     write_scenarios(wb["Scenarios"], shape.horizon, shape.currency, "'ROI'!$E$8")
     _write_cx_metrics(wb["CX metrics"])
 

@@ -195,6 +195,9 @@ def fill_roi_values(
     _fill_cx_metrics(values, base_calc, baseline, post_calc, post, per_phase, layout["cx_labels"])
     if layout.get("streams") is not None:
         fill_holistic_values(values, data, layout["streams"], baseline, post, layout)
+        # churn's verdict is the retention stream's (the counterfactual's)
+        words = {"demonstrated": "improved", "adverse": "worse", "not demonstrated": "no clear change", "not estimable": "not enough data", "not corroborated": "not corroborated"}
+        values.set_at("CX metrics", 9, 8, words[layout["streams"].verdict("retention")])
 
 
 def _number(value: float) -> Any:
@@ -282,64 +285,82 @@ def _not_reached(figure: Any) -> Any:
 
 
 def fill_holistic_values(values: FormulaValues, data: TrackerInput, streams, baseline: pd.DataFrame, post: pd.DataFrame, layout: dict[str, Any]) -> None:
-    """Register the values of the holistic cells (see
-    :mod:`~cxroi_xl.workbooks.holistic_sheets`) from the engine's
-    :class:`~cxroi_xl.engine.tracker.BenefitStreams`."""
-    from ..engine.defaults import DEFAULT_SPREADS, default_monte_carlo
-    from ..engine.tracker import STREAMS
+    """Register the values of the measured model's cells (the Summary sheet,
+    the Inputs' calculated cells, the ROI sheet's horizon table and
+    headline, the data check, the Scenarios sheet) from the engine's
+    :class:`~cxroi_xl.engine.streams.MeasuredStreams`."""
+    from ..engine.defaults import DEFAULT_SPREADS, MONTE_CARLO_SEED, MONTE_CARLO_TRIALS
+    from ..engine.streams import COUNTED, MEASURED_STREAMS, STREAMS
+    from ..engine.tracker import risk_adjusted
+    from ..excel.catalogue.measured import figure_rows, month_rows
     from . import holistic_sheets as hs
 
     lay: hs.HorizonLayout = layout["horizon"]
-    monthly = streams.monthly
-    n, rows = streams.tracked_months, lay.rows
+    rows = lay.rows
 
-    # Inputs: the calculated cells of the holistic model
-    c0, arpu0, g = streams.baseline_churn, streams.baseline_arpu, streams.gross_margin
-    default_vpw = _arith(lambda a, m, c: a * m / c, arpu0, g, c0) if c0 else ExcelError("#DIV/0!", "baseline churn is zero")
-    used_vpw = float(data.value_per_win) if data.value_per_win is not None else default_vpw
-    for i, value in enumerate((c0, arpu0, default_vpw, used_vpw, n, streams.horizon_months)):
+    # Summary: CXMEASURED's table
+    values.set_block("Summary", hs.SUMMARY_FIRST_ROW - 1, 2, figure_rows(streams))
+
+    # Inputs: the calculated cells of the measured model
+    counted = {s: streams.verdict(s) in COUNTED for s in MEASURED_STREAMS}
+    derived = (streams.baseline_churn, streams.baseline_arpu, streams.baseline_months, streams.tracked_months, streams.horizon_months, counted["service"], counted["retention"], counted["uplift"])
+    for i, value in enumerate(derived):
         values.set_at("Inputs", hs.HOLISTIC_CALC_ROW + i, 2, value)
-    values.set_at("Inputs", hs.HOLISTIC_INPUT_ROW + 3, 4, default_vpw)  # beside the value-per-win input
 
-    # ROI: the horizon table, month by month
-    months = [m.to_pydatetime() for m in pd.DatetimeIndex(monthly["month"])]
+    # ROI: the horizon table, CXMEASUREDMONTHS's spill and the sheet's own columns
+    spill = month_rows(streams)
+    values.set_block("ROI", lay.header_row, lay.first_col, spill[: rows + 1])
+    spilled = {name: [row[j] for row in spill[1 : rows + 1]] for j, name in enumerate(hs.MEASURED_MONTH_COLUMNS)}
+    raw = {s: np.asarray(spilled[s], float) for s in STREAMS}
+    risk_of = {"service": data.benefit_risk, "retention": streams.risks["retention"], "uplift": streams.risks["uplift"]}
+    adjusted = {s: risk_adjusted(raw[s], risk_of[s]) for s in MEASURED_STREAMS}
+    adjusted["proxies"] = streams.monthly["proxies_adjusted"].to_numpy(float)[:rows]
+    benefit = sum(adjusted[s] for s in STREAMS)
+    cost = np.asarray(spilled["cost"], float)
+    cost_adjusted = cost * (1.0 + streams.risks["cost"])
+    net = benefit - cost_adjusted
+    period = np.asarray(spilled["period"], float)
+    discounted = net / (1.0 + streams.monthly_rate) ** period
+    tracked = np.array([status == "tracked" for status in spilled["status"]])
+    counted_benefit = sum(adjusted[s] * counted[s] for s in MEASURED_STREAMS) + adjusted["proxies"]
     columns = {
-        "month": months,
-        "period": monthly["period"].tolist(),
-        "status": ["projected" if p else "tracked" for p in monthly["projected"].tolist()],
-        **{name: monthly[name].tolist() for name in ("service", "retention", "customers_saved", "customers_kept", "uplift", "proxies", "cost", "service_adjusted", "retention_adjusted", "uplift_adjusted", "proxies_adjusted", "benefit", "cost_adjusted", "net", "discounted_net", "cumulative_net")},
+        **{f"{s}_adjusted": adjusted[s] for s in STREAMS},
+        "benefit": benefit,
+        "cost_adjusted": cost_adjusted,
+        "net": net,
+        "discounted_net": discounted,
+        "cumulative_net": np.cumsum(discounted),
+        "benefit_to_date": np.where(tracked, counted_benefit, 0.0),
+        "cost_to_date": np.where(tracked, cost, 0.0),
     }
-    tracked = ~monthly["projected"].to_numpy(bool)
-    columns["benefit_to_date"] = np.where(tracked, monthly["benefit"].to_numpy(float), 0.0).tolist()
-    columns["cost_to_date"] = np.where(tracked, monthly["cost"].to_numpy(float), 0.0).tolist()
     for name, column in columns.items():  # cells, not set_column: these columns also hold the tracked months' table above
-        values.set_block("ROI", lay.first, lay.col(name), [[v] for v in column[:rows]])
-    for i, wins in enumerate(hs.extra_wins_column(lay, monthly["extra_wins"].tolist())):
-        values.set_input("ROI", lay.first + i, lay.col("extra_wins"), wins)
+        values.set_block("ROI", lay.first, lay.col(name), [[float(v)] for v in column])
 
-    # ROI: every stream to date and over the horizon
-    benefit, cost = monthly["benefit"].tolist(), monthly["cost"].tolist()
-    cost_risk = streams.risks["cost"]
+    # ROI: the measured headline and the horizon scenario
     for column, (b, k) in zip(hs.HOLISTIC_HEADLINE_COLUMNS, ((columns["benefit_to_date"], columns["cost_to_date"]), (benefit, cost))):
-        tei = call("CXTEI", [b], [k], streams.monthly_rate, 0, cost_risk)
+        tei = call("CXTEI", [b.tolist()], [k.tolist()], streams.monthly_rate, 0, streams.risks["cost"])
         for k_ in range(5):
             figure = _index(tei, k_ + 2, 2)
             values.set_at("ROI", 6 + k_, column, _not_reached(figure) if k_ == 4 else figure)
 
     _fill_data_check(values, baseline, post, layout)
 
-    # Scenarios
-    pvs = [float(np.sum(monthly[s].to_numpy(float) / (1.0 + streams.monthly_rate) ** monthly["period"].to_numpy(float))) for s in (*STREAMS, "cost")]
-    for i, pv in enumerate(pvs):
-        values.set_at("Scenarios", hs.SPREAD_ROW + i, 6, pv)
-    block = monthly[list(STREAMS)].to_numpy(float).tolist()
-    costs = [[c] for c in cost]
+    # Scenarios: each stream's PV before risk, the multiples used, CXMONTECARLO and CXTORNADO
+    discount = (1.0 + streams.monthly_rate) ** -period
+    for i, flow in enumerate([*(raw[s] for s in STREAMS), cost]):
+        values.set_at("Scenarios", hs.SPREAD_ROW + i, 6, float(flow @ discount))
+    targets = [*(1.0 - risk_of[s] for s in MEASURED_STREAMS), 1.0, 1.0 + streams.risks["cost"]]
+    scale = []
+    for i, (name, target) in enumerate(zip([*STREAMS, "cost"], targets)):
+        low, high = DEFAULT_SPREADS[name]
+        scale.append(target / ((low + 1.0 + high) / 3.0))
+        values.set_at("Scenarios", hs.SPREAD_ROW + i, 11, scale[-1])
+    block = (np.column_stack([raw[s] for s in STREAMS]) * np.array(scale[:-1])).tolist()
+    costs = [[c * scale[-1]] for c in cost.tolist()]
     low = [[DEFAULT_SPREADS[s][0]] for s in STREAMS]
     high = [[DEFAULT_SPREADS[s][1]] for s in STREAMS]
     cost_low, cost_high = DEFAULT_SPREADS["cost"]
-    # CXMONTECARLO's table, from the run the summary already made (same
-    # flows, spreads, trials, seed and bins: what the add-in computes)
-    mc = _monte_carlo_table(default_monte_carlo(streams, hs.MC_BINS))
+    mc = call("CXMONTECARLO", block, costs, streams.monthly_rate, low, high, cost_low, cost_high, MONTE_CARLO_TRIALS, MONTE_CARLO_SEED, hs.MC_BINS)
     values.set_block("Scenarios", hs.TABLE_ROW, 2, _block(mc, hs.MC_ROWS, 4))
     names = [[hs.STREAM_LABELS[s]] for s in STREAMS]
     tornado = call("CXTORNADO", block, costs, streams.monthly_rate, low, high, cost_low, cost_high, names)
@@ -347,18 +368,6 @@ def fill_holistic_values(values: FormulaValues, data: TrackerInput, streams, bas
     values.set_at("Scenarios", 7, 9, values.get("ROI", 8, hs.HOLISTIC_HEADLINE_COLUMNS[1]))
     values.set_at("Scenarios", 8, 9, _index(mc, 5, 2))
     values.set_at("Scenarios", 9, 9, _index(mc, 6, 2))
-
-
-def _monte_carlo_table(result) -> list[list]:
-    """CXMONTECARLO's spilled table of ``result`` as the add-in returns it
-    (see :func:`cxroi_xl.excel.catalogue.risk.monte_carlo_table`)."""
-    table: list[list] = [["Metric", "Value", "Bin to", "Count"]]
-    for label, value in result.rows():
-        table.append([label, ExcelError("#DIV/0!", f"{label}: the costs' present value is zero") if value is None else float(value), BLANK, BLANK])
-    edges, counts = result.bin_edges, result.bin_counts
-    for i, count in enumerate(counts.tolist()):
-        table.append([f"NPV bin {i + 1}", float(edges[i]), float(edges[i + 1]), int(count)])
-    return table
 
 
 def _fill_data_check(values: FormulaValues, baseline: pd.DataFrame, post: pd.DataFrame, layout: dict[str, Any]) -> None:

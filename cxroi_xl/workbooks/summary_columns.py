@@ -35,8 +35,9 @@ DEFAULT_MINOR_UNIT = 2
 class SummaryColumn:
     """One column of the summary.
 
-    ``unit`` is ``text``, ``money`` (in the client's currency), ``rate``
-    (a fraction), ``probability`` (0..1), ``points`` (NPS, -100..100) or ``months``. ``additive``
+    ``unit`` is ``text``, ``verdict`` (a stream's verdict, text), ``money``
+    (in the client's currency), ``rate`` (a fraction), ``probability`` (0..1),
+    ``points`` (NPS, -100..100) or ``months``. ``additive``
     columns are summed into the per-currency subtotals.
     """
 
@@ -73,27 +74,32 @@ COLUMNS: tuple[SummaryColumn, ...] = (
     SummaryColumn("client_id", "Client ID", "text", "the client's id in clients.csv"),
     SummaryColumn("client_name", "Client", "text", "the client's name"),
     SummaryColumn("currency", "Currency", "text", "ISO 4217 code of the client's amounts"),
-    SummaryColumn("pv_benefits", "PV benefits", "money", "present value of the risk-adjusted benefits", additive=True),
-    SummaryColumn("pv_costs", "PV costs", "money", "present value of the risk-adjusted costs", additive=True),
-    SummaryColumn("npv", "NPV", "money", "PV benefits - PV costs", additive=True),
-    SummaryColumn("roi", "ROI", "rate", "NPV / PV costs"),
-    SummaryColumn("payback_months", "Payback (months)", "months", "months until the cumulative discounted net benefit reaches zero; blank if never"),
+    SummaryColumn("pv_benefits", "PV benefits (measured)", "money", "present value of the risk-adjusted benefits of the tracked months: the streams whose effect is demonstrated or adverse, and the proxies", additive=True),
+    SummaryColumn("pv_costs", "PV costs", "money", "present value of the risk-adjusted costs of the tracked months", additive=True),
+    SummaryColumn("npv", "NPV (measured)", "money", "PV benefits - PV costs, measured to date", additive=True),
+    SummaryColumn("npv_low", "NPV low (95%)", "money", "lower end of the 95% interval of the measured NPV (the counted effects drawn from their fits)"),
+    SummaryColumn("npv_high", "NPV high (95%)", "money", "upper end of that interval"),
+    SummaryColumn("roi", "ROI (measured)", "rate", "NPV / PV costs, measured to date"),
+    SummaryColumn("payback_months", "Payback (months)", "months", "months until the cumulative discounted measured net benefit reaches zero; blank if never within the tracked months"),
+    SummaryColumn("verdict_service", "Service savings", "verdict", "demonstrated, adverse, not demonstrated or not estimable: the effect on agent hours against the baseline's counterfactual"),
+    SummaryColumn("verdict_retention", "Retained margin", "verdict", "the same for churn, or not corroborated when the customer counts do not show the customers kept"),
+    SummaryColumn("verdict_uplift", "Revenue uplift", "verdict", "the same for the win rate (not estimable without leads and won)"),
     SummaryColumn("nps_baseline", "NPS before", "points", "Net Promoter Score of the answers before go-live"),
     SummaryColumn("nps_post", "NPS after", "points", "Net Promoter Score from the go-live month on"),
     SummaryColumn("csat_baseline", "CSAT before", "rate", "share of 4-5 answers on the 5-point scale before go-live"),
     SummaryColumn("csat_post", "CSAT after", "rate", "share of 4-5 answers from the go-live month on"),
     SummaryColumn("churn_baseline", "Churn before (monthly)", "rate", "churned / active customers over the baseline months"),
     SummaryColumn("churn_post", "Churn after (monthly)", "rate", "churned / active customers over the post months"),
-    SummaryColumn("pv_service", "PV service savings (horizon)", "money", "present value of the risk-adjusted service savings over the horizon", additive=True),
-    SummaryColumn("pv_retention", "PV retained margin (horizon)", "money", "present value of the risk-adjusted margin of customers kept by lower churn, over the horizon", additive=True),
-    SummaryColumn("pv_uplift", "PV revenue uplift (horizon)", "money", "present value of the risk-adjusted value of extra customers won, over the horizon (0 without leads and won)", additive=True),
+    SummaryColumn("pv_service", "PV service savings (horizon)", "money", "present value of the risk-adjusted service savings in the horizon scenario (0 when not estimable)", additive=True),
+    SummaryColumn("pv_retention", "PV retained margin (horizon)", "money", "the same for the margin of customers kept by lower churn (0 when not estimable or not corroborated)", additive=True),
+    SummaryColumn("pv_uplift", "PV revenue uplift (horizon)", "money", "the same for the margin of extra customers won while they stay, inside the horizon (0 without leads and won)", additive=True),
     SummaryColumn("pv_proxies", "PV proxies (horizon)", "money", "present value of the financial proxies for intangibles, each times its confidence, over the horizon", additive=True),
     SummaryColumn("pv_costs_horizon", "PV costs (horizon)", "money", "present value of the risk-adjusted costs over the horizon", additive=True),
-    SummaryColumn("npv_horizon", "NPV (horizon)", "money", "sum of the streams' PVs - PV costs, over the horizon", additive=True),
-    SummaryColumn("roi_horizon", "ROI (horizon)", "rate", "NPV / PV costs over the horizon"),
-    SummaryColumn("p_npv_positive", "P(NPV > 0)", "probability", "Monte Carlo probability that the horizon NPV is positive, streams and costs spread by the default low/high multipliers"),
+    SummaryColumn("npv_horizon", "NPV (horizon scenario)", "money", "sum of the streams' PVs - PV costs in the horizon scenario (measured effects carried past the tracked months with their decay)", additive=True),
+    SummaryColumn("roi_horizon", "ROI (horizon scenario)", "rate", "NPV / PV costs over the horizon"),
+    SummaryColumn("projected_share", "Projected share", "probability", "share of the horizon scenario's PV benefits that falls in projected months (0..1)"),
+    SummaryColumn("p_npv_positive", "P(NPV > 0)", "probability", "probability that the horizon NPV is positive, every stream's effect drawn from its fit and the default low/high spreads applied"),
 )
-
 SUMMARY_COLUMNS = tuple(column.name for column in COLUMNS)
 
 ADDITIVE_COLUMNS = tuple(column.name for column in COLUMNS if column.additive)

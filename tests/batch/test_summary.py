@@ -2,16 +2,14 @@
 minor unit, rates to 4 decimals.
 
 Oracles: the ISO 4217 list of minor units (USD 2, EUR 2, JPY 0, BHD 3, KWD
-3, CLF 4; gold XAU has none), written out below; the ROI model re-derived
-with plain pandas in tests/batch/test_run.py (``independent_tei``), rounded by
-hand here.
+3, CLF 4; gold XAU has none), written out below; the client's rows read
+with plain pandas in tests/batch/test_run.py (``independent_tei``), rounded
+by hand here.
 """
 from __future__ import annotations
 
 import csv
-import math
 
-import numpy as np
 
 import pandas as pd
 import pytest
@@ -81,99 +79,50 @@ def test_summary_csv_rounds_per_currency(tmp_path):
             assert _decimals(row[name]) <= 4
 
 
-# ---- the holistic columns ------------------------------------------------------
-# Oracle: tests/engine/test_tracker.py's ``loop_model`` (the issue's formulas
-# month by month in plain pandas and Python floats) for the PVs, NPV and ROI
-# over the horizon, rel 1e-9 on the unrounded figures; for P(NPV > 0) a plain
-# per-trial Monte Carlo with numpy's own triangular sampler (another generator,
-# so within three standard errors), and the exact answer 1 when even the
-# worst corner (every stream at its low, costs at their high) pays back.
+# ---- the measured model's columns ---------------------------------------------
+# The numbers' oracles are in tests/engine/test_streams.py; here: the summary
+# shows exactly the engine's figures (unrounded, rel 1e-12), the horizon
+# stream PVs are the discounted risk-adjusted monthly streams of the scenario
+# (recomputed here from the monthly table), and the verdicts are words.
 
 
-def _stream_pvs(frame: pd.DataFrame, risks: dict) -> dict:
-    def adjust(x, risk):
-        return x * (1 - risk) if x >= 0 else x * (1 + risk)
-
-    d = frame["discount"]
-    return {
-        "pv_service": sum(adjust(x, risks["service"]) * f for x, f in zip(frame["service"], d)),
-        "pv_retention": sum(adjust(x, 0.25) * f for x, f in zip(frame["retention"], d)),
-        "pv_uplift": sum(adjust(x, 0.25) * f for x, f in zip(frame["uplift"], d)),
-        "pv_proxies": sum(x * f for x, f in zip(frame["proxies_adjusted"], d)),
-    }
-
-
-def _plain_monte_carlo(model, trials: int = 20_000) -> tuple[float, float]:
-    """P(NPV > 0) and its standard error, one trial at a time."""
-    from cxroi_xl.engine.defaults import DEFAULT_SPREADS
-    from cxroi_xl.engine.tracker import STREAMS
-
-    d = (1 + model.monthly_rate) ** -model.monthly["period"].to_numpy(float)
-    pv = {s: float((model.monthly[s] * d).sum()) for s in STREAMS}
-    pv_cost = float((model.monthly["cost"] * d).sum())
-    rng = np.random.default_rng(12345)
-    positive = 0
-    for _ in range(trials):
-        npv = sum(pv[s] * (rng.triangular(DEFAULT_SPREADS[s][0], 1, DEFAULT_SPREADS[s][1]) if DEFAULT_SPREADS[s][0] < DEFAULT_SPREADS[s][1] else 1.0) for s in STREAMS)
-        npv -= pv_cost * rng.triangular(DEFAULT_SPREADS["cost"][0], 1, DEFAULT_SPREADS["cost"][1])
-        positive += npv > 0
-    p = positive / trials
-    return p, math.sqrt(max(p * (1 - p), 1.0 / trials) / trials)
-
-
-@pytest.mark.parametrize("client_id", ["rose-bakery", "northwind-shop"])  # leads, won and proxies; neither
-def test_holistic_columns_against_an_independent_loop(client_id):
+@pytest.mark.parametrize("client_id", ["rose-bakery", "northwind-shop"])
+def test_summary_columns_are_the_measured_model(client_id):
     from cxroi_xl.batch.read import read_batch
     from cxroi_xl.batch.summary import summary_values
-    from tests.engine.test_tracker import SAMPLE, loop_model
+    from cxroi_xl.engine.defaults import default_monte_carlo
+    from cxroi_xl.engine.streams import IN_SCENARIO, MEASURED_STREAMS, measure
+    from tests.batch.test_run import SAMPLE
 
-    clients = pd.read_csv(SAMPLE / "clients.csv").set_index("client_id")
-    kpis, costs, proxies = (pd.read_csv(SAMPLE / f"{name}.csv") for name in ("kpis", "costs", "proxies"))
-    client = clients.loc[client_id]
-    expected = loop_model(client, kpis[kpis["client_id"] == client_id], costs[costs["client_id"] == client_id], proxies[proxies["client_id"] == client_id])
     data = read_batch(SAMPLE).tracker_input(client_id)
     row = summary_values(data)
-    pvs = _stream_pvs(expected["frame"], {"service": client["benefit_risk"]})
-    for name, value in pvs.items():
-        assert row[name] == pytest.approx(value, rel=1e-9, abs=1e-9), name
-    pv_b, pv_c, npv, roi = expected["horizon"]
-    assert sum(pvs.values()) == pytest.approx(pv_b, rel=1e-9)
-    assert row["pv_costs_horizon"] == pytest.approx(pv_c, rel=1e-9)
-    assert row["npv_horizon"] == pytest.approx(npv, rel=1e-9)
-    assert row["roi_horizon"] == pytest.approx(roi, rel=1e-9)
-    if client_id == "rose-bakery":
-        assert row["pv_uplift"] != 0 and row["pv_proxies"] != 0  # every stream shows
-    p, se = _plain_monte_carlo(data.streams())
-    assert abs(row["p_npv_positive"] - p) <= 3 * se + 1e-4
-    rounded = round_row(row)
-    assert rounded["p_npv_positive"] == round(row["p_npv_positive"], 4)
+    model = measure(data)
+    tei = model.to_date
+    for name, value in (("pv_benefits", tei.pv_benefits), ("pv_costs", tei.pv_costs), ("npv", tei.npv), ("roi", tei.roi), ("npv_horizon", model.horizon.npv), ("roi_horizon", model.horizon.roi)):
+        assert row[name] == pytest.approx(value, rel=1e-12), name
+    assert (row["npv_low"], row["npv_high"]) == pytest.approx(model.npv_interval[0.95], rel=1e-12)
+    assert row["npv_low"] <= row["npv"] <= row["npv_high"]
+    monthly = model.monthly
+    discount = (1 + model.monthly_rate) ** -monthly["period"].to_numpy(float)
+    for s in MEASURED_STREAMS:
+        assert row[f"verdict_{s}"] == model.results[s].verdict
+        included = model.results[s].verdict in IN_SCENARIO
+        expected = float(monthly[f"{s}_adjusted"].to_numpy(float) @ discount) if included else 0.0
+        assert row[f"pv_{s}"] == pytest.approx(expected, rel=1e-12, abs=1e-9), s
+    assert 0 <= row["projected_share"] <= 1
+    assert row["p_npv_positive"] == default_monte_carlo(model).probability_positive
 
 
-def test_worst_corner_positive_means_probability_one():
+def test_columns_blank_when_the_engine_refuses():
+    import dataclasses
+
     from cxroi_xl.batch.read import read_batch
-    from cxroi_xl.engine.defaults import DEFAULT_SPREADS
-    from cxroi_xl.batch.summary import summary_values
-    from cxroi_xl.engine.tracker import STREAMS
-    from tests.engine.test_tracker import SAMPLE
-
-    data = read_batch(SAMPLE).tracker_input("northwind-shop")
-    model = data.streams()
-    d = (1 + model.monthly_rate) ** -model.monthly["period"].to_numpy(float)
-    worst = sum(DEFAULT_SPREADS[s][0] * float((model.monthly[s] * d).sum()) for s in STREAMS) - DEFAULT_SPREADS["cost"][1] * float((model.monthly["cost"] * d).sum())
-    assert worst > 0  # so every trial has NPV > 0
-    assert summary_values(data)["p_npv_positive"] == 1.0
-
-
-def test_holistic_columns_blank_when_the_engine_refuses(monkeypatch):
-    from cxroi_xl.batch.read import read_batch
-    from cxroi_xl.batch.summary import HOLISTIC_COLUMNS, summary_values
-    from tests.engine.test_tracker import SAMPLE
+    from cxroi_xl.batch.summary import HEADLINE_COLUMNS, HOLISTIC_COLUMNS, summary_values
+    from tests.batch.test_run import SAMPLE
 
     data = read_batch(SAMPLE).tracker_input("ledgerly")
     kpis = data.kpis.copy()
-    kpis.loc[kpis["month"] < data.go_live, "active_customers"] = 0  # baseline churn undefined
-    import dataclasses
-
+    kpis.loc[kpis["month"] < data.go_live, "active_customers"] = 0  # revenue per customer undefined
     row = summary_values(dataclasses.replace(data, kpis=kpis))
-    assert all(row[name] is None for name in HOLISTIC_COLUMNS)
-    assert row["npv"] is not None  # the service model still reports
+    assert all(row[name] is None for name in (*HEADLINE_COLUMNS, *HOLISTIC_COLUMNS))
+    assert row["churn_post"] is not None and row["nps_post"] is not None  # what does not need the model still reports

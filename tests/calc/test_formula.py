@@ -518,3 +518,22 @@ def test_huge_ranges_are_read_as_far_as_the_sheet_is_used():
     ev = Evaluator(wb)
     assert ev.value(ws.title, "A3") == pytest.approx(-100 + 60 / 1.1 + 60 / 1.21, rel=1e-12)
     assert ev.value(ws.title, "A4") == "#VALUE!"  # trimmed to A1:C4, a block, not a row
+
+
+def test_transpose_turns_a_column_into_a_row():
+    # =TRANSPOSE(A1:A3) is {1,2,3} across; times a row it multiplies element by element
+    from openpyxl import Workbook
+    from openpyxl.worksheet.formula import ArrayFormula
+
+    from cxroi_xl.calc.evaluator import Evaluator
+
+    book = Workbook()
+    sheet = book.active
+    for r, v in enumerate((1, 2, 3), start=1):
+        sheet.cell(r, 1, v)
+        sheet.cell(5, r, 10 * v)
+    sheet["B1"] = ArrayFormula("B1:D1", "=TRANSPOSE(A1:A3)")
+    sheet["B2"] = "=SUMPRODUCT(TRANSPOSE(A1:A3)*A5:C5)"
+    evaluator = Evaluator(book)
+    assert evaluator.spill("Sheet", "B1") == [[1, 2, 3]]
+    assert evaluator.value("Sheet", "B2") == 1 * 10 + 2 * 20 + 3 * 30

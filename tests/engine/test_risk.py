@@ -17,6 +17,7 @@ from scipy import integrate, stats
 
 from cxroi_xl.engine import finance, risk
 from cxroi_xl.batch.read import read_batch
+from cxroi_xl.engine.streams import STREAMS, measure
 from cxroi_xl.errors import InvalidInputError, OutOfDomainError
 from tests.conftest import ROOT
 
@@ -26,10 +27,10 @@ SPREAD_HIGH = [1.1, 1.3, 1.5, 1.2]
 
 @pytest.fixture(scope="module")
 def sample_flows():
-    """A sample client's four unadjusted streams and costs over 36 months."""
-    model = read_batch(ROOT / "examples" / "sample_clients").tracker_input("rose-bakery").streams()
-    streams, costs, names = model.risk_inputs()
-    assert streams.shape == (36, 4) and np.all(np.abs(streams).sum(axis=0) > 0)
+    """A sample client's four unadjusted streams and costs over its horizon."""
+    model = measure(read_batch(ROOT / "examples" / "sample_clients").tracker_input("rose-bakery"))
+    streams, costs = model.monthly[list(STREAMS)].to_numpy(float), model.monthly["cost"].to_numpy(float)
+    assert streams.shape == (model.horizon_months, 4) and np.abs(streams).sum() > 0
     return streams, costs, model.monthly_rate
 
 
@@ -214,17 +215,3 @@ def test_error_cells_propagate(excel):
     from tests.excel_dispatch import excel_error
 
     assert excel.raw("CXMONTECARLO", [[1], [2]], [[1], [excel_error("#N/A")]], [[0.0]], [[0.9]], [[1.1]]) == [["#N/A"]]
-
-
-def test_the_holistic_model_feeds_monte_carlo_and_tornado():
-    model = read_batch(ROOT / "examples" / "sample_clients").tracker_input("ledgerly").streams()
-    streams, costs, names = model.risk_inputs()
-    unadjusted = finance.tei(streams.sum(axis=1), costs, model.monthly_rate)
-    result = model.monte_carlo(1, 1, trials=10)
-    assert result.npv_p50 == pytest.approx(unadjusted.npv, rel=1e-12) and result.roi_p50 == pytest.approx(unadjusted.roi, rel=1e-12)
-    table = model.tornado(SPREAD_LOW, SPREAD_HIGH, 0.9, 1.4)
-    assert set(table["driver"]) == {"service", "retention", "uplift", "proxies", "Costs"}
-    # only the tracked months: to date
-    to_date = model.monte_carlo(1, 1, trials=10, over="to_date")
-    raw = model.monthly.iloc[: model.tracked_months]
-    assert to_date.npv_mean == pytest.approx(finance.npv(model.monthly_rate, raw[list(names)].sum(axis=1) - raw["cost"]), rel=1e-12)

@@ -288,13 +288,6 @@ def test_retention_not_corroborated_when_the_counts_break():
     assert broken.to_date.npv == pytest.approx(finance.tei(_risk(service[:POST], 0.10), cost_adjusted[:POST], (1 + ANNUAL) ** (1 / 12) - 1).npv, rel=1e-9)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="streams.measure_streams checks the customer counts only when retention is 'demonstrated': "
-    "an 'adverse' retention on counts that jump 10% in one month stays 'adverse' and is counted in the "
-    "headline (PV to date -16,635), although the module docstring says counts that do not add up make "
-    "retention 'not corroborated'",
-)
 def test_broken_counts_make_any_retention_estimate_not_corroborated():
     kpis, go_live = _client(post_churn=0.04)
     intact = measure_streams(kpis, go_live, horizon_months=24)
@@ -410,22 +403,18 @@ def test_nothing_is_projected_with_fewer_than_six_tracked_months():
 
 
 def test_projected_share_is_the_projected_months_share_of_pv_benefits():
+    # the share of the scenario's discounted benefit amounts, each stream's
+    # in absolute value (a loss in one stream cannot push it outside 0..1)
     kpis, go_live = _client()
     model = measure_streams(kpis, go_live, horizon_months=30)
     service, _ = _service_oracle(kpis, NB, 30)
     retention = _retention_oracle(kpis, NB, model.monthly["churn_expected"].to_numpy(), 30)[2]
-    benefit = (_risk(service, 0.10) + _risk(retention, 0.25)) * _discount(30)
-    share = benefit[POST:].sum() / benefit.sum()
+    amounts = (np.abs(_risk(service, 0.10)) + np.abs(_risk(retention, 0.25))) * _discount(30)
+    share = amounts[POST:].sum() / amounts.sum()
     assert 0.0 <= model.projected_share <= 1.0
     assert model.projected_share == pytest.approx(share, rel=1e-9)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="projected_share = PV projected / PV all is not a share when the horizon's streams have opposite "
-    "signs: service savings demonstrated (hours down 150 a month) and retention adverse (churn 3% -> 3.5%) "
-    "give -0.051 (PV of the projected months -1,081 of PV benefits 21,389)",
-)
 def test_projected_share_stays_between_zero_and_one_with_opposite_streams():
     kpis, go_live = _client(cut=(150.0,) * 8, post_churn=0.035)
     model = measure_streams(kpis, go_live, horizon_months=24)
@@ -564,7 +553,7 @@ def positive_model():
 
 
 def test_monte_carlo_mean_is_near_the_risk_adjusted_horizon_npv(positive_model):
-    # within 1% (the 3-standard-error check is the xfail below)
+    # within 1% (and within 3 standard errors: the test below)
     result = positive_model.monte_carlo(_LOW, _HIGH, *defaults.DEFAULT_SPREADS["cost"], trials=10_000, seed=3)
     assert result.npv_mean == pytest.approx(positive_model.horizon.npv, rel=0.01)
     assert result.probability_positive == 1.0
@@ -574,13 +563,6 @@ def test_monte_carlo_mean_is_near_the_risk_adjusted_horizon_npv(positive_model):
     np.testing.assert_array_equal(default.npv, same.npv)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MeasuredStreams.monte_carlo resamples a fixed pool of INTERVAL_DRAWS (1,000) fitted draws per stream "
-    "(drawn once with seed 20240601), so its mean tends to that pool's mean, 123,697, not to the risk-adjusted "
-    "horizon NPV 122,745 (+952, 0.8%): at 10,000 trials (seed 3) the mean is 123,658, 4.8 standard errors above; "
-    "at 200,000 trials 24 standard errors",
-)
 @pytest.mark.parametrize("trials", [10_000, 200_000])
 def test_monte_carlo_mean_is_the_risk_adjusted_horizon_npv(positive_model, trials):
     result = positive_model.monte_carlo(_LOW, _HIGH, *defaults.DEFAULT_SPREADS["cost"], trials=trials, seed=3)

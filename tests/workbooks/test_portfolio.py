@@ -94,11 +94,11 @@ def test_portfolio_sheets_headers_formats_and_no_formulas():
     assert headers == [c.label for c in COLUMNS]
     assert [tc.name for tc in ws.tables["Portfolio"].tableColumns] == headers
     by_id = {r["Client ID"]: r for r in _sheet_rows(ws, HEADER_ROW)}
-    assert by_id["d"]["NPV"] == 50000 and by_id["a"]["ROI"] == 1.5
+    assert by_id["d"]["NPV (measured)"] == 50000 and by_id["a"]["ROI (measured)"] == 1.5
     assert by_id["b"]["Payback (months)"] == "not reached" and by_id["a"]["Payback (months)"] == 4.5
     # number formats from the column declarations, per the row's currency
     cells = {c.value: c for c in ws[HEADER_ROW]}
-    npv_col = cells["NPV"].column
+    npv_col = cells["NPV (measured)"].column
     formats = {ws.cell(r, 1).value: ws.cell(r, npv_col).number_format for r in range(HEADER_ROW + 1, HEADER_ROW + 1 + len(rows))}
     assert formats["a"] == "#,##0.00" and formats["d"] == "#,##0"
     assert ws.cell(HEADER_ROW + 1, cells["ROI"].column).number_format == "0.00%"
@@ -111,9 +111,9 @@ def test_portfolio_sheets_headers_formats_and_no_formulas():
     assert name_cell.value == '=HYPERLINK("http://x")' and name_cell.data_type == "s"
     totals = wb["Totals"]
     by_currency = {r["Currency"]: r for r in _sheet_rows(totals, _find(totals, "By currency") + 2)}
-    assert by_currency["USD"]["PV benefits"] == 1510.10 and by_currency["USD"]["Clients"] == 3
+    assert by_currency["USD"]["PV benefits (measured)"] == 1510.10 and by_currency["USD"]["Clients"] == 3
     converted = {r["Currency"]: r for r in _sheet_rows(totals, _find(totals, "In USD") + 2)}
-    assert converted["JPY"]["PV benefits"] == 1005.0 and converted["JPY"]["Rate (USD per unit)"] == 0.0067
+    assert converted["JPY"]["PV benefits (measured)"] == 1005.0 and converted["JPY"]["Rate (USD per unit)"] == 0.0067
     assert converted["All in USD"]["Clients"] == 5
 
 
@@ -127,7 +127,7 @@ def test_columns_are_wide_enough_for_headers_and_values():
         assert len(cell.value) / 2 <= width, cell.value
         for row in range(HEADER_ROW + 1, HEADER_ROW + 1 + len(ROWS)):
             value = ws.cell(row, cell.column).value
-            if isinstance(value, float) and cell.value in ("PV benefits", "PV costs", "NPV"):
+            if isinstance(value, float) and cell.value in ("PV benefits (measured)", "PV costs", "NPV (measured)"):
                 assert len(f"{value:,.2f}") + 1 <= width
 
 
@@ -167,16 +167,16 @@ def test_batch_totals_equal_the_sum_of_the_clients(tmp_path):
     by_currency = {r["Currency"]: r for r in _sheet_rows(totals, _find(totals, "By currency") + 2)}
     converted = {r["Currency"]: r for r in _sheet_rows(totals, _find(totals, "In USD") + 2)}
     rates = {"GBP": 1.25, "EUR": 1.1, "USD": 1.0}
-    grand = {"PV benefits": 0.0, "PV costs": 0.0, "NPV": 0.0}
+    grand = {"PV benefits (measured)": 0.0, "PV costs": 0.0, "NPV (measured)": 0.0}
     for currency in ("GBP", "USD", "EUR"):
         mine = [r for r in summary if r["currency"] == currency]
         assert by_currency[currency]["Clients"] == len(mine)
-        for column, label in (("pv_benefits", "PV benefits"), ("pv_costs", "PV costs"), ("npv", "NPV")):
+        for column, label in (("pv_benefits", "PV benefits (measured)"), ("pv_costs", "PV costs"), ("npv", "NPV (measured)")):
             expected = sum(float(r[column]) for r in mine)
             assert by_currency[currency][label] == pytest.approx(expected, abs=1e-6)
             assert converted[currency][label] == pytest.approx(expected * rates[currency], abs=0.005 + 1e-9)
             grand[label] += converted[currency][label]
-        costs, npv = by_currency[currency]["PV costs"], by_currency[currency]["NPV"]
+        costs, npv = by_currency[currency]["PV costs"], by_currency[currency]["NPV (measured)"]
         assert by_currency[currency]["ROI (NPV / PV costs)"] == pytest.approx(npv / costs, abs=5e-5)
     for label, value in grand.items():
         assert converted["All in USD"][label] == pytest.approx(value, abs=1e-6)

@@ -21,7 +21,7 @@ __cxroi_udfs__ = True
 if "xlwings.udfs" in sys.modules:
     patch_classic_xlwings(sys.modules["xlwings.udfs"])
 
-__all__ = ['CXROI', 'CXNPV', 'CXIRR', 'CXPAYBACK', 'CXTEI', 'CXSAVINGS', 'CXNPS', 'CXNPSCI', 'CXCSAT', 'CXCES', 'CXRATE', 'CXUPLIFT', 'CXDID', 'CXCLTV', 'CXCAC', 'CXLTVCAC', 'CXCHURN', 'CXRETENTION', 'CXCOHORT', 'CXSURVIVAL', 'CXBGNBDFIT', 'CXBGNBD', 'CXPALIVE', 'CXGGFIT', 'CXCLV', 'CXATTRIBUTION', 'CXMONTECARLO', 'CXTORNADO', 'CXRETAINEDMARGIN', 'CXREVENUEUPLIFT']
+__all__ = ['CXROI', 'CXNPV', 'CXIRR', 'CXPAYBACK', 'CXTEI', 'CXSAVINGS', 'CXNPS', 'CXNPSCI', 'CXCSAT', 'CXCES', 'CXRATE', 'CXUPLIFT', 'CXDID', 'CXCLTV', 'CXCAC', 'CXLTVCAC', 'CXCHURN', 'CXRETENTION', 'CXCOHORT', 'CXSURVIVAL', 'CXBGNBDFIT', 'CXBGNBD', 'CXPALIVE', 'CXGGFIT', 'CXCLV', 'CXATTRIBUTION', 'CXCOUNTERFACTUAL', 'CXEFFECT', 'CXMEASURED', 'CXMEASUREDMONTHS', 'CXMONTECARLO', 'CXTORNADO', 'CXRETAINEDMARGIN', 'CXREVENUEUPLIFT']
 
 
 @xw.func(category='CX ROI')
@@ -263,6 +263,76 @@ def CXCLV(frequency, recency, T, monetary_value, months=None, monthly_discount_r
 def CXATTRIBUTION(paths, conversions, model=None, values=None, nulls=None, half_life=None):
     'Multi-touch attribution: conversions and value credited to each channel of the customer journeys.'
     return call('CXATTRIBUTION', paths, conversions, model, values, nulls, half_life)
+
+
+@xw.func(category='CX ROI', call_in_wizard=False)
+@xw.arg('values', ndim=2, err_to_str=True, doc='The driver, one per month, baseline months first: event counts with exposure (churned customers), else amounts (agent hours). [count or amount]')
+@xw.arg('baseline_months', ndim=2, err_to_str=True, doc='How many of the months come before go-live; the fit uses only these. [months]')
+@xw.arg('first_month', ndim=2, err_to_str=True, doc='Calendar month (1-12) of the first value: places the season. [month 1..12]')
+@xw.arg('exposure', ndim=2, err_to_str=True, doc="For a rate: the denominators, one per month (customers at the month's start, leads). Blank: values are amounts. [count] Optional, default none.")
+@xw.arg('regressor', ndim=2, err_to_str=True, doc='For an amount: a driver it follows, one per month (e.g. contacts for agent hours). [count] Optional, default none.')
+@xw.arg('good', ndim=2, err_to_str=True, doc='Which direction is good: "down" (churn, hours) or "up" (a win rate). Optional, default "down".')
+def CXCOUNTERFACTUAL(values, baseline_months, first_month, exposure=None, regressor=None, good=None):
+    "What a monthly driver would have done without the automation: the baseline's fit and forecast with a 95% prediction interval."
+    return call('CXCOUNTERFACTUAL', values, baseline_months, first_month, exposure, regressor, good)
+
+
+@xw.func(category='CX ROI', call_in_wizard=False)
+@xw.arg('values', ndim=2, err_to_str=True, doc='The driver, one per month, baseline months first: event counts with exposure (churned customers), else amounts (agent hours). [count or amount]')
+@xw.arg('baseline_months', ndim=2, err_to_str=True, doc='How many of the months come before go-live; the fit uses only these. [months]')
+@xw.arg('first_month', ndim=2, err_to_str=True, doc='Calendar month (1-12) of the first value: places the season. [month 1..12]')
+@xw.arg('exposure', ndim=2, err_to_str=True, doc="For a rate: the denominators, one per month (customers at the month's start, leads). Blank: values are amounts. [count] Optional, default none.")
+@xw.arg('regressor', ndim=2, err_to_str=True, doc='For an amount: a driver it follows, one per month (e.g. contacts for agent hours). [count] Optional, default none.')
+@xw.arg('good', ndim=2, err_to_str=True, doc='Which direction is good: "down" (churn, hours) or "up" (a win rate). Optional, default "down".')
+def CXEFFECT(values, baseline_months, first_month, exposure=None, regressor=None, good=None):
+    "The automation's effect on a monthly driver against its counterfactual: average, interval, p-value and a verdict."
+    return call('CXEFFECT', values, baseline_months, first_month, exposure, regressor, good)
+
+
+@xw.func(category='CX ROI', call_in_wizard=False)
+@xw.arg('baseline', ndim=2, err_to_str=True, doc="The months before go-live: month and the tracker's KPI columns, leads and won optional, with its header row (a whole Excel Table: Name[#All]). [table]")
+@xw.arg('post', ndim=2, err_to_str=True, doc='The months from go-live on, same columns, with its header row (a whole Excel Table: Name[#All]). [table]')
+@xw.arg('go_live', ndim=2, err_to_str=True, doc='Any day of the go-live month (a date cell). [date]')
+@xw.arg('costs', ndim=2, err_to_str=True, doc='One-off costs: date and amount, with its header row (a whole Excel Table: Name[#All]). [table] Optional, default none.')
+@xw.arg('proxies', ndim=2, err_to_str=True, doc='Proxies: monthly_value, first_month, last_month, confidence, with its header row (a whole Excel Table: Name[#All]). [table] Optional, default none.')
+@xw.arg('discount_rate', ndim=2, err_to_str=True, doc='Annual discount rate, e.g. 0.1. [fraction per year] Optional, default 0.1.')
+@xw.arg('service_risk', ndim=2, err_to_str=True, doc='Risk factor of the service savings. [fraction 0..1] Optional, default 0.1.')
+@xw.arg('retention_risk', ndim=2, err_to_str=True, doc='Risk factor of the retained margin. [fraction 0..1] Optional, default 0.25.')
+@xw.arg('uplift_risk', ndim=2, err_to_str=True, doc='Risk factor of the revenue uplift. [fraction 0..1] Optional, default 0.25.')
+@xw.arg('cost_risk', ndim=2, err_to_str=True, doc='Share by which costs are raised. [fraction >= 0] Optional, default 0.05.')
+@xw.arg('gross_margin', ndim=2, err_to_str=True, doc='Gross margin on revenue. [fraction 0..1] Optional, default 0.5.')
+@xw.arg('horizon_months', ndim=2, err_to_str=True, doc='Months from go-live of the horizon scenario. [months] Optional, default 36.')
+@xw.arg('method', ndim=2, err_to_str=True, doc='"glm" (regression) or "sts" (structural time series, 36 baseline months or more). Optional, default "glm".')
+@xw.arg('half_life_service', ndim=2, err_to_str=True, doc='Half-life of the projected service savings; 0 or blank: no decay. [months] Optional, default none.')
+@xw.arg('half_life_retention', ndim=2, err_to_str=True, doc='Half-life of the projected customers saved; 0: no decay. [months] Optional, default 24.0.')
+@xw.arg('half_life_uplift', ndim=2, err_to_str=True, doc='Half-life of the projected extra wins; 0: no decay. [months] Optional, default 24.0.')
+@xw.arg('ramp_months', ndim=2, err_to_str=True, doc='Months from go-live until a projected effect has its full size. [months] Optional, default 0.')
+def CXMEASURED(baseline, post, go_live, costs=None, proxies=None, discount_rate=None, service_risk=None, retention_risk=None, uplift_risk=None, cost_risk=None, gross_margin=None, horizon_months=None, method=None, half_life_service=None, half_life_retention=None, half_life_uplift=None, ramp_months=None):
+    "The measured ROI: NPV and ROI to date from demonstrated effects with intervals, each stream's verdict, the horizon scenario and P(NPV > 0)."
+    return call('CXMEASURED', baseline, post, go_live, costs, proxies, discount_rate, service_risk, retention_risk, uplift_risk, cost_risk, gross_margin, horizon_months, method, half_life_service, half_life_retention, half_life_uplift, ramp_months)
+
+
+@xw.func(category='CX ROI', call_in_wizard=False)
+@xw.arg('baseline', ndim=2, err_to_str=True, doc="The months before go-live: month and the tracker's KPI columns, leads and won optional, with its header row (a whole Excel Table: Name[#All]). [table]")
+@xw.arg('post', ndim=2, err_to_str=True, doc='The months from go-live on, same columns, with its header row (a whole Excel Table: Name[#All]). [table]')
+@xw.arg('go_live', ndim=2, err_to_str=True, doc='Any day of the go-live month (a date cell). [date]')
+@xw.arg('costs', ndim=2, err_to_str=True, doc='One-off costs: date and amount, with its header row (a whole Excel Table: Name[#All]). [table] Optional, default none.')
+@xw.arg('proxies', ndim=2, err_to_str=True, doc='Proxies: monthly_value, first_month, last_month, confidence, with its header row (a whole Excel Table: Name[#All]). [table] Optional, default none.')
+@xw.arg('discount_rate', ndim=2, err_to_str=True, doc='Annual discount rate, e.g. 0.1. [fraction per year] Optional, default 0.1.')
+@xw.arg('service_risk', ndim=2, err_to_str=True, doc='Risk factor of the service savings. [fraction 0..1] Optional, default 0.1.')
+@xw.arg('retention_risk', ndim=2, err_to_str=True, doc='Risk factor of the retained margin. [fraction 0..1] Optional, default 0.25.')
+@xw.arg('uplift_risk', ndim=2, err_to_str=True, doc='Risk factor of the revenue uplift. [fraction 0..1] Optional, default 0.25.')
+@xw.arg('cost_risk', ndim=2, err_to_str=True, doc='Share by which costs are raised. [fraction >= 0] Optional, default 0.05.')
+@xw.arg('gross_margin', ndim=2, err_to_str=True, doc='Gross margin on revenue. [fraction 0..1] Optional, default 0.5.')
+@xw.arg('horizon_months', ndim=2, err_to_str=True, doc='Months from go-live of the horizon scenario. [months] Optional, default 36.')
+@xw.arg('method', ndim=2, err_to_str=True, doc='"glm" (regression) or "sts" (structural time series, 36 baseline months or more). Optional, default "glm".')
+@xw.arg('half_life_service', ndim=2, err_to_str=True, doc='Half-life of the projected service savings; 0 or blank: no decay. [months] Optional, default none.')
+@xw.arg('half_life_retention', ndim=2, err_to_str=True, doc='Half-life of the projected customers saved; 0: no decay. [months] Optional, default 24.0.')
+@xw.arg('half_life_uplift', ndim=2, err_to_str=True, doc='Half-life of the projected extra wins; 0: no decay. [months] Optional, default 24.0.')
+@xw.arg('ramp_months', ndim=2, err_to_str=True, doc='Months from go-live until a projected effect has its full size. [months] Optional, default 0.')
+def CXMEASUREDMONTHS(baseline, post, go_live, costs=None, proxies=None, discount_rate=None, service_risk=None, retention_risk=None, uplift_risk=None, cost_risk=None, gross_margin=None, horizon_months=None, method=None, half_life_service=None, half_life_retention=None, half_life_uplift=None, ramp_months=None):
+    "The measured ROI month by month over the horizon: each driver's counterfactual, customers saved and kept, every stream and the cost."
+    return call('CXMEASUREDMONTHS', baseline, post, go_live, costs, proxies, discount_rate, service_risk, retention_risk, uplift_risk, cost_risk, gross_margin, horizon_months, method, half_life_service, half_life_retention, half_life_uplift, ramp_months)
 
 
 @xw.func(category='CX risk')
