@@ -231,3 +231,11 @@ class Manifest:
         document = {"format": _FORMAT, "generator": f"cxroi-xl {__version__}", "clients": self.clients, "stale": self.stale, "outputs": self.outputs or {}}
         return (json.dumps(document, indent=1, sort_keys=True) + "\n").encode("utf-8")
 
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id runs. Kept for callers of earlier
+    versions; :mod:`cxroi_xl.batch.locking` (psutil, every platform, with the
+    process's start time) is what the output folder uses."""
+    from .locking import run_alive
+
+    return run_alive(pid)
