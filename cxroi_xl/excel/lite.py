@@ -45,6 +45,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import tempfile
 import zipfile
 from importlib import metadata
@@ -239,12 +240,25 @@ def _xlwings_version() -> str:
         return ""
 
 
+def _core_requirements() -> list[str]:
+    """The names of cxroi-xl's own dependencies (no extras) besides xlwings:
+    numpy, pandas, scipy and what else the engine declares."""
+    try:
+        requires = metadata.requires("cxroi-xl") or []
+    except metadata.PackageNotFoundError:
+        requires = []
+    names = [re.split(r"[ ;<>=!~\[]", r, maxsplit=1)[0] for r in requires if "extra" not in r]
+    names = [n for n in names if n and n.lower() != "xlwings"]
+    return names or ["numpy", "pandas", "scipy"]
+
+
 def render_requirements(wheel_url: str | None) -> str:
-    """``requirements.txt`` for Lite: numpy, pandas and scipy come from
-    Pyodide (never pinned), xlwings at the version tested here, then the
+    """``requirements.txt`` for Lite: xlwings at the version tested here,
+    then the engine's other dependencies unpinned (numpy, pandas, scipy...:
+    Pyodide brings its own builds, whose versions come with it), then the
     URL of our wheel when the engine is not inside ``main.py``."""
     xlwings = _xlwings_version()
-    lines = [f"xlwings=={xlwings}" if xlwings else "xlwings", "numpy", "pandas", "scipy"] + ([wheel_url] if wheel_url else [])
+    lines = [f"xlwings=={xlwings}" if xlwings else "xlwings", *_core_requirements()] + ([wheel_url] if wheel_url else [])
     return "\n".join(lines) + "\n"
 
 
@@ -253,17 +267,23 @@ def _record_hash(data: bytes) -> str:
 
 
 def _metadata_text() -> tuple[str, str]:
-    """METADATA and entry_points.txt of the installed distribution (any
-    kind of install keeps them), without the long description."""
+    """METADATA and entry_points.txt for the wheel, from the installed
+    distribution's metadata (a wheel's dist-info or a checkout's egg-info
+    alike: ``requires`` reads both), without the long description."""
     try:
         dist = metadata.distribution("cxroi-xl")
-        text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""  # a wheel's, or a checkout's egg-info
-        entry_points = dist.read_text("entry_points.txt") or ""
     except metadata.PackageNotFoundError:
         raise LiteError("cxroi-xl is not installed (no package metadata): install it with pip first") from None
-    head = text.split("\n\n", 1)[0]
-    kept = [line for line in head.splitlines() if not line.startswith(("Description-Content-Type:", "License-File:"))]
-    return "\n".join(kept) + "\n", entry_points
+    meta = dist.metadata
+    lines = ["Metadata-Version: 2.1", f"Name: {meta['Name']}", f"Version: {meta['Version']}"]
+    for field in ("Summary", "License", "Requires-Python"):
+        if meta.get(field):
+            lines.append(f"{field}: {meta[field]}")
+    requires = dist.requires or []
+    extras = sorted({m.group(1) for r in requires if (m := re.search(r"""extra\s*==\s*["']([^"']+)["']""", r))})
+    lines += [f"Provides-Extra: {extra}" for extra in extras]
+    lines += [f"Requires-Dist: {r}" for r in requires]
+    return "\n".join(lines) + "\n", dist.read_text("entry_points.txt") or ""
 
 
 def build_wheel(out: Path) -> Path:
