@@ -79,7 +79,24 @@ def sample_calls() -> list[tuple[str, list]]:
         ("CXTORNADO", [[[0, 0], [600, 300], [600, 300]], [500, 100, 100], 0.01, [[0.8, 0.7]], [[1.2, 1.1]], 0.9, 1.3, [["service", "retention"]]]),
         ("CXMONTECARLO", [[0, 600, 600], [500, 100, 100], 0.01, 0.8, 1.2]),
     ]
-    return [(name, [None if a is None else as_range(a) for a in args]) for name, args in calls]
+    shaped = [(name, [None if a is None else as_range(a) for a in args]) for name, args in calls]
+    return shaped + _measured_calls()
+
+
+def _measured_calls() -> list[tuple[str, list]]:
+    """The measured functions, on the tables tests/excel/test_measured_functions.py
+    builds (already shaped as Office.js sends them)."""
+    from tests.excel import test_measured_functions as m
+
+    hours = [[v] for v in m._hours(-60.0).tolist()]
+    kpis = m._kpis(leads=True)
+    tables = dict(
+        baseline=m._table(kpis.iloc[: m.M_NB]), post=m._table(kpis.iloc[m.M_NB :]), costs=m._table(m.COSTS), proxies=m._table(m.PROXIES),
+        go_live=[[m._serial(m.GO_LIVE)]], **{k: [[v]] for k, v in m.SETTINGS.items()},
+    )
+    calls = [("CXCOUNTERFACTUAL", [hours, [[m.NB]], [[m.FIRST_MONTH]]]), ("CXEFFECT", [hours, [[m.NB]], [[m.FIRST_MONTH]]])]
+    calls += [(name, m._ordered(name, **tables)) for name in ("CXMEASURED", "CXMEASUREDMONTHS")]
+    return calls
 
 
 def declared_core() -> list[str]:
