@@ -62,7 +62,8 @@ class OutLock:
         if not self.held:
             return
         # removed while still held, so OUT keeps no file of ours; a run that
-        # opened it just before finds it unlinked and takes a new one
+        # opened it just before finds it unlinked (filelock 3.20.4 and later
+        # check st_nlink after flock) and takes a new one
         try:
             self.path.unlink()
         except OSError:
