@@ -262,6 +262,18 @@ class Evaluator:
             return raw
         return str(raw)  # rich text and other cell objects show as their text
 
+    def _fixed_covers(self, title: str, top: int, left: int, row: int, col: int) -> bool:
+        """Whether the array formula at (top, left), if it is one, states a
+        range holding (row, col)."""
+        cell = self._sheets[title.lower()]._cells.get((top, left))
+        if cell is None or not isinstance(cell.value, ArrayFormula):
+            return False
+        try:
+            min_col, min_row, max_col, max_row = table_bounds(cell.value.ref)
+        except ValueError:
+            return False
+        return min_row <= row <= max_row and min_col <= col <= max_col
+
     def _spill_over(self, title: str, row: int, col: int, empty: bool) -> _Spill | None:
         """The spill covering a non-formula cell, if any. Only an array
         formula's saved range takes over cells holding (cached) values."""
@@ -277,6 +289,11 @@ class Evaluator:
                 if top > row:
                     break
                 if (top, left) == (row, col) or (title, top, left) in self._active:
+                    continue
+                if not empty and not self._fixed_covers(title, top, left, row, col):
+                    # a cell holding a value is taken over only by an array
+                    # formula's saved range, which the file states: no need
+                    # to compute (and depend on) formulas that cannot cover it
                     continue
                 result = self._formula_result(title, top, left)
                 if not isinstance(result, _Spill):

@@ -1365,10 +1365,10 @@ def sts_counterfactual(
 # ---- data sufficiency -----------------------------------------------------------------------
 
 SUFFICIENCY_RULE = (
-    f"Effects are estimated from at least {MIN_BASELINE_MONTHS} baseline months (level and trend; "
+    f"Effects are estimated from a baseline of at least {MIN_BASELINE_MONTHS} months (level and trend; "
     f"an annual season from {ANNUAL_SEASON_MONTHS}, month-of-year effects from {MONTH_EFFECTS_MONTHS}) "
-    f"or with a control series; nothing is projected past the tracked months with fewer than "
-    f"{MIN_PROJECTION_MONTHS} post months."
+    f"or with a control series; nothing is projected past the tracked months when fewer than "
+    f"{MIN_PROJECTION_MONTHS} months are tracked."
 )
 
 
@@ -1400,9 +1400,9 @@ def sufficiency(n_baseline: int, n_post: int, has_controls=False) -> Sufficiency
     >>> sufficiency(8, 12, has_controls=True).model
     'level and controls'
     >>> print(s.rule)
-    Effects are estimated from at least 12 baseline months (level and trend; an annual season from 18,
+    Effects are estimated from a baseline of at least 12 months (level and trend; an annual season from 18,
     month-of-year effects from 36) or with a control series; nothing is projected past the tracked
-    months with fewer than 6 post months.
+    months when fewer than 6 months are tracked.
     """
     n_b = _count(n_baseline, "n_baseline")
     n_post = _count(n_post, "n_post")

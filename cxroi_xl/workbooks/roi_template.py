@@ -109,6 +109,8 @@ def _kpi_columns(currency: str) -> list[tuple[str, str, str | None]]:
     }
     columns: list[tuple[str, str, str | None]] = [("month", FORMATS["month"], None)]
     columns += [(name, formats[name], None) for name in KPI_COLUMNS]
+    # optional: with them the revenue uplift is measured (blank: it is not estimable)
+    columns += [(name, FORMATS["int"], None) for name in LEAD_COLUMNS]
     columns += [
         ("automation_rate", FORMATS["pct"], _ratio("automated_contacts", "contacts")),
         ("fcr_rate", FORMATS["pct"], _ratio("first_contact_resolutions", "contacts")),
@@ -331,9 +333,13 @@ def _write_holistic_inputs(ws: Worksheet, data: TrackerInput) -> None:
     ws.add_data_validation(validation("whole", operator="between", formula1="0", formula2="120", cells=f"B{first + 8}", prompt="Months, 0 to 120"))
 
 
+SUMMARY_WIDTH = 74  # columns B and C together, in characters
+
+
 def _write_summary(ws: Worksheet, currency: str) -> None:
     """One page a finance reviewer reads first: CXMEASURED's figures, each
     labelled with what it counts, and how to read them."""
+    from ..engine.counterfactual import SUFFICIENCY_RULE as FIGURE_RULE_TEXT
     from ..excel.catalogue.measured import FIGURE_FORMATS, FIGURE_LABELS
 
     title(ws, "Summary: what the automation returned", "Measured: effects against the baseline's counterfactual, with intervals. Projected: the horizon scenario. Assumed: your inputs.")
@@ -348,7 +354,8 @@ def _write_summary(ws: Worksheet, currency: str) -> None:
     for i, kind in enumerate(FIGURE_FORMATS):
         cell = ws.cell(SUMMARY_FIRST_ROW + i, 3)
         cell.number_format = formats[kind]
-        cell.alignment = Alignment(horizontal="left", wrap_text=kind == "text", vertical="top")
+        # numbers to the right, clear of the labels; words from the left, wrapped
+        cell.alignment = Alignment(horizontal="left", wrap_text=True, vertical="top") if kind == "text" else Alignment(horizontal="right", vertical="top")
         ws.cell(SUMMARY_FIRST_ROW + i, 2).font = LABEL_FONT
     define_name(ws.parent, "SummaryLabels", ws.title, f"$B${SUMMARY_FIRST_ROW}:$B${last}")
     define_name(ws.parent, "SummaryValues", ws.title, f"$C${SUMMARY_FIRST_ROW}:$C${last}")
@@ -362,17 +369,28 @@ def _write_summary(ws: Worksheet, currency: str) -> None:
     below = last + 2
     ws.cell(below, 2, notes[0]).font = SECTION_FONT
     for i, text in enumerate(notes[1:]):
-        ws.cell(below + 1 + i, 2, text).font = NOTE_FONT
-    set_widths(ws, {"A": 2, "B": 40, "C": 60})
+        r = below + 1 + i
+        cell = ws.cell(r, 2, text)
+        cell.font = NOTE_FONT
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        ws.merge_cells(start_row=r, start_column=2, end_row=r, end_column=3)
+        ws.row_dimensions[r].height = 13 * wrapped_lines(text, SUMMARY_WIDTH, size=9) + 3
+    rule = SUMMARY_FIRST_ROW + FIGURE_LABELS.index("Data rule")
+    ws.row_dimensions[rule].height = 13 * wrapped_lines(FIGURE_RULE_TEXT, 36) + 3
+    set_widths(ws, {"A": 2, "B": 38, "C": 36})  # portrait: the page a reviewer reads first
     ws.freeze_panes = "A4"
     page_setup(ws, one_page=True)  # the page a reviewer reads first
     ws.page_setup.orientation = "portrait"
     ws.print_area = f"A1:C{below + len(notes) - 1}"
 
 
+LEAD_COLUMNS = ("leads", "won")
+
+
 def _kpi_rows(frame: pd.DataFrame) -> list[list]:
     months = pd.to_datetime(frame["month"]).to_numpy().astype("datetime64[M]").astype("datetime64[us]").tolist()
     columns = [_numbers(frame[name].to_numpy(dtype=float)) for name in KPI_COLUMNS]
+    columns += [_numbers(frame[name].to_numpy(dtype=float)) if name in frame.columns else [None] * len(frame) for name in LEAD_COLUMNS]
     return [[month, *row] for month, row in zip(months, zip(*columns))]
 
 
@@ -394,7 +412,7 @@ def _datetimes(values) -> list:
 def _write_kpi_sheet(ws: Worksheet, table: TableSpec, frame: pd.DataFrame, heading: str, note: str, stream: RowStream | None) -> int:
     title(ws, heading, note)
     n = table.write(ws, _kpi_rows(frame), stream=stream)
-    ws.add_data_validation(validation("whole", operator="greaterThanOrEqual", formula1="0", cells=" ".join(table.data_range(c, n) for c in ("contacts", "automated_contacts", "first_contact_resolutions", "active_customers", "new_customers", "churned_customers")), prompt="A whole number, 0 or more"))
+    ws.add_data_validation(validation("whole", operator="greaterThanOrEqual", formula1="0", cells=" ".join(table.data_range(c, n) for c in ("contacts", "automated_contacts", "first_contact_resolutions", "active_customers", "new_customers", "churned_customers", *LEAD_COLUMNS)), prompt="A whole number, 0 or more (leads and won: in every month or in none)"))
     ws.add_data_validation(validation("decimal", operator="greaterThanOrEqual", formula1="0", cells=" ".join(table.data_range(c, n) for c in ("agent_hours", "hourly_cost", "revenue", "automation_cost")), prompt="A number, 0 or more"))
     widths = {table.col_letter("month"): 11}
     for name, _, _ in table.columns[1:]:

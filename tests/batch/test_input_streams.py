@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from cxroi_xl.batch.read import read_batch
+from cxroi_xl.engine.streams import measure
 from tests.conftest import ROOT
 
 SAMPLE = ROOT / "examples" / "sample_clients"
@@ -41,22 +42,22 @@ def test_sample_batch_reads_leads_proxies_and_inputs():
     assert ledgerly.proxies["monthly_value"].dtype == float
     northwind = batch.tracker_input("northwind-shop")  # no leads, no proxies
     assert northwind.kpis[["leads", "won"]].isna().all().all() and northwind.proxies is None
-    assert not northwind.streams().has_uplift
+    assert not measure(northwind).has_uplift
 
 
 def test_holistic_client_inputs_reach_the_model(tmp_path):
     def inputs(name, frame):
         if name == "clients":
-            frame = frame.assign(gross_margin=["0.6", ""], horizon_months=["24", ""], uplift_risk=["0.4", ""], value_per_win=["250", ""])
+            frame = frame.assign(gross_margin=["0.6", ""], horizon_months=["24", ""], uplift_risk=["0.4", ""], half_life_retention=["12", ""], ramp_months=["3", ""])
         return frame
 
     batch = read_batch(data_folder(tmp_path, inputs))
     assert not batch.problems
     rose, ledgerly = batch.tracker_input("rose-bakery"), batch.tracker_input("ledgerly")
-    assert (rose.gross_margin, rose.horizon_months, rose.uplift_risk, rose.value_per_win) == (0.6, 24, 0.4, 250.0)
-    assert (ledgerly.gross_margin, ledgerly.horizon_months, ledgerly.uplift_risk, ledgerly.value_per_win) == (0.5, 36, 0.25, None)
-    model = rose.streams()
-    assert model.horizon_months == 24 and model.value_per_win == 250.0 and model.risks["uplift"] == 0.4
+    assert (rose.gross_margin, rose.horizon_months, rose.uplift_risk, rose.half_lives["retention"], rose.ramp_months) == (0.6, 24, 0.4, 12.0, 3)
+    assert (ledgerly.horizon_months, ledgerly.uplift_risk, ledgerly.half_lives["retention"], ledgerly.ramp_months) == (36, 0.25, 24.0, 0)
+    model = measure(rose)
+    assert model.horizon_months == 24 and model.half_lives["retention"] == 12.0 and model.ramp_months == 3 and model.risks["uplift"] == 0.4
 
 
 def test_a_partial_leads_column_fails_only_that_client(tmp_path):
@@ -92,7 +93,7 @@ def test_won_above_leads_and_bad_proxies_are_reported(tmp_path):
     assert batch.valid_client_ids() == []
 
 
-@pytest.mark.parametrize("column, value", [("gross_margin", "1.5"), ("horizon_months", "0"), ("retention_risk", "-0.1"), ("value_per_win", "abc")])
+@pytest.mark.parametrize("column, value", [("gross_margin", "1.5"), ("horizon_months", "0"), ("retention_risk", "-0.1"), ("value_per_win", "250"), ("method", "arima"), ("half_life_uplift", "-3")])
 def test_bad_holistic_client_inputs_are_reported(tmp_path, column, value):
     def spoil(name, frame):
         if name == "clients":

@@ -402,7 +402,7 @@ def test_sufficiency_rule():
     assert sufficiency(18, 6, False).model == "level, trend and an annual season"
     assert sufficiency(36, 6, True).model == "level, trend and month-of-year effects with controls"
     assert sufficiency(6, 6, True).estimable and sufficiency(6, 6, 3).estimable is False
-    assert s.rule.startswith("Effects are estimated from at least 12 baseline months")
+    assert s.rule.startswith("Effects are estimated from a baseline of at least 12 months")
     assert "fewer than 6 post months" in s.rule
 
 

@@ -110,11 +110,9 @@ def test_a_client_the_frame_does_not_fit_is_built_whole(whole_builds, tmp_path):
 
 def test_shared_sheets_are_built_from_the_shape_alone():
     # the contract frames rely on: the shared sheets' builder takes the
-    # shape, whose equality ignores the client's extra wins (rendered per
-    # client from the engine's values) and nothing else of the client
+    # shape and nothing else of the client (its values are rendered per client)
     fields = {f.name: f for f in dataclasses.fields(roi_template.SharedShape)}
-    assert [name for name, f in fields.items() if f.compare] == ["currency", "post_rows", "horizon", "tracked"]
-    assert not fields["extra_wins"].compare
+    assert list(fields) == ["currency", "post_rows", "horizon", "tracked"] and all(f.compare for f in fields.values())
 
 
 def test_client_sheets_with_other_styles_do_not_take_a_frame_s_styles(whole_builds, monkeypatch, tmp_path):

@@ -101,7 +101,7 @@ def test_portfolio_sheets_headers_formats_and_no_formulas():
     npv_col = cells["NPV (measured)"].column
     formats = {ws.cell(r, 1).value: ws.cell(r, npv_col).number_format for r in range(HEADER_ROW + 1, HEADER_ROW + 1 + len(rows))}
     assert formats["a"] == "#,##0.00" and formats["d"] == "#,##0"
-    assert ws.cell(HEADER_ROW + 1, cells["ROI"].column).number_format == "0.00%"
+    assert ws.cell(HEADER_ROW + 1, cells["ROI (measured)"].column).number_format == "0.00%"
     # client text is text, never a formula; nothing in the workbook is a formula
     for sheet in wb.worksheets:
         for row in sheet.iter_rows():
