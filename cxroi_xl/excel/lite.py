@@ -15,7 +15,7 @@ several modules are on its roadmap ("Allow to use multiple Python
 modules"), and its personal modules and imported files live on the user's
 machine, not in the workbook. So, by default, ``main.py`` carries the part
 of cxroi-xl the functions need (``cxroi_xl.errors``, ``engine``, ``excel``:
-pure Python, about 120 kB zipped, 165 kB as text) as a base64 zip that it
+pure Python, about 150 kB zipped, 200 kB as text) as a base64 zip that it
 writes to Pyodide's in-memory file system and imports with the standard
 ``zipimport`` (Pyodide loads its own standard library the same way). Then
 ``requirements.txt`` names only xlwings, numpy, pandas and scipy, and no
