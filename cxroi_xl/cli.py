@@ -156,25 +156,26 @@ def udfs_path() -> None:
 
 @app.command("lite")
 def lite_command(
-    out: Path = typer.Option(Path("cxroi_lite"), "--out", help="Folder for main.py, requirements.txt and the wheel."),
-    wheel_url: Optional[str] = typer.Option(None, "--wheel-url", help="Where you will host the wheel (https://...); a URL ending in / gets the wheel's file name."),
+    out: Path = typer.Option(Path("cxroi_lite"), "--out", help="Folder for main.py, requirements.txt, README-lite.md (and the wheel); an empty or new folder, or one this command wrote before."),
+    wheel_url: Optional[str] = typer.Option(None, "--wheel-url", help="Host the engine as a wheel at this https:// URL instead of carrying it inside main.py; a URL ending in / gets the wheel's file name."),
     help_url: Optional[str] = typer.Option(None, "--help-url", help="Help page Excel links from each function; {name} becomes the function's name."),
+    force: bool = typer.Option(False, "--force", help="Write into a folder that holds other files (ours are replaced, the rest left alone)."),
 ) -> None:
-    """Write the add-in for xlwings Lite (Excel on Windows, macOS and the web): main.py, requirements.txt, wheel."""
+    """Write the add-in for xlwings Lite (Excel on Windows, macOS and the web): main.py, requirements.txt and README-lite.md with the steps.
+
+    Exit code 2 when it cannot: a folder holding files it did not write (without --force), a URL that is not https://, an incomplete install.
+    """
     from .excel import lite
 
     try:
-        written = lite.write(out, wheel_url=wheel_url, help_url=help_url)
-    except (OSError, RuntimeError) as exc:
+        written = lite.write(out, wheel_url=wheel_url, help_url=help_url, force=force)
+    except lite.LiteError as exc:
+        _fail(str(exc), 2)
+    except OSError as exc:
         _fail(f"{out}: {exc}", 1)
     for path in written.values():
         console.print(f"wrote {path}")
-    if not wheel_url:
-        err_console.print(
-            f"[yellow]note:[/yellow] host {escape(written['wheel'].name)} at a URL Excel can reach and put that URL "
-            f"in place of {escape(lite.PLACEHOLDER_HOST)}... in requirements.txt (or rerun with --wheel-url)",
-            highlight=False,
-        )
+    console.print(f"next: follow {written['readme']}")
 
 
 excel_app = typer.Typer(help="The classic Excel add-in (Windows).", no_args_is_help=True, rich_markup_mode=None)
@@ -193,10 +194,12 @@ def excel_install(global_location: bool = typer.Option(False, "--global", help="
         path = windows_addin.install(global_location)
     except windows_addin.UnsupportedPlatform as exc:
         _fail(str(exc), 2)
+    except windows_addin.VbaNotConverted as exc:
+        _fail(f"not installed: {exc}", 1)
     except Exception as exc:  # COM refusals: Trust Center, Excel busy...
         _fail(f"installing the add-in failed: {type(exc).__name__}: {exc}. In Excel, enable File > Options > Trust Center > "
               "Macro Settings > 'Trust access to the VBA project object model' and try again", 1)
-    console.print(f"installed {path}; restart Excel, then type =CXROI( in any cell")
+    console.print(f"installed {path}; restart Excel, then type =CXROI( in any cell (rerun this after upgrading cxroi-xl)")
 
 
 templates_app = typer.Typer(help="The template workbooks.", no_args_is_help=True, rich_markup_mode=None)
@@ -232,6 +235,8 @@ def _run_generate(data_dir: Path, out: Path, template: str, mode: str, jobs: Opt
         batch = read_batch(data_dir)
     except InputError as exc:
         _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted while reading the input; nothing was written", 130)
     for problem in batch.problems:
         where = f"{problem.file}" + (f" row {problem.row}" if problem.row else "") + (f", column {problem.column}" if problem.column else "")
         err_console.print(f"[yellow]skipping[/yellow] {escape(problem.client_id)}: {escape(where)}: {escape(problem.message)}", highlight=False)
@@ -262,7 +267,16 @@ def _run_generate(data_dir: Path, out: Path, template: str, mode: str, jobs: Opt
             _fail(str(exc))
     for problem in result.problems[len(batch.problems):]:
         err_console.print(f"[red]failed[/red] {escape(problem.client_id)}: {escape(problem.message)}", highlight=False)
+    report_set_aside(result.set_aside, out)
     elapsed = time.perf_counter() - started
+    if result.interrupted:
+        err_console.print(
+            f"[yellow]stopped[/yellow] by {escape(result.interrupted)}: {len(result.built)} built, {len(result.skipped)} up to date, "
+            f"{len(result.failed)} failed, {len(result.left)} not built yet (their previous workbooks, if any, are kept); "
+            f"summary.csv, portfolio.xlsx and manifest.json describe exactly the workbooks in {escape(str(out))}; rerun to continue",
+            highlight=False,
+        )
+        return result.exit_code
     console.print(
         f"{len(result.built)} built, {len(result.skipped)} up to date, {len(result.failed)} failed "
         f"in {elapsed:.1f} s -> {out}" + (f" (see {out / 'errors.csv'})" if result.failed else ""),
@@ -270,6 +284,13 @@ def _run_generate(data_dir: Path, out: Path, template: str, mode: str, jobs: Opt
         markup=False,
     )
     return result.exit_code
+
+
+def report_set_aside(moves: List[str], out) -> None:
+    """Files in OUT a run did not write (or that changed since it wrote
+    them), which it moved to stale/ instead of writing over them."""
+    for move in moves:
+        err_console.print(f"[yellow]kept[/yellow] {escape(move)} in {escape(str(out))}: generate replaces only files it wrote", highlight=False)
 
 
 def _currency_code(code: str) -> str:
@@ -291,6 +312,7 @@ def generate_command(
     report_currency: str = typer.Option("USD", "--report-currency", metavar="CODE", callback=_currency_code, help="Currency of the portfolio's converted totals, with the rates of fx.csv in DATA_DIR (columns currency, rate: units of CODE per unit)."),
     executor: ExecutorName = typer.Option("local", "--executor", help="local: this machine's cores; dask: a Dask cluster, reading Parquet input (needs the [dask] extra)."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS", help="With --executor dask: the scheduler's address; default a LocalCluster here."),
+    scheduler_timeout: float = typer.Option(30.0, "--scheduler-timeout", min=0.1, metavar="SECONDS", help="With --scheduler: how long to wait for the scheduler to answer before giving up (exit 2)."),
 ) -> None:
     """Generate one workbook per client plus a summary and a portfolio.
 
@@ -299,7 +321,7 @@ def generate_command(
     encoding) or output folder (the data folder, or one another run is using).
     """
     if executor == "dask":
-        raise typer.Exit(_run_generate_dask(_url_or_path(data_dir), _url_or_path(out), template, mode, scheduler, force, dry_run))
+        raise typer.Exit(_run_generate_dask(_url_or_path(data_dir), _url_or_path(out), template, mode, scheduler, force, dry_run, scheduler_timeout))
     raise typer.Exit(_run_generate(data_dir, out, template, mode, jobs, force, dry_run, report_currency))
 
 
@@ -307,10 +329,14 @@ def _url_or_path(path: Path) -> str:
     """An fsspec URL given where a Path is parsed (``s3://b/x`` became ``s3:/b/x``) restored."""
     import re
 
-    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]+):/(?!/)", r"\1://", str(path))
+    text = str(path)
+    found = re.match(r"^([A-Za-z][A-Za-z0-9+.-]+):/(?!/)", text)
+    if found and found.group(1).lower() == "file":
+        return "file://" + text[found.end() - 1 :]  # file:///abs/path (a Path keeps file:/abs/path): the path stays absolute
+    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]+):/(?!/)", r"\1://", text)
 
 
-def _run_generate_dask(data: str, out: str, template: str, mode: str, scheduler: Optional[str], force: bool = False, dry_run: bool = False) -> int:
+def _run_generate_dask(data: str, out: str, template: str, mode: str, scheduler: Optional[str], force: bool = False, dry_run: bool = False, scheduler_timeout: float = 30.0) -> int:
     from .batch.tables import InputError
 
     try:
@@ -318,7 +344,7 @@ def _run_generate_dask(data: str, out: str, template: str, mode: str, scheduler:
     except ImportError as exc:
         _fail(f"--executor dask needs the cxroi-xl[dask] extra ({exc.name} is not installed)")
     try:
-        return run_command(data, out, template, mode, scheduler, console, err_console, force=force, dry_run=dry_run)
+        return run_command(data, out, template, mode, scheduler, console, err_console, force=force, dry_run=dry_run, connect_timeout=scheduler_timeout)
     except InputError as exc:
         _fail(str(exc))
 

@@ -179,6 +179,77 @@ def run_partition(location: ParquetLocation, ids: list[str], build: BuildFunctio
         batch.close()
 
 
+DEFAULT_CONNECT_TIMEOUT = 30.0
+
+
+def connect(address: str, timeout: float = DEFAULT_CONNECT_TIMEOUT):
+    """A ``distributed.Client`` of the scheduler at ``address`` (``host:port``
+    means ``tcp://host:port``), or :class:`~cxroi_xl.batch.tables.InputError`
+    within about ``timeout`` seconds: nothing listening, a port that never
+    answers, or a service that is not a Dask scheduler (an HTTP server's
+    answer read as a message header once asked for exabytes)."""
+    import asyncio
+
+    from distributed import Client
+
+    from .tables import InputError
+
+    shown = address if "://" in address else f"tcp://{address}"
+    if shown.startswith("tcp://"):
+        _probe(shown, timeout)
+    try:
+        return Client(shown, timeout=f"{timeout}s")
+    except MemoryError:
+        raise InputError("--scheduler", f"{shown} answered, but not as a Dask scheduler does (a web server or another service?); give the scheduler's address, e.g. tcp://host:8786") from None
+    except (OSError, TimeoutError, asyncio.TimeoutError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if len(reason) > 200:
+            reason = reason[:197] + "..."
+        raise InputError("--scheduler", f"no Dask scheduler answered at {shown} within {timeout:g} s ({reason}); check the address and that the scheduler runs") from None
+    except Exception as exc:  # a malformed address, a protocol error: said plainly
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError("--scheduler", f"cannot use {shown} as a Dask scheduler: {type(exc).__name__}: {reason[:200]}") from None
+
+
+def _probe(address: str, timeout: float) -> None:
+    """Before handing ``tcp://host:port`` to distributed (whose handshake
+    waits without end on a port that accepts and never answers): a
+    scheduler greets a new connection at once with a message whose first 8
+    bytes count its frames (a small number). Nothing within ``timeout``, or
+    other bytes, is refused as an :class:`InputError`."""
+    import socket
+    import struct
+    import time
+    from urllib.parse import urlsplit
+
+    from .tables import InputError
+
+    try:
+        parts = urlsplit(address)
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:
+        raise InputError("--scheduler", f"{address} is not an address: {exc}") from None
+    if not host or not port:
+        raise InputError("--scheduler", f"{address} has no host and port; give it as tcp://host:8786")
+    deadline = time.monotonic() + timeout
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            head = b""
+            while len(head) < 8:
+                sock.settimeout(max(deadline - time.monotonic(), 0.001))
+                data = sock.recv(8 - len(head))
+                if not data:
+                    raise InputError("--scheduler", f"{address} closed the connection without answering as a Dask scheduler does; give the scheduler's address, e.g. tcp://host:8786")
+                head += data
+    except socket.timeout:
+        raise InputError("--scheduler", f"{address} accepted the connection but sent nothing within {timeout:g} s: no Dask scheduler answers there (a firewall, or another service waiting for its own protocol?)") from None
+    except OSError as exc:
+        raise InputError("--scheduler", f"cannot connect to {address}: {exc.strerror or exc}; check the address and that the scheduler runs") from None
+    (frames,) = struct.unpack("<Q", head)
+    if not 0 < frames < 1024:
+        raise InputError("--scheduler", f"{address} answered, but not as a Dask scheduler does (a web server or another service?); give the scheduler's address, e.g. tcp://host:8786")
+
+
 class cluster_client:
     """``with cluster_client(address) as client``: a ``distributed.Client``
     connected to ``address``, or to a LocalCluster started here (and closed
@@ -186,8 +257,9 @@ class cluster_client:
     a task whose worker died once, and queues tasks on itself rather than on
     the workers."""
 
-    def __init__(self, address: str | None = None, n_workers: int | None = None, threads_per_worker: int = 1, memory_limit: str = "auto"):
+    def __init__(self, address: str | None = None, n_workers: int | None = None, threads_per_worker: int = 1, memory_limit: str = "auto", connect_timeout: float = DEFAULT_CONNECT_TIMEOUT):
         self.address, self.n_workers, self.threads, self.memory_limit = address, n_workers, threads_per_worker, memory_limit
+        self.connect_timeout = connect_timeout
         self._cluster = self._client = None
 
     def __enter__(self):
@@ -195,7 +267,7 @@ class cluster_client:
         from distributed import Client, LocalCluster
 
         if self.address:
-            self._client = Client(self.address)
+            self._client = connect(self.address, self.connect_timeout)
             return self._client
         # worker-saturation 1.0: a worker holds only the tasks it runs, so one
         # that dies takes no queued neighbour partition down with it
@@ -228,6 +300,7 @@ def run_on_dask(
     plan: ManifestPlan | None = None,
     entries: dict[str, dict] | None = None,
     settle: Callable[[dict], None] | None = None,
+    stop=None,
 ) -> ClusterRun:
     """Run every partition's builds on ``client``'s cluster.
 
@@ -235,7 +308,10 @@ def run_on_dask(
     client as its partition completes, status ``built``, ``skipped`` or
     ``failed`` (feed a rich progress bar with it); ``settle(part)`` before
     that (the manifest route publishes and records the part's workbooks
-    there, so a killed run keeps what it finished). Returns the gathered
+    there, so a killed run keeps what it finished). With ``stop`` (the
+    run's signal guard) SIGINT or SIGTERM cancels the pending tasks and
+    returns what finished, ``interrupted`` set and the rest in ``left``,
+    instead of raising. Returns the gathered
     summary rows and problems, in partition order whatever order the tasks
     finished in; a partition whose workers died twice reports each of its
     clients as failed.
@@ -253,6 +329,7 @@ def run_on_dask(
         for n, ids in enumerate(partitions)
     }
     parts: dict[int, dict] = {}
+    interrupted = None
     try:
         for future in as_completed(futures):
             n, ids = futures.pop(future)
@@ -263,14 +340,21 @@ def run_on_dask(
                 part = {"rows": {}, "built": [], "skipped": [], "prints": {}, "rows_of": {}, "failed": list(ids), "problems": [_failure(cid, location, None, reason) for cid in ids]}
             finally:
                 future.release()
+            parts[n] = part
             if settle:
                 settle(part)
-            parts[n] = part
+            if stop is not None and stop.received:
+                raise KeyboardInterrupt(stop.received)
             if on_progress:
                 for status in ("built", "skipped", "failed"):
                     for client_id in part[status]:
                         on_progress(client_id, status)
-    except BaseException:  # Ctrl-C included: nothing keeps running on the cluster
+    except KeyboardInterrupt as exc:  # Ctrl-C: nothing keeps running on the cluster
+        client.cancel([f for f in futures], force=True)
+        if stop is None:
+            raise
+        interrupted = stop.received or str(exc) or "SIGINT"
+    except BaseException:
         client.cancel([f for f in futures], force=True)
         raise
     for n in sorted(parts):
@@ -281,6 +365,9 @@ def run_on_dask(
         run.failed.extend(part["failed"])
         run.problems.extend(part["problems"])
     run.failed = sorted(set(run.failed))
+    run.interrupted = interrupted
+    if interrupted:
+        run.left = [cid for n, ids in futures.values() for cid in ids]
     run.seconds = time.perf_counter() - started
     return run
 
@@ -298,6 +385,7 @@ def generate_on_dask(
     client=None,
     force: bool = False,
     dry_run: bool = False,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
 ) -> tuple[ClusterRun, list[str]]:
     """``generate --executor dask``: every client built on the cluster,
     then ``summary.csv`` (rows in input order), ``errors.csv`` and
@@ -348,7 +436,7 @@ def generate_on_dask(
 
     if client is not None:
         return on(client), ids
-    with cluster_client(scheduler, n_workers=n_workers, memory_limit=memory_limit) as client_:
+    with cluster_client(scheduler, n_workers=n_workers, memory_limit=memory_limit, connect_timeout=connect_timeout) as client_:
         return on(client_), ids
 
 
@@ -364,10 +452,16 @@ def _into_folder(client_, location: ParquetLocation, ids: list[str], flagged: li
     the run's private folder; this process publishes each workbook, records
     it in the manifest, moves old workbooks of failed or departed clients to
     ``stale/`` and writes the summary, errors and portfolio."""
-    from .run import ERROR_COLUMNS, SUMMARY_COLUMNS, _OutputFolder, csv_bytes
+    from .run import _OutputFolder, _StopSignals
+
+    with _StopSignals() as stop:
+        return _into_open_folder(client_, location, ids, flagged, partitions, build, out_dir, plan, on_progress, stop, _OutputFolder(out_dir))
+
+
+def _into_open_folder(client_, location, ids, flagged, partitions, build, out_dir, plan, on_progress, stop, folder) -> ClusterRun:
+    from .run import ERROR_COLUMNS, SUMMARY_COLUMNS, csv_bytes
     from ..workbooks.portfolio import write_portfolio
 
-    folder = _OutputFolder(out_dir)
     manifest = folder.manifest
     label = location.shown("clients")
     notes: list[Problem] = []
@@ -389,36 +483,48 @@ def _into_folder(client_, location: ParquetLocation, ids: list[str], flagged: li
         return first
 
     def settle(part: dict) -> None:
-        for client_id in part["built"]:
-            path = folder.publish(f"{client_id}.xlsx")
-            part["rows"][client_id] = manifest.record(client_id, part["prints"][client_id], path, part["rows"][client_id])
-        for client_id in part["skipped"]:
-            part["rows"][client_id] = manifest.clients[client_id]["summary"]
-        reasons = reason_of(part["problems"])
-        for client_id in sorted(set(part["failed"])):
-            retire(client_id, "this client now fails: " + reasons[client_id], part["rows_of"].get(client_id))
+        with stop.critical():  # a part's workbooks published and recorded together
+            for client_id in part["built"]:
+                path = folder.publish(f"{client_id}.xlsx")
+                part["rows"][client_id] = manifest.record(client_id, part["prints"][client_id], path, part["rows"][client_id])
+            for client_id in part["skipped"]:
+                part["rows"][client_id] = manifest.clients[client_id]["summary"]
+            reasons = reason_of(part["problems"])
+            for client_id in sorted(set(part["failed"])):
+                retire(client_id, "this client now fails: " + reasons[client_id], part["rows_of"].get(client_id))
 
     try:
-        reasons = reason_of(flagged)
-        for client_id in sorted(reasons):
-            retire(client_id, "this client now fails: " + reasons[client_id])
-        for client_id in [cid for cid in list(manifest.clients) if cid not in ids]:
-            retire(client_id, f"no longer in {label}", report=False)
+        with stop.critical():
+            reasons = reason_of(flagged)
+            for client_id in sorted(reasons):
+                retire(client_id, "this client now fails: " + reasons[client_id])
+            for client_id in [cid for cid in list(manifest.clients) if cid not in ids]:
+                retire(client_id, f"no longer in {label}", report=False)
         # an entry is offered to the workers only when its summary row is whole
         entries = {cid: entry for cid, entry in manifest.clients.items() if all(column in (entry.get("summary") or {}) for column in SUMMARY_COLUMNS)}
-        run = run_on_dask(client_, location, partitions, build, folder.run_dir, on_progress, plan, entries, settle)
+        stop.building = True
+        try:
+            run = run_on_dask(client_, location, partitions, build, folder.run_dir, on_progress, plan, entries, settle, stop)
+        finally:
+            stop.building = False
         run.problems += notes
         run.stale = stale
-        ordered = [run.rows[cid] for cid in ids if cid in run.rows]
-        folder.publish("summary.csv", csv_bytes(SUMMARY_COLUMNS, ordered))
-        if run.problems or flagged:
-            folder.publish("errors.csv", csv_bytes(ERROR_COLUMNS, (p.as_row() for p in flagged + run.problems)))
-        else:
-            (out_dir / "errors.csv").unlink(missing_ok=True)
-        write_portfolio(ordered, folder.run_dir / "portfolio.xlsx")
-        folder.publish("portfolio.xlsx")
+        with stop.critical():
+            # exactly the workbooks in OUT, also when the run was stopped
+            ordered = folder.rows(ids)
+            folder.publish("summary.csv", csv_bytes(SUMMARY_COLUMNS, ordered))
+            if run.problems or flagged:
+                folder.publish("errors.csv", csv_bytes(ERROR_COLUMNS, (p.as_row() for p in flagged + run.problems)))
+            elif manifest.wrote("errors.csv", out_dir / "errors.csv"):
+                (out_dir / "errors.csv").unlink(missing_ok=True)
+                manifest.forget_output("errors.csv")
+            write_portfolio(ordered, folder.run_dir / "portfolio.xlsx")
+            folder.publish("portfolio.xlsx")
     finally:
-        folder.close()
+        with stop.critical():
+            folder.close()
+    run.set_aside = folder.set_aside
+    run.interrupted = run.interrupted or stop.received
     return run
 
 
@@ -441,7 +547,7 @@ def write_outputs(run: ClusterRun, order: list[str], output: str | os.PathLike) 
             _publish(path, output, path.name)
 
 
-def run_command(data: str, out: str, template: str, mode: str, scheduler: str | None, console, err_console, force: bool = False, dry_run: bool = False) -> int:
+def run_command(data: str, out: str, template: str, mode: str, scheduler: str | None, console, err_console, force: bool = False, dry_run: bool = False, connect_timeout: float = DEFAULT_CONNECT_TIMEOUT) -> int:
     """``cxroi-xl generate DATA --out OUT --executor dask [--scheduler ADDRESS]``:
     build on the cluster with a rich progress bar, write the summary, errors,
     portfolio (and manifest), print one line; the exit code of ``generate``."""
@@ -469,10 +575,20 @@ def run_command(data: str, out: str, template: str, mode: str, scheduler: str | 
         def advance(client_id: str, status: str) -> None:
             progress.advance(task)
 
-        run, order = generate_on_dask(data, out, TemplateBuild(template, mode), scheduler=scheduler, on_progress=advance, force=force, dry_run=dry_run)
+        run, order = generate_on_dask(data, out, TemplateBuild(template, mode), scheduler=scheduler, on_progress=advance, force=force, dry_run=dry_run, connect_timeout=connect_timeout)
     for problem in run.problems:
         where = f"{problem.file}" + (f" row {problem.row}" if problem.row else "") + (f", column {problem.column}" if problem.column else "")
         err_console.print(f"[yellow]skipped[/yellow] {escape(problem.client_id)}: {escape(where)}: {escape(problem.message)}", highlight=False)
+    for move in run.set_aside:
+        err_console.print(f"[yellow]kept[/yellow] {escape(move)} in {escape(str(out))}: generate replaces only files it wrote", highlight=False)
+    if run.interrupted:
+        err_console.print(
+            f"[yellow]stopped[/yellow] by {escape(run.interrupted)}: {len(run.built)} built, {len(run.skipped)} up to date, {len(run.failed)} failed, "
+            f"{len(run.left)} not built yet (their previous workbooks, if any, are kept); summary.csv, portfolio.xlsx and manifest.json "
+            f"describe exactly the workbooks in {escape(str(out))}; rerun to continue",
+            highlight=False,
+        )
+        return 130
     if dry_run:
         console.print(f"dry run: {len(run.skipped)} clients valid, {len(run.failed)} with problems; nothing written", highlight=False, markup=False)
     else:

@@ -57,7 +57,7 @@ from .files import CHUNK_ROWS, CONTROL_CHARACTERS
 
 __all__ = ["ParquetLocation", "ParquetTable", "open_location", "client_ids", "partition_clients", "read_clients", "read_parquet_batch", "unknown_client_problems", "scan_client_ids", "id_problems", "table_files"]
 
-CLIENT_COLUMNS = ("client_id", "client_name", "go_live", "currency", "discount_rate", "benefit_risk", "cost_risk", "retention_risk", "uplift_risk", "gross_margin", "value_per_win", "horizon_months")
+CLIENT_COLUMNS = ("client_id", "client_name", "go_live", "currency", "discount_rate", "benefit_risk", "cost_risk", "retention_risk", "uplift_risk", "gross_margin", "value_per_win", "horizon_months", "method", "half_life_service", "half_life_retention", "half_life_uplift", "ramp_months")
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,20 @@ def open_location(url: str | os.PathLike) -> ParquetLocation:
         missing = [c for c in required if c not in schema.names]
         if missing:
             raise InputError(location.shown(name), "missing column(s) " + ", ".join(missing))
+        wanted = CLIENT_COLUMNS if name == "clients" else ("client_id", *rules)
+        for column in [c for c in wanted if c in schema.names]:
+            kind = schema.field(column).type
+            if _nested(kind):
+                raise InputError(location.shown(name), f"column {column} holds {kind} values (lists or records); give it as plain numbers, text or dates")
     return location
+
+
+def _nested(kind) -> bool:
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    return pa.types.is_nested(kind) or pa.types.is_union(kind) if hasattr(pa.types, "is_union") else pa.types.is_nested(kind)
 
 
 @lru_cache(maxsize=32)
@@ -173,8 +186,13 @@ def _as_text(column) -> pd.Series:
         text = pc.strftime(column, "%Y-%m-%d")
     elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
         text = column
+    elif _nested(kind):
+        raise ValueError(f"holds {kind} values (lists or records); give it as plain numbers, text or dates")
     else:
-        text = pc.cast(column, pa.string())
+        try:
+            text = pc.cast(column, pa.string())
+        except pa.ArrowInvalid as exc:  # bytes that are not UTF-8 text
+            raise ValueError(f"holds bytes that are not UTF-8 text ({str(exc).splitlines()[0][:120]})") from None
     series = pd.Series(text.to_pylist(), dtype=object)
     return series.where(series != "", None)
 
@@ -202,28 +220,73 @@ def _pieces(location: ParquetLocation, name: str, columns: Iterable[str], wanted
         file = _relative(location, fragment.path)
         if only_file is not None and file != only_file:
             continue
-        partition_keys = ds.get_partition_keys(fragment.partition_expression) or {}
-        file_columns = [c for c in present if c not in partition_keys]
-        metadata = fragment.metadata
-        starts = np.concatenate([[0], np.cumsum([metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)])])
-        groups = fragment.split_by_row_group(filter=pushdown, schema=dataset.schema) if pushdown is not None else fragment.split_by_row_group(schema=dataset.schema)
-        for group in groups:
-            table = group.to_table(columns=file_columns, schema=dataset.schema)
-            for key, value in partition_keys.items():
-                if key in present:
-                    table = table.append_column(key, pa.array([value] * table.num_rows, pa.string()))
-            if wanted_ids is None:
-                keep = np.arange(table.num_rows)
-            else:
-                ids = pc.utf8_trim_whitespace(pc.cast(table["client_id"], pa.string()))
-                keep = np.flatnonzero(pc.is_in(ids, value_set=wanted_ids).to_numpy(zero_copy_only=False))
-                table = table.take(pa.array(keep))
-            if keep.size == 0:
-                continue
-            records = starts[group.row_groups[0].id] + keep + 1
-            for offset in range(0, table.num_rows, rows):
-                part = table.slice(offset, rows)
-                yield file, records[offset : offset + rows], pd.DataFrame({c: _as_text(part[c]) for c in present}, columns=present)
+        try:
+            yield from _fragment_pieces(fragment, file, dataset, present, pushdown, wanted_ids, rows)
+        except InputError:
+            raise
+        except (pa.ArrowException, OSError, ValueError) as exc:  # a broken file among good ones, a column not as text
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise InputError(file, reason if reason.startswith("column ") else f"cannot be read as Parquet: {reason[:300]}") from None
+
+
+# Row groups read in one call, up to this many rows (a group larger is read alone)
+_GROUP_ROWS = CHUNK_ROWS
+
+
+def _read_row_groups(fragment, ids: list[int], columns: list[str], schema):
+    """The given row groups of one file, read in one call."""
+    return fragment.subset(row_group_ids=ids).to_table(columns=columns, schema=schema)
+
+
+def _fragment_pieces(fragment, file: str, dataset, present: list[str], pushdown, wanted_ids, rows: int):
+    """One file's part of :func:`_pieces`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    partition_keys = ds.get_partition_keys(fragment.partition_expression) or {}
+    file_columns = [c for c in present if c not in partition_keys]
+    metadata = fragment.metadata
+    starts = np.concatenate([[0], np.cumsum([metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)])])
+    if pushdown is not None:
+        ids = [group.row_groups[0].id for group in fragment.split_by_row_group(filter=pushdown, schema=dataset.schema)]
+    else:
+        ids = list(range(metadata.num_row_groups))
+    # consecutive batches of row groups, one read each (a call per
+    # group cost some 20 ms: 4,000 one-row groups took 92 s)
+    batches, current, size = [], [], 0
+    for group_id in ids:
+        current.append(group_id)
+        size += metadata.row_group(group_id).num_rows
+        if size >= _GROUP_ROWS:
+            batches.append(current)
+            current, size = [], 0
+    if current:
+        batches.append(current)
+    for batch in batches:
+        table = _read_row_groups(fragment, batch, file_columns, dataset.schema)
+        for key, value in partition_keys.items():
+            if key in present:
+                table = table.append_column(key, pa.array([value] * table.num_rows, pa.string()))
+        if wanted_ids is None:
+            keep = np.arange(table.num_rows)
+        else:
+            found = pc.utf8_trim_whitespace(pc.cast(table["client_id"], pa.string()))
+            keep = np.flatnonzero(pc.is_in(found, value_set=wanted_ids).to_numpy(zero_copy_only=False))
+            table = table.take(pa.array(keep))
+        if keep.size == 0:
+            continue
+        numbers = np.concatenate([np.arange(starts[g], starts[g + 1]) for g in batch]) if batch else np.arange(0)
+        records = numbers[keep] + 1
+        for offset in range(0, table.num_rows, rows):
+            part = table.slice(offset, rows)
+            cells = {}
+            for c in present:
+                try:
+                    cells[c] = _as_text(part[c])
+                except ValueError as exc:
+                    raise InputError(file, f"column {c} {exc}") from None
+            yield file, records[offset : offset + rows], pd.DataFrame(cells, columns=present)
 
 
 class ParquetTable:

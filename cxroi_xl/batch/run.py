@@ -30,6 +30,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -40,7 +41,8 @@ from typing import Callable, Iterable
 
 from .read import read_batch
 from .tables import BatchInput, InputError, Problem, reserved_id_reason
-from .manifest import MANIFEST_NAME, Manifest, fingerprint, process_alive
+from .locking import FolderBusy, OutLock, owner_alive, write_owner
+from .manifest import MANIFEST_NAME, Manifest, fingerprint
 from ..workbooks.summary_columns import SUMMARY_COLUMNS
 from .summary import read_fx, summary_row
 from ..engine.tracker import TrackerInput
@@ -64,10 +66,68 @@ class BatchResult:
     stale: list[str] = field(default_factory=list)  # old workbooks moved to OUT/stale/
     problems: list[Problem] = field(default_factory=list)
     seconds: float = 0.0
+    # files in OUT the run had not written (or that changed since), moved to stale/: "name -> stale/..."
+    set_aside: list[str] = field(default_factory=list)
+    interrupted: str | None = None  # the signal that stopped the run ("SIGINT", "SIGTERM")
+    left: list[str] = field(default_factory=list)  # clients not built because the run was stopped
 
     @property
     def exit_code(self) -> int:
+        if self.interrupted:
+            return 130
         return 1 if self.failed else 0
+
+
+class _StopSignals:
+    """SIGINT and SIGTERM while a run writes to OUT: outside a critical
+    section they raise KeyboardInterrupt at once (the builds stop); inside
+    one (a workbook being published and recorded, the summary, portfolio
+    and manifest being written) they are only noted, so OUT is never left
+    between two consistent states. Installed only in the main thread."""
+
+    def __init__(self) -> None:
+        self.received: str | None = None
+        self.building = False  # only the builds are stopped by raising
+        self._raised = False
+        self._depth = 0
+        self._previous: dict[int, object] = {}
+
+    def _handle(self, signum, frame) -> None:
+        self.received = self.received or signal.Signals(signum).name
+        self.check()
+
+    def check(self) -> None:
+        """Raise KeyboardInterrupt (once) for a signal received while building."""
+        if self.received and self.building and self._depth == 0 and not self._raised:
+            self._raised = True
+            raise KeyboardInterrupt(self.received)
+
+    def __enter__(self) -> "_StopSignals":
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous.clear()
+
+    def critical(self) -> "_Critical":
+        return _Critical(self)
+
+
+class _Critical:
+    def __init__(self, stop: _StopSignals):
+        self.stop = stop
+
+    def __enter__(self) -> None:
+        self.stop._depth += 1
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop._depth -= 1
+        if exc_info[0] is None:
+            self.stop.check()
 
 
 def _exchange_rates(batch: BatchInput, report_currency: str) -> dict[str, float] | None:
@@ -86,8 +146,8 @@ def _build_client(data: TrackerInput, template: str, mode: str, out_path: Path) 
     from ..calc.workbook import complete_values
     from ..workbooks.build import build_client_workbook
 
-    model = data.model()  # once, for the summary line and the workbook
-    row = summary_row(data, model)
+    model = data.model()  # the service-only model, once, for the workbook
+    row = summary_row(data)  # the measured model, kept for the workbook (engine.defaults)
     # a client whose data the engine refuses gets its values from the evaluator
     build_client_workbook(data, template, mode, out_path, model, interpret=complete_values)
     return row
@@ -135,6 +195,8 @@ def _watch_parent(parent_pid: int, every: float = 0.5) -> None:
                 os._exit(1)
             time.sleep(every)
 
+    # Ctrl-C reaches the whole process group: the parent decides what stops
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
@@ -165,30 +227,40 @@ class _OutputFolder:
 
     def __init__(self, out_dir: Path):
         self.out_dir = out_dir
+        self.set_aside: list[str] = []  # "name -> stale/...": files in OUT the run did not write
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
             self._lock_fd = self._lock(out_dir)
         except OSError as exc:
             raise InputError(str(out_dir), f"cannot be used as the output folder ({exc.strerror or exc})") from None
-        self.manifest = Manifest(out_dir)
+        stale = out_dir / STALE_DIR
+        if (stale.exists() or stale.is_symlink()) and not stale.is_dir():
+            self._unlock()
+            raise InputError(str(stale), "is not a folder: generate keeps old and replaced workbooks there; rename or move that file")
+        try:
+            self.manifest = Manifest(out_dir)
+        except OSError as exc:
+            self._unlock()
+            raise InputError(str(out_dir / MANIFEST_NAME), f"cannot be read or set aside ({exc.strerror or exc})") from None
+        if self.manifest.set_aside:
+            moved, why = self.manifest.set_aside
+            self.set_aside.append(f"{MANIFEST_NAME} -> {moved} ({why}); every workbook is rebuilt")
         self._remove_dead_runs()
         self.run_dir = out_dir / f"{RUN_PREFIX}{os.getpid()}-{secrets.token_hex(8)}"
         self.run_dir.mkdir()
+        write_owner(self.run_dir)  # process id and start time: a reused id is not this run
         self.manifest.open_journal(self.run_dir / "journal.jsonl")
 
     @staticmethod
-    def _lock(out_dir: Path) -> int | None:
+    def _lock(out_dir: Path) -> OutLock | None:
+        """OUT's lock, on every platform (None only where the file system
+        cannot lock files: runs are then told apart by their owner records)."""
+        lock = OutLock(out_dir)
         try:
-            import fcntl
-        except ImportError:  # pragma: no cover - Windows: liveness by pid only
-            return None
-        fd = os.open(out_dir, os.O_RDONLY)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
+            held = lock.acquire()
+        except FolderBusy:
             raise InputError(str(out_dir), "another cxroi-xl generate is writing to this folder; wait for it or choose another") from None
-        return fd
+        return lock if held else None
 
     def _remove_dead_runs(self) -> None:
         """Folders of runs that were killed: their finished workbooks are
@@ -198,7 +270,7 @@ class _OutputFolder:
             found = _RUN_FOLDER.match(entry.name)
             if not found or not entry.is_dir():
                 continue
-            if self._lock_fd is None and process_alive(int(found.group(1))):
+            if self._lock_fd is None and owner_alive(entry, int(found.group(1))):
                 continue
             self.manifest.replay(entry / "journal.jsonl")
             shutil.rmtree(entry, ignore_errors=True)
@@ -208,15 +280,53 @@ class _OutputFolder:
 
     def publish(self, name: str, data: bytes | None = None) -> Path:
         """Rename a file written in the run folder into OUT (writing it
-        first when ``data`` is given)."""
+        first when ``data`` is given). A file of that name the manifest
+        does not record this run's predecessors writing, byte for byte (a
+        user's own file, or a workbook edited since), is moved to stale/
+        first: never replaced."""
         staged = self.run_dir / name
         if data is not None:
             with open(staged, "wb") as handle:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-        os.replace(staged, self.out_dir / name)
-        return self.out_dir / name
+        target = self.out_dir / name
+        self.make_room(name)
+        os.replace(staged, target)
+        if not (name.endswith(".xlsx") and name[:-5] in self.manifest.clients) and name != MANIFEST_NAME:
+            self.manifest.wrote_output(name, target)
+        return target
+
+    def make_room(self, name: str) -> None:
+        """Set aside ``OUT/name`` unless a run recorded writing exactly it."""
+        target = self.out_dir / name
+        if not (target.exists() or target.is_symlink()):
+            return
+        if target.is_dir() and not target.is_symlink():
+            raise InputError(str(target), "is a folder where generate writes a file; rename or move it")
+        if name == MANIFEST_NAME or self.manifest.wrote(name, target):
+            return
+        moved = self._to_stale(target)
+        why = "not written by cxroi-xl" if not (name.endswith(".xlsx") and name[:-5] in self.manifest.clients) else "changed since cxroi-xl wrote it"
+        self.set_aside.append(f"{name} -> {moved} ({why})")
+
+    def _to_stale(self, source: Path, stamped: bool = True) -> str:
+        """Move a file of OUT into stale/, with a time stamp in its name
+        (``stamped``) or when a file of its name is there already; never
+        over another file. Returns its new place, relative to OUT."""
+        stale = self.out_dir / STALE_DIR
+        stale.mkdir(exist_ok=True)
+        target = stale / source.name
+        if stamped or target.exists() or target.is_symlink():
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            stem, suffix = os.path.splitext(source.name)
+            target = next(
+                candidate
+                for i in range(100_000)
+                if not ((candidate := stale / f"{stem}.{stamp}{'' if i == 0 else f'-{i}'}{suffix}").exists() or candidate.is_symlink())
+            )
+        os.replace(source, target)
+        return f"{STALE_DIR}/{target.name}"
 
     def move_to_stale(self, client_id: str, reason: str) -> str | None:
         """Move the client's old workbook out of OUT's top level, keeping
@@ -226,23 +336,33 @@ class _OutputFolder:
         source = self.workbook(client_id)
         if not source.is_file():
             return None
-        stale = self.out_dir / STALE_DIR
-        stale.mkdir(exist_ok=True)
-        target = stale / source.name
-        if target.exists():
-            stamp = time.strftime("%Y%m%d-%H%M%S")
-            target = next(stale / f"{client_id}.{stamp}{'' if i == 0 else f'-{i}'}.xlsx" for i in range(10_000) if not (stale / f"{client_id}.{stamp}{'' if i == 0 else f'-{i}'}.xlsx").exists())
-        os.replace(source, target)
-        moved_to = f"{STALE_DIR}/{target.name}"
+        moved_to = self._to_stale(source, stamped=False)
         self.manifest.moved_to_stale(client_id, moved_to, reason)
         return moved_to
+
+    def rows(self, order: list[str]) -> list[dict]:
+        """The summary rows of exactly the workbooks in OUT's top level that
+        the manifest records as written (in ``order``, then the rest):
+        what summary.csv and portfolio.xlsx describe, also after a stopped run."""
+        from .manifest import _stamp
+
+        known = [cid for cid in order if cid in self.manifest.clients] + sorted(set(self.manifest.clients) - set(order))
+        found = []
+        for client_id in known:
+            entry = self.manifest.clients[client_id]
+            if _stamp(self.workbook(client_id)) == entry.get("workbook") and all(column in entry["summary"] for column in SUMMARY_COLUMNS):
+                found.append(entry["summary"])
+        return found
 
     def close(self) -> None:
         self.manifest.close_journal()
         self.publish(MANIFEST_NAME, self.manifest.content())
         shutil.rmtree(self.run_dir, ignore_errors=True)
+        self._unlock()
+
+    def _unlock(self) -> None:
         if self._lock_fd is not None:
-            os.close(self._lock_fd)
+            self._lock_fd.release()
             self._lock_fd = None
 
 
@@ -284,11 +404,15 @@ def generate(
         result.skipped = client_ids
         result.seconds = time.perf_counter() - started
         return result
-    folder = _OutputFolder(out_dir)
-    try:
-        _generate_into(folder, batch, client_ids, template, mode, jobs, force, on_progress, result, fx, report_currency)
-    finally:
-        folder.close()
+    with _StopSignals() as stop:
+        folder = _OutputFolder(out_dir)
+        try:
+            _generate_into(folder, batch, client_ids, template, mode, jobs, force, on_progress, result, fx, report_currency, stop)
+        finally:
+            with stop.critical():
+                folder.close()
+        result.set_aside = folder.set_aside
+        result.interrupted = stop.received
     result.failed = sorted(set(result.failed))
     result.seconds = time.perf_counter() - started
     return result
@@ -306,12 +430,55 @@ def _generate_into(
     result: BatchResult,
     fx: dict[str, float] | None = None,
     report_currency: str = "USD",
+    stop: _StopSignals | None = None,
+) -> None:
+    stop = stop or _StopSignals()
+    try:
+        stop.building = True
+        stop.check()
+        _build_all(folder, batch, client_ids, template, mode, jobs, force, on_progress, result, stop)
+    except KeyboardInterrupt:
+        stop.received = stop.received or "SIGINT"
+    finally:
+        stop.building = False
+    finished = set(result.built) | set(result.skipped) | set(result.failed)
+    result.left = [cid for cid in client_ids if cid not in finished]
+    # summary.csv and portfolio.xlsx describe exactly the workbooks in OUT
+    # the manifest records, finished or stopped: a client not rebuilt yet
+    # keeps its old workbook and its old line (its old fingerprint makes
+    # the next run build it)
+    with stop.critical():
+        ordered = folder.rows(client_ids)
+        folder.publish("summary.csv", csv_bytes(SUMMARY_COLUMNS, ordered))
+        if result.problems:
+            folder.publish("errors.csv", csv_bytes(ERROR_COLUMNS, (p.as_row() for p in result.problems)))
+        elif folder.manifest.wrote("errors.csv", folder.out_dir / "errors.csv"):
+            (folder.out_dir / "errors.csv").unlink(missing_ok=True)
+            folder.manifest.forget_output("errors.csv")
+        from ..workbooks.portfolio import write_portfolio
+
+        write_portfolio(ordered, folder.run_dir / "portfolio.xlsx", fx=fx, report_currency=report_currency)
+        folder.publish("portfolio.xlsx")
+
+
+def _build_all(
+    folder: _OutputFolder,
+    batch: BatchInput,
+    client_ids: list[str],
+    template: str,
+    mode: str,
+    jobs: int | None,
+    force: bool,
+    on_progress: Callable[[str, str], None] | None,
+    result: BatchResult,
+    stop: _StopSignals,
 ) -> None:
     manifest = folder.manifest
     clients_label = batch.labels.get("clients", "clients.csv")
 
     def retire(client_id: str, reason: str, report: bool = True) -> None:
-        moved_to = folder.move_to_stale(client_id, reason)
+        with stop.critical():
+            moved_to = folder.move_to_stale(client_id, reason)
         if moved_to:
             result.stale.append(client_id)
         if moved_to and report:
@@ -350,9 +517,10 @@ def _generate_into(
         retire(client_id, f"this client now fails: {message}")
 
     def record_success(client_id: str, row: dict) -> None:
-        path = folder.publish(f"{client_id}.xlsx")
-        rows[client_id] = manifest.record(client_id, prints[client_id], path, row)
-        result.built.append(client_id)
+        with stop.critical():  # published and recorded together, or neither
+            path = folder.publish(f"{client_id}.xlsx")
+            rows[client_id] = manifest.record(client_id, prints[client_id], path, row)
+            result.built.append(client_id)
 
     jobs = max(1, jobs or os.cpu_count() or 1)
     if jobs == 1 or len(todo) <= 1:
@@ -387,30 +555,38 @@ def _generate_into(
                     return True
                 return False
 
-            for _ in range(jobs * 4):
-                if not submit_next():
-                    break
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    client_id = pending.pop(future)
-                    try:
-                        record_success(client_id, future.result())
-                        status = "built"
-                    except Exception as exc:
-                        record_failure(client_id, exc)
-                        status = "failed"
-                    if on_progress:
-                        on_progress(client_id, status)
-                    submit_next()
+            def settle(future: Future) -> None:
+                client_id = pending.pop(future)
+                try:
+                    record_success(client_id, future.result())
+                    status = "built"
+                except Exception as exc:
+                    record_failure(client_id, exc)
+                    status = "failed"
+                if on_progress:
+                    on_progress(client_id, status)
 
-    ordered = [rows[cid] for cid in client_ids if cid in rows]
-    folder.publish("summary.csv", csv_bytes(SUMMARY_COLUMNS, ordered))
-    if result.problems:
-        folder.publish("errors.csv", csv_bytes(ERROR_COLUMNS, (p.as_row() for p in result.problems)))
-    else:
-        (folder.out_dir / "errors.csv").unlink(missing_ok=True)
-    from ..workbooks.portfolio import write_portfolio
-
-    write_portfolio(ordered, folder.run_dir / "portfolio.xlsx", fx=fx, report_currency=report_currency)
-    folder.publish("portfolio.xlsx")
+            try:
+                for _ in range(jobs * 4):
+                    if not submit_next():
+                        break
+                while pending:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        settle(future)
+                        submit_next()
+            except KeyboardInterrupt:
+                # stopped: nothing new starts; the builds already running
+                # finish and are kept (a second signal abandons them)
+                for future in list(pending):
+                    if future.cancel():
+                        pending.pop(future)
+                try:
+                    while pending:
+                        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                        for future in done:
+                            settle(future)
+                except KeyboardInterrupt:
+                    pass
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise

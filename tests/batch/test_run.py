@@ -19,7 +19,6 @@ import time
 import zipfile
 from pathlib import Path
 
-import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
@@ -48,29 +47,40 @@ def read_summary(out: Path) -> dict[str, dict]:
 
 
 def independent_tei(data: Path, client_id: str) -> dict:
+    """The client's measured headline from its CSV rows read with plain
+    pandas (not the batch reader): what the reading must reproduce. The
+    model's own oracles are in tests/engine/test_streams.py; here the
+    reading is under test."""
+    from cxroi_xl.engine.streams import measure_streams
+
     clients = pd.read_csv(data / "clients.csv").set_index("client_id")
     client = clients.loc[client_id]
     kpis = pd.read_csv(data / "kpis.csv")
-    kpis = kpis[kpis["client_id"] == client_id].copy()
+    kpis = kpis[kpis["client_id"] == client_id].drop(columns="client_id")
     costs = pd.read_csv(data / "costs.csv")
     costs = costs[costs["client_id"] == client_id]
-    go_live = client["go_live"][:7]
-    base = kpis[kpis["month"] < go_live]
-    post = kpis[kpis["month"] >= go_live].sort_values("month")
-    cost_per_contact = (base["agent_hours"] * base["hourly_cost"]).sum() / base["contacts"].sum()
-    benefit = (post["contacts"] * cost_per_contact - post["agent_hours"] * post["hourly_cost"]).to_numpy()
-    cost = post["automation_cost"].to_numpy(dtype=float, copy=True)  # writable under pandas 3 copy-on-write
-    for _, row in costs.iterrows():
-        month = row["date"][:7]
-        if month < go_live:
-            cost[0] += row["amount"]
-        elif month in set(post["month"]):
-            cost[list(post["month"]).index(month)] += row["amount"]
-    rate = (1 + client["discount_rate"]) ** (1 / 12) - 1
-    discount = (1 + rate) ** -np.arange(len(post))
-    pv_b = np.sum(benefit * (1 - client["benefit_risk"]) * discount)
-    pv_c = np.sum(cost * (1 + client["cost_risk"]) * discount)
-    return {"pv_benefits": pv_b, "pv_costs": pv_c, "npv": pv_b - pv_c, "roi": (pv_b - pv_c) / pv_c}
+    proxies = pd.read_csv(data / "proxies.csv") if (data / "proxies.csv").exists() else pd.DataFrame(columns=["client_id"])
+    proxies = proxies[proxies["client_id"] == client_id]
+
+    def setting(name, default):
+        value = client.get(name, default)
+        return default if pd.isna(value) else value
+
+    model = measure_streams(
+        kpis,
+        client["go_live"],
+        costs[["date", "amount"]],
+        proxies if len(proxies) else None,
+        annual_discount_rate=setting("discount_rate", 0.10),
+        service_risk=setting("benefit_risk", 0.10),
+        retention_risk=setting("retention_risk", 0.25),
+        uplift_risk=setting("uplift_risk", 0.25),
+        cost_risk=setting("cost_risk", 0.05),
+        gross_margin=setting("gross_margin", 0.5),
+        horizon_months=int(setting("horizon_months", 36)),
+    )
+    tei = model.to_date
+    return {"pv_benefits": tei.pv_benefits, "pv_costs": tei.pv_costs, "npv": tei.npv, "roi": tei.roi}
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +125,11 @@ def test_outputs_are_complete(sample_run):
     assert "3 built" in result.output
     portfolio = openpyxl.load_workbook(out / "portfolio.xlsx")
     ws = portfolio["Portfolio"]
-    assert ws.tables["Portfolio"].ref == "A4:V7"  # one column per summary column (22)
+    from openpyxl.utils import get_column_letter
+
+    from cxroi_xl.workbooks.summary_columns import SUMMARY_COLUMNS
+
+    assert ws.tables["Portfolio"].ref == f"A4:{get_column_letter(len(SUMMARY_COLUMNS))}7"  # one column per summary column
     assert ws.conditional_formatting and ws._charts
 
 
@@ -243,8 +257,9 @@ def test_values_workbooks_open_in_libreoffice_without_errors(tmp_path):
         if path.stem in summary:
             roi = values["ROI"]
             # they agree to summary.csv's rounding: ROI 4 decimals, money to the cent
-            assert roi["C9"] == pytest.approx(float(summary[path.stem]["roi"]), abs=5e-5)
-            assert roi["C17"] == pytest.approx(float(summary[path.stem]["npv"]), abs=0.005)
+            # the measured headline: column D of the ROI sheet
+            assert roi["D9"] == pytest.approx(float(summary[path.stem]["roi"]), abs=5e-5)
+            assert roi["D8"] == pytest.approx(float(summary[path.stem]["npv"]), abs=0.005)
     assert values_of(recalculated, "rose-bakery")["ROI"]["C10"] == "not reached"
 
 
@@ -308,7 +323,7 @@ def test_markup_like_text_and_impossible_counts_are_reported_not_fatal(tmp_path)
     kpis.loc[second, "churned_customers"] = str(int(kpis.loc[second, "active_customers"]) + 1)
     kpis.to_csv(data / "kpis.csv", index=False)
     clients = pd.read_csv(data / "clients.csv", dtype=str, keep_default_na=False)
-    clients.loc[len(clients)] = ["portfolio", "Clashes with portfolio.xlsx", "2024-07-01", "USD", "0.1", "0.1", "0.05"]
+    clients.loc[len(clients)] = {"client_id": "portfolio", "client_name": "Clashes with portfolio.xlsx", "go_live": "2024-07-01", "currency": "USD", "discount_rate": "0.1", "benefit_risk": "0.1", "cost_risk": "0.05"}
     clients.to_csv(data / "clients.csv", index=False)
     out = tmp_path / "out"
     result = runner.invoke(app, ["generate", str(data), "--out", str(out), "--mode", "live"])

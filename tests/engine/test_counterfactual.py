@@ -403,7 +403,7 @@ def test_sufficiency_rule():
     assert sufficiency(36, 6, True).model == "level, trend and month-of-year effects with controls"
     assert sufficiency(6, 6, True).estimable and sufficiency(6, 6, 3).estimable is False
     assert s.rule.startswith("Effects are estimated from a baseline of at least 12 months")
-    assert "fewer than 6 post months" in s.rule
+    assert "when fewer than 6 months are tracked" in s.rule
 
 
 # ---- junk ----------------------------------------------------------------------------------------

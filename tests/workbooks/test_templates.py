@@ -88,8 +88,11 @@ def test_headline_numbers_equal_the_engine(recalculated_main):
     assert roi["C15"] == pytest.approx(model.tei.payback, rel=1e-9)  # CXPAYBACK
     assert roi["C17"] == pytest.approx(model.tei.npv, rel=1e-9)  # LibreOffice's own SUM of discounted net
     post = values["Post-automation"]
+    from cxroi_xl.workbooks import roi_template
+
+    benefit_col = roi_template.TableSpec(roi_template.POST, roi_template._post_columns("USD"), roi_template.HEADER_ROW).col_letter("benefit")
     for i, benefit in enumerate(model.monthly["benefit"]):
-        assert post[f"Q{5 + i}"] == pytest.approx(benefit, rel=1e-9)
+        assert post[f"{benefit_col}{5 + i}"] == pytest.approx(benefit, rel=1e-9)
     data = example_input()
     before = (data.surveys["date"] < data.go_live.strftime("%Y-%m-%d")).to_numpy()
     nps = data.surveys["nps"].to_numpy(float)

@@ -15,7 +15,6 @@ from ...engine import counterfactual, defaults, streams
 from ...engine.tracker import KPI_COLUMNS
 from ...errors import InvalidInputError
 from ..declarations import Arg, ExcelFunction
-from ..error_values import ExcelError
 from . import metric_table
 
 CATEGORY = "CX ROI"
@@ -277,8 +276,8 @@ def figure_rows(model: streams.MeasuredStreams) -> list[list]:
     """CXMEASURED's spilled table of ``model``."""
     table = [["Figure", "Value"]]
     for label, value in figures(model):
-        if value is None:
-            value = ExcelError("#N/A", f"{label}: not reached within the tracked months" if label.startswith("Payback") else f"{label}: undefined for these data")
+        if value is None:  # words, not an error value: the figure is known not to exist
+            value = "not reached" if label.startswith("Payback") else "n/a"
         table.append([label, value])
     return table
 
