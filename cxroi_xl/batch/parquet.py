@@ -206,7 +206,6 @@ def _pieces(location: ParquetLocation, name: str, columns: Iterable[str], wanted
     not read at all.
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.dataset as ds
 
     dataset = _dataset(location.url, location.tables[name], location.opened)

@@ -17,7 +17,6 @@ lines of summary.csv, and the bytes of every file the user made.
 """
 from __future__ import annotations
 
-import csv
 import json
 import os
 import signal

@@ -139,6 +139,16 @@ def written(tmp_path_factory):
     return {"main": out / "main.py", "requirements": out / "requirements.txt", "wheel": wheels[0], "readme": out / "README-lite.md"}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _sys_path_restored():
+    """The embedded main.py puts its engine's zip first on sys.path when it
+    answers a call; the tests after these must import the package itself
+    (worker processes inherit the path), so the path is put back."""
+    saved = list(sys.path)
+    yield
+    sys.path[:] = saved
+
+
 @pytest.fixture(scope="module")
 def embedded(tmp_path_factory):
     """What `cxroi-xl lite` writes by default: the engine inside main.py."""
