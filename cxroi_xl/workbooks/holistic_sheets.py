@@ -55,7 +55,7 @@ MEASURED_MONTH_COLUMNS = tuple(name for name, _ in MONTH_COLUMNS)
 # The measured model's arguments, as CXMEASURED and CXMEASUREDMONTHS take them.
 MODEL_ARGUMENTS = (
     "Baseline[#All],PostAutomation[#All],GoLive,OneOffCosts[#All],Proxies[#All],DiscountRate,BenefitRisk,RetentionRisk,UpliftRisk,CostRisk,"
-    "GrossMargin,HorizonMonths,Method,HalfLifeService,HalfLifeRetention,HalfLifeUplift,RampMonths"
+    "GrossMargin,HorizonMonths,Method,HalfLifeService,HalfLifeRetention,HalfLifeUplift,RampMonths,Controls[#All]"
 )
 # Where the ROI sheet's holistic block sits (its builder and its engine values share them).
 HOLISTIC_INPUT_ROW = 17  # first row of the holistic inputs

@@ -72,6 +72,7 @@ SHEET_PURPOSES = [
     ("Costs", "one-off costs of the automation."),
     ("Surveys", "customer survey answers (NPS, CSAT, CES)."),
     ("Proxies", "financial proxies for intangibles: an estimated value per month, the months it covers and your confidence."),
+    ("Controls", "optional series the automation does not touch (an untreated region's churn, the market's demand): each enters every counterfactual fit."),
     ("ROI", "the return measured to date and the horizon scenario: every benefit stream (service savings, retained margin, revenue uplift, proxies) month by month against its counterfactual, each risk-adjusted by its own factor, PV of benefits and costs, NPV, ROI, payback, in tables and charts (projected months lighter), and a data check."),
     ("Scenarios", "how likely is this to pay back: low / expected / high per stream and for costs, a Monte Carlo table and NPV histogram, and a tornado chart."),
     ("CX metrics", "baseline against post-automation for NPS, CSAT, CES, first-contact resolution, churn, cost per contact and automation rate, with confidence intervals and a verdict."),
@@ -766,6 +767,7 @@ def build_client_sheets(data: TrackerInput | None = None, stream: RowStream | No
     _write_surveys(sheets["Surveys"], surveys_spec, data.surveys, stream)
     proxy_spec = proxies_table(data.currency, HEADER_ROW)
     write_proxies(sheets["Proxies"], proxy_spec, _proxy_rows(data.proxies))
+    _write_controls(sheets["Controls"], TableSpec(CONTROLS, [("month", FORMATS["month"], None), ("name", FORMATS["text"], None), ("value", FORMATS["dec2"], None)], HEADER_ROW), data.controls)
     _write_summary(sheets["Summary"], data.currency)
     wb.active = sheets["Summary"]
     shape = SharedShape(data.currency, post_rows, horizon, tracked)
@@ -794,6 +796,20 @@ def build_shared_sheets(wb: Workbook, shape: SharedShape) -> None:
     _write_roi(wb["ROI"], shape.post_rows, shape.currency, shape.horizon, shape.tracked, tables)
     write_scenarios(wb["Scenarios"], shape.horizon, shape.currency, "'ROI'!$E$8")
     _write_cx_metrics(wb["CX metrics"])
+
+
+CONTROLS = "Controls"
+
+
+def _write_controls(ws: Worksheet, table: TableSpec, controls: pd.DataFrame | None) -> None:
+    title(ws, "Control series (optional)", "Series the automation does not touch, one value per name in every baseline and tracked month: each enters every counterfactual fit.")
+    rows = [] if controls is None or len(controls) == 0 else [[m, n, _number(v)] for m, n, v in zip(_datetimes(month_start(controls["month"])), controls["name"], controls["value"])]
+    n = table.write(ws, rows, text_columns=("name",))
+    ws.cell(table.header_row + max(n, 1) + 2, 1, "With a control series, effects are estimable from a baseline shorter than 12 months. Leave the table empty when you have none.").font = NOTE_FONT
+    set_widths(ws, {"A": 12, "B": 28, "C": 14})
+    fit_headers(ws, [table.header_row])
+    ws.freeze_panes = ws.cell(table.header_row + 1, 1)
+    print_layout(ws, title_rows=f"{table.header_row}:{table.header_row}")
 
 
 def _proxy_rows(proxies: pd.DataFrame | None) -> list[list]:

@@ -464,3 +464,19 @@ def test_measured_junk_gives_an_excel_error_with_a_one_line_reason(xl, name, cas
     reason = direct.reason
     assert reason and "\n" not in reason and "Traceback" not in reason and not reason.startswith("unexpected error"), reason
     assert words.lower() in reason.lower(), reason
+
+
+def test_cxmeasured_takes_a_control_series(xl):
+    # a series the automation does not touch enters every fit: CXMEASURED
+    # given the Controls table equals measure_streams given the same series;
+    # a control missing months is refused with a reason
+    kpis = _kpis()
+    months = pd.to_datetime(kpis["month"])
+    controls = pd.DataFrame({"month": months, "name": "market", "value": [100.0 + 0.5 * i + (i % 3) for i in range(len(kpis))]})
+    table = _rows(_call_measured(xl, "CXMEASURED", kpis, controls=_table(controls)))
+    model = _direct(kpis, controls=controls)
+    assert table["Measured NPV (to date)"] == pytest.approx(model.to_date.npv, rel=1e-9)
+    assert table["Horizon NPV (scenario)"] == pytest.approx(model.horizon.npv, rel=1e-9)
+    assert model.to_date.npv != pytest.approx(_direct(kpis).to_date.npv, rel=1e-9)  # the control changed the fits
+    refused = _call_measured(xl, "CXMEASURED", kpis, controls=_table(controls.iloc[:5]))
+    assert refused == [["#VALUE!"]]

@@ -67,9 +67,9 @@ def test_named_ranges_tables_and_layout():
     book = roi_template.build()
     assert {"ClientName", "GoLive", "Currency", "DiscountRate", "BenefitRisk", "CostRisk", "MonthlyRate", "BaselineCostPerContact"} <= set(book.defined_names)
     assert {"GrossMargin", "RetentionRisk", "UpliftRisk", "HorizonMonths", "Method", "HalfLifeService", "HalfLifeRetention", "HalfLifeUplift", "RampMonths", "BaselineMonths", "TrackedMonths", "HorizonRows", "ServiceCounted", "RetentionCounted", "UpliftCounted", "SummaryLabels", "SummaryValues"} <= set(book.defined_names)
-    assert book.sheetnames == ["Start here", "Summary", "Inputs", "Baseline", "Post-automation", "Costs", "Surveys", "Proxies", "ROI", "Scenarios", "CX metrics"]
+    assert book.sheetnames == ["Start here", "Summary", "Inputs", "Baseline", "Post-automation", "Costs", "Surveys", "Proxies", "Controls", "ROI", "Scenarios", "CX metrics"]
     tables = {name for ws in book for name in ws.tables}
-    assert tables == {"Baseline", "PostAutomation", "OneOffCosts", "Surveys", "Proxies"}
+    assert tables == {"Baseline", "PostAutomation", "OneOffCosts", "Surveys", "Proxies", "Controls"}
     for ws in book:
         assert ws.sheet_properties.pageSetUpPr.fitToPage and str(ws.page_setup.paperSize) == ws.PAPERSIZE_A4  # orientation: tests/workbooks/test_layout.py
         for row in ws.iter_rows():

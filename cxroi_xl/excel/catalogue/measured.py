@@ -151,7 +151,19 @@ def _half_life(value):
     return None if value is None or value == 0 else float(value)
 
 
-def measured_model(baseline, post, go_live, costs, proxies, discount_rate, service_risk, retention_risk, uplift_risk, cost_risk, gross_margin, horizon_months, method, half_life_service, half_life_retention, half_life_uplift, ramp_months):
+def _controls(frame) -> pd.DataFrame | None:
+    if frame is None or len(frame) == 0:
+        return None
+    _require(frame, ("month", "name", "value"), "controls")
+    names = []
+    for i, name in enumerate(frame["name"]):
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidInputError(f"controls[name] row {i + 1}: a control needs a name")
+        names.append(name.strip())
+    return pd.DataFrame({"month": [_as_month(v, f"controls[month] row {i + 1}") for i, v in enumerate(frame["month"])], "name": names, "value": _numbers(frame, "value", "controls")})
+
+
+def measured_model(baseline, post, go_live, costs, proxies, discount_rate, service_risk, retention_risk, uplift_risk, cost_risk, gross_margin, horizon_months, method, half_life_service, half_life_retention, half_life_uplift, ramp_months, controls=None):
     """The engine's measured model of the workbook's tables and inputs."""
     if len(go_live) != 1 or np.isnat(go_live[0]):
         raise InvalidInputError("go_live: expected one date")
@@ -171,6 +183,7 @@ def measured_model(baseline, post, go_live, costs, proxies, discount_rate, servi
         method=(method or "glm").lower(),
         half_lives={"service": _half_life(half_life_service), "retention": _half_life(half_life_retention), "uplift": _half_life(half_life_uplift)},
         ramp_months=ramp_months,
+        controls=_controls(controls),
     )
 
 
@@ -353,6 +366,7 @@ _MODEL_ARGS = (
     Arg("half_life_retention", "number", "Half-life of the projected customers saved; 0: no decay.", "months", default=24.0),
     Arg("half_life_uplift", "number", "Half-life of the projected extra wins; 0: no decay.", "months", default=24.0),
     Arg("ramp_months", "integer", "Months from go-live until a projected effect has its full size.", "months", default=0),
+    _table_arg("controls", "Series the automation does not touch (an untreated region's churn): month, name, value, in every month", optional=True),
 )
 _MODEL_DETAILS = (
     "Each driver (agent hours for the month's contacts, churn, win rate) is compared with the forecast of a fit to the baseline months alone; "

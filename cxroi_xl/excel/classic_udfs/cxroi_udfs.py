@@ -307,9 +307,10 @@ def CXEFFECT(values, baseline_months, first_month, exposure=None, regressor=None
 @xw.arg('half_life_retention', ndim=2, err_to_str=True, doc='Half-life of the projected customers saved; 0: no decay. [months] Optional, default 24.0.')
 @xw.arg('half_life_uplift', ndim=2, err_to_str=True, doc='Half-life of the projected extra wins; 0: no decay. [months] Optional, default 24.0.')
 @xw.arg('ramp_months', ndim=2, err_to_str=True, doc='Months from go-live until a projected effect has its full size. [months] Optional, default 0.')
-def CXMEASURED(baseline, post, go_live, costs=None, proxies=None, discount_rate=None, service_risk=None, retention_risk=None, uplift_risk=None, cost_risk=None, gross_margin=None, horizon_months=None, method=None, half_life_service=None, half_life_retention=None, half_life_uplift=None, ramp_months=None):
+@xw.arg('controls', ndim=2, err_to_str=True, doc="Series the automation does not touch (an untreated region's churn): month, name, value, in every month, with its header row (a whole Excel Table: Name[#All]). [table] Optional, default none.")
+def CXMEASURED(baseline, post, go_live, costs=None, proxies=None, discount_rate=None, service_risk=None, retention_risk=None, uplift_risk=None, cost_risk=None, gross_margin=None, horizon_months=None, method=None, half_life_service=None, half_life_retention=None, half_life_uplift=None, ramp_months=None, controls=None):
     "The measured ROI: NPV and ROI to date from demonstrated effects with intervals, each stream's verdict, the horizon scenario and P(NPV > 0)."
-    return call('CXMEASURED', baseline, post, go_live, costs, proxies, discount_rate, service_risk, retention_risk, uplift_risk, cost_risk, gross_margin, horizon_months, method, half_life_service, half_life_retention, half_life_uplift, ramp_months)
+    return call('CXMEASURED', baseline, post, go_live, costs, proxies, discount_rate, service_risk, retention_risk, uplift_risk, cost_risk, gross_margin, horizon_months, method, half_life_service, half_life_retention, half_life_uplift, ramp_months, controls)
 
 
 @xw.func(category='CX ROI', call_in_wizard=False)
@@ -330,9 +331,10 @@ def CXMEASURED(baseline, post, go_live, costs=None, proxies=None, discount_rate=
 @xw.arg('half_life_retention', ndim=2, err_to_str=True, doc='Half-life of the projected customers saved; 0: no decay. [months] Optional, default 24.0.')
 @xw.arg('half_life_uplift', ndim=2, err_to_str=True, doc='Half-life of the projected extra wins; 0: no decay. [months] Optional, default 24.0.')
 @xw.arg('ramp_months', ndim=2, err_to_str=True, doc='Months from go-live until a projected effect has its full size. [months] Optional, default 0.')
-def CXMEASUREDMONTHS(baseline, post, go_live, costs=None, proxies=None, discount_rate=None, service_risk=None, retention_risk=None, uplift_risk=None, cost_risk=None, gross_margin=None, horizon_months=None, method=None, half_life_service=None, half_life_retention=None, half_life_uplift=None, ramp_months=None):
+@xw.arg('controls', ndim=2, err_to_str=True, doc="Series the automation does not touch (an untreated region's churn): month, name, value, in every month, with its header row (a whole Excel Table: Name[#All]). [table] Optional, default none.")
+def CXMEASUREDMONTHS(baseline, post, go_live, costs=None, proxies=None, discount_rate=None, service_risk=None, retention_risk=None, uplift_risk=None, cost_risk=None, gross_margin=None, horizon_months=None, method=None, half_life_service=None, half_life_retention=None, half_life_uplift=None, ramp_months=None, controls=None):
     "The measured ROI month by month over the horizon: each driver's counterfactual, customers saved and kept, every stream and the cost."
-    return call('CXMEASUREDMONTHS', baseline, post, go_live, costs, proxies, discount_rate, service_risk, retention_risk, uplift_risk, cost_risk, gross_margin, horizon_months, method, half_life_service, half_life_retention, half_life_uplift, ramp_months)
+    return call('CXMEASUREDMONTHS', baseline, post, go_live, costs, proxies, discount_rate, service_risk, retention_risk, uplift_risk, cost_risk, gross_margin, horizon_months, method, half_life_service, half_life_retention, half_life_uplift, ramp_months, controls)
 
 
 @xw.func(category='CX risk')
