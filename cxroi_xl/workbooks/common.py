@@ -23,6 +23,7 @@ from openpyxl.utils.datetime import to_excel
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.formula import ArrayFormula
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.table import Table, TableColumn, TableFormula, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
@@ -115,6 +116,17 @@ def page_setup(ws: Worksheet, one_page: bool = False) -> None:
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_options.horizontalCentered = True
     ws.page_margins.left = ws.page_margins.right = 0.4
+    page_footer(ws)
+
+
+def page_footer(ws: Worksheet) -> None:
+    """Every printed page says which sheet it is and where it falls: the
+    sheet's name on the left, "page 2 of 5" on the right (a printed report
+    is read loose, away from its tabs)."""
+    ws.oddFooter.left.text = "&A"
+    ws.oddFooter.left.size = 10  # 7 pt on a page printed at 70 %
+    ws.oddFooter.right.text = "page &P of &N"
+    ws.oddFooter.right.size = 10
 
 
 def set_widths(ws: Worksheet, widths: dict[str, float]) -> None:
@@ -316,10 +328,48 @@ def print_layout(ws: Worksheet, title_rows: str | None = None, title_cols: str |
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_options.horizontalCentered = pages == 1
     ws.page_margins.left = ws.page_margins.right = 0.4
+    page_footer(ws)
     if title_rows:
         ws.print_title_rows = title_rows
     if title_cols and pages > 1:
         ws.print_title_cols = title_cols
+
+
+_A4_LONG_PT, _A4_SHORT_PT = 842.0, 595.0
+_DEFAULT_ROW_PT = 15.0  # Calibri 11's row height
+CHART_SPARE = 0.9  # a chart's page keeps a tenth of its height spare: Excel paginates a little differently
+
+
+def manual_pages(ws: Worksheet, column_groups: Sequence[tuple[int, int]], last_row: int, landscape: bool) -> float:
+    """Print ``ws`` as fixed pages: one page per group of columns (first,
+    last, 1-based), rows 1 to ``last_row``, split by manual column breaks
+    at one scale that fits every page with a tenth of its height spare.
+
+    A fixed scale, not fit-to-page: Excel ignores manual breaks when a
+    sheet is fitted to pages, and a chart must never straddle a break.
+    Returns the scale (a fraction)."""
+    margins = ws.page_margins
+    margins.left = margins.right = 0.4
+    margins.top = margins.bottom = 0.6
+    margins.header = margins.footer = 0.3
+    width_pt = (_A4_LONG_PT if landscape else _A4_SHORT_PT) - 0.8 * 72
+    height_pt = (_A4_SHORT_PT if landscape else _A4_LONG_PT) - 1.2 * 72
+    tall = sum((ws.row_dimensions[r].height or _DEFAULT_ROW_PT) for r in range(1, last_row + 1))
+    scale = min(1.0, CHART_SPARE * height_pt / tall)
+    for first, last in column_groups:
+        wide = sum((ws.column_dimensions[get_column_letter(c)].width or 8.43) for c in range(first, last + 1)) * _PT_PER_WIDTH
+        scale = min(scale, width_pt / wide)
+    setup = ws.page_setup
+    setup.orientation = "landscape" if landscape else "portrait"
+    setup.paperSize = ws.PAPERSIZE_A4
+    setup.scale = int(scale * 100)
+    ws.sheet_properties.pageSetUpPr.fitToPage = False
+    ws.print_options.horizontalCentered = False
+    for _, last in column_groups[:-1]:
+        ws.col_breaks.append(Break(id=last))
+    ws.print_area = f"A1:{get_column_letter(column_groups[-1][1])}{last_row}"
+    page_footer(ws)
+    return int(scale * 100) / 100
 
 
 class TableSpec:

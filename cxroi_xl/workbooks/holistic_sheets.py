@@ -41,6 +41,7 @@ from .common import (
     currency_format,
     header_cells,
     fit_headers,
+    manual_pages,
     print_layout,
     put_text,
     set_widths,
@@ -64,6 +65,7 @@ SUMMARY_FIRST_ROW = 6  # the Summary sheet: CXMEASURED's header at row 5, its fi
 HOLISTIC_HEADLINE_COLUMNS = (4, 5)  # D: all streams to date, E: over the horizon
 STREAM_LABELS = {"service": "Service savings", "retention": "Retained margin", "uplift": "Revenue uplift", "proxies": "Proxies"}
 MC_BINS = 20
+ROI_CHART_HEIGHT, ROI_CHART_WIDTH = 8, 17  # cm: four to the ROI sheet's printed chart page
 # Dark for tracked months, light for projected ones: one pair per stream.
 _COLOURS = {"service": ("1F77B4", "AEC7E8"), "retention": ("2CA02C", "98DF8A"), "uplift": ("FF7F0E", "FFBB78"), "proxies": ("9467BD", "C5B0D5"), "net": ("1F3A5F", "A9BCD0")}
 _WARN_FILL = PatternFill("solid", fgColor="F8CBAD")
@@ -164,11 +166,12 @@ def tei_formula(lay: HorizonLayout, to_date: bool = False) -> str:
     return f"CXTEI({benefits},{costs},MonthlyRate,0,CostRisk)"
 
 
-def write_horizon(ws: Worksheet, lay: HorizonLayout, tracked: int, currency: str) -> None:
+def write_horizon(ws: Worksheet, lay: HorizonLayout, tracked: int, currency: str, chart_anchors: tuple[str, str]) -> None:
     """The horizon table (one row per month from go-live, ``lay.rows`` rows):
     CXMEASUREDMONTHS's spill, then the risk adjustment, the scenario's net
     and the measured headline's columns, and two charts, projected months
-    drawn lighter."""
+    drawn lighter, at ``chart_anchors`` (on the ROI sheet's printed chart
+    page, beside the tracked months' two)."""
     money0 = currency_format(currency)
     ws.cell(lay.header_row - 2, lay.first_col, "Every benefit stream over the horizon").font = SECTION_FONT
     ws.cell(lay.header_row - 1, lay.first_col, (
@@ -212,7 +215,7 @@ def write_horizon(ws: Worksheet, lay: HorizonLayout, tracked: int, currency: str
         streams.add_data(Reference(ws, min_col=col, min_row=lay.header_row, max_row=lay.last), titles_from_data=True)
         _shade(streams.series[-1], name, tracked, lay.rows)
     _finish_chart(streams, categories, currency)
-    ws.add_chart(streams, f"B{lay.last + 3}")  # below the table, on the printed page
+    ws.add_chart(streams, chart_anchors[0])
 
     cumulative = BarChart()
     cumulative.type = "col"
@@ -221,7 +224,7 @@ def write_horizon(ws: Worksheet, lay: HorizonLayout, tracked: int, currency: str
     _shade(cumulative.series[0], "net", tracked, lay.rows)
     cumulative.legend = None
     _finish_chart(cumulative, categories, currency)
-    ws.add_chart(cumulative, f"{lay.letter('customers_saved')}{lay.last + 3}")
+    ws.add_chart(cumulative, chart_anchors[1])
 
 
 def _shade(series, name: str, tracked: int, rows: int) -> None:
@@ -242,7 +245,7 @@ def _finish_chart(chart: BarChart, categories: Reference, currency: str) -> None
     chart.y_axis.numFmt = "#,##0"
     chart.x_axis.number_format = "mmm yy"
     chart.x_axis.tickLblPos = "low"  # month labels at the bottom, not on the zero line
-    chart.height, chart.width = 9, 24
+    chart.height, chart.width = ROI_CHART_HEIGHT, ROI_CHART_WIDTH
 
 
 # ---- data check ------------------------------------------------------------
@@ -313,11 +316,17 @@ SPREAD_ROW = 5  # streams in rows 5-8, costs in row 9
 TABLE_ROW = 13  # the spilled tables' header row
 MC_ROWS = 1 + 8 + MC_BINS
 TORNADO_ROWS = 1 + len(STREAMS) + 1
+TORNADO_CHART_ROW = TABLE_ROW + TORNADO_ROWS + 19  # below the histogram
+EXPECTED_NPV_ROW = 10  # the tornado's centre, under P(NPV > 0)
+TORNADO_DELTA_COL = 13  # M:N, the tornado chart's data (right of the Scale column)
 
 
 def write_scenarios(ws: Worksheet, lay: HorizonLayout, currency: str, horizon_npv_cell: str) -> None:
     money0 = currency_format(currency)
     title(ws, "Scenarios: how likely is this to pay back?", "Your low and high multiples of each stream of the horizon scenario and of the costs (the data's own uncertainty is in the Summary's P(NPV > 0)).")  # fits the first printed page
+    ws.merge_cells("A2:F2")  # wrapped within the first printed page
+    ws["A2"].alignment = Alignment(wrap_text=True, vertical="top")
+    ws.row_dimensions[2].height = 30
     header_cells(ws, 4, 2, ["Driver", "Low", "Expected", "High", "PV over the horizon, before risk"])
     ws.row_dimensions[4].height = 30
     rate_pow = f"(1+MonthlyRate)^{lay.range('period', sheet='ROI')}"
@@ -358,6 +367,9 @@ def write_scenarios(ws: Worksheet, lay: HorizonLayout, currency: str, horizon_np
     ws.cell(8, 9, f"=C{TABLE_ROW + 4}").number_format = money0
     ws.cell(9, 8, "P(NPV > 0)").font = LABEL_FONT
     ws.cell(9, 9, f"=C{TABLE_ROW + 5}").number_format = FORMATS["pct"]
+    # the tornado's centre: every driver at 1 (each stream at its scale K)
+    ws.cell(EXPECTED_NPV_ROW, 8, "Expected NPV (every driver at 1)").font = LABEL_FONT
+    ws.cell(EXPECTED_NPV_ROW, 9, f"=SUMPRODUCT(F{SPREAD_ROW}:F{last},K{SPREAD_ROW}:K{last})-F{cost_row}*K{cost_row}").number_format = money0
 
     streams = f"{lay.streams_range('ROI')}*TRANSPOSE(K{SPREAD_ROW}:K{last})"
     costs = f"{lay.range('cost', sheet='ROI')}*K{cost_row}"
@@ -377,6 +389,12 @@ def write_scenarios(ws: Worksheet, lay: HorizonLayout, currency: str, horizon_np
     for r in range(TABLE_ROW + 1, TABLE_ROW + TORNADO_ROWS):
         for col in (8, 9, 10):
             ws.cell(r, col).number_format = money0
+    # the bars start at the expected NPV: each driver's low and high as a
+    # change from it (working columns, on screen only)
+    header_cells(ws, TABLE_ROW, TORNADO_DELTA_COL, ["Low - expected", "High - expected"])
+    for r in range(TABLE_ROW + 1, TABLE_ROW + TORNADO_ROWS):
+        for k, source in enumerate(("H", "I")):
+            ws.cell(r, TORNADO_DELTA_COL + k, f"={source}{r}-$I${EXPECTED_NPV_ROW}").number_format = money0
 
     histogram = BarChart()
     histogram.type, histogram.gapWidth = "col", 10
@@ -388,23 +406,28 @@ def write_scenarios(ws: Worksheet, lay: HorizonLayout, currency: str, horizon_np
     histogram.x_axis.title = f"NPV up to ({currency})"
     histogram.x_axis.number_format = "#,##0"
     histogram.x_axis.tickLblPos = "low"
+    histogram.y_axis.title = "Trials"
     histogram.height, histogram.width = 8, 16
     ws.add_chart(histogram, f"G{TABLE_ROW + TORNADO_ROWS + 2}")
 
     tornado = BarChart()
     tornado.type, tornado.grouping, tornado.overlap = "bar", "clustered", 100
-    tornado.title = "Tornado: NPV at each driver's low and high"
-    tornado.add_data(Reference(ws, min_col=8, max_col=9, min_row=TABLE_ROW, max_row=TABLE_ROW + TORNADO_ROWS - 1), titles_from_data=True)
+    tornado.title = "Tornado: change in NPV from the expected, each driver at its low and high"
+    tornado.add_data(Reference(ws, min_col=TORNADO_DELTA_COL, max_col=TORNADO_DELTA_COL + 1, min_row=TABLE_ROW, max_row=TABLE_ROW + TORNADO_ROWS - 1), titles_from_data=True)
     tornado.set_categories(Reference(ws, min_col=7, min_row=TABLE_ROW + 1, max_row=TABLE_ROW + TORNADO_ROWS - 1))
+    tornado.series[0].graphicalProperties = GraphicalProperties(solidFill="C0504D")  # low: red
+    tornado.series[1].graphicalProperties = GraphicalProperties(solidFill="4F81BD")  # high: blue
     tornado.y_axis.numFmt = "#,##0"
-    tornado.y_axis.title = currency
+    tornado.y_axis.title = f"Change in NPV ({currency})"
     tornado.x_axis.scaling.orientation = "maxMin"  # the largest swing on top
-    tornado.x_axis.tickLblPos = "low"
+    tornado.x_axis.tickLblPos = "low"  # driver names at the left edge, clear of the bars
     tornado.height, tornado.width = 8, 16
-    ws.add_chart(tornado, f"G{TABLE_ROW + TORNADO_ROWS + 19}")
+    ws.add_chart(tornado, f"G{TORNADO_CHART_ROW}")
 
     set_widths(ws, {"A": 2, "B": 20, "C": 14, "D": 14, "E": 12, "F": 18, "G": 18, "H": 34, "I": 14, "J": 14, "K": 11})
     header_rows = sorted({cell.row for row in ws.iter_rows() for cell in row if cell.fill is not None and cell.fill.fgColor is not None and cell.fill.fgColor.rgb == HEADER_FILL.fgColor.rgb})
     fit_headers(ws, header_rows)  # one-word headers on one line, never broken mid-word
     ws.freeze_panes = "A4"
-    print_layout(ws)  # pages readable at 70% or more, not one shrunken page
+    # two portrait pages: the spreads and the Monte Carlo table (A:F), then
+    # the headline, the tornado and the two charts (G:K)
+    manual_pages(ws, [(1, 6), (7, 11)], max(TABLE_ROW + MC_ROWS - 1, TORNADO_CHART_ROW + 16), landscape=False)

@@ -26,8 +26,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 from .sample_data import synthetic_client
 from ..engine.tracker import KPI_COLUMNS, TrackerInput, month_start
 from .cache import FormulaValues
-from .holistic_sheets import HOLISTIC_CALC_ROW, HOLISTIC_HEADLINE_COLUMNS, HOLISTIC_INPUT_ROW, MODEL_ARGUMENTS, SUMMARY_FIRST_ROW, HorizonLayout, proxies_table, tei_formula, write_data_check, write_horizon, write_proxies, write_scenarios
+from .holistic_sheets import HOLISTIC_CALC_ROW, HOLISTIC_HEADLINE_COLUMNS, HOLISTIC_INPUT_ROW, MODEL_ARGUMENTS, SUMMARY_FIRST_ROW, ROI_CHART_HEIGHT, ROI_CHART_WIDTH, HorizonLayout, proxies_table, tei_formula, write_data_check, write_horizon, write_proxies, write_scenarios
 from .roi_values import fill_roi_values
+from .summaries import SummaryBlock, SummaryLine
 from ..engine.streams import DEFAULT_HALF_LIVES
 from .common import (
     BOX,
@@ -45,6 +46,7 @@ from .common import (
     TableSpec,
     currency_format,
     define_name,
+    manual_pages,
     page_setup,
     print_layout,
     fit_headers,
@@ -224,6 +226,7 @@ def _write_start_here(ws: Worksheet, client_name: str) -> None:
         row += 1
     set_widths(ws, {"A": START_HERE_WIDTH})
     print_layout(ws)
+    ws.page_setup.fitToHeight = 2  # a guide read in two pages, not four half-empty ones
 
 
 START_HERE_WIDTH = 110
@@ -410,7 +413,62 @@ def _datetimes(values) -> list:
     return pd.to_datetime(pd.Series(values)).to_numpy().astype("datetime64[us]").tolist() if len(values) else []
 
 
-def _write_kpi_sheet(ws: Worksheet, table: TableSpec, frame: pd.DataFrame, heading: str, note: str, stream: RowStream | None) -> int:
+def _kpi_summary_lines(currency: str, post: bool) -> tuple[SummaryLine, ...]:
+    money0, money2 = currency_format(currency), currency_format(currency, 2)
+    lines = [
+        SummaryLine("Months", "COUNT", "month"),
+        SummaryLine("First month", "MIN", "month", FORMATS["month"]),
+        SummaryLine("Last month", "MAX", "month", FORMATS["month"]),
+        SummaryLine("Contacts", "SUM", "contacts"),
+        SummaryLine("Contacts handled by automation", "SUM", "automated_contacts"),
+        SummaryLine("Agent hours", "SUM", "agent_hours", FORMATS["dec1"]),
+        SummaryLine("Hourly cost, monthly average", "AVERAGE", "hourly_cost", money2),
+        SummaryLine("First-contact resolutions", "SUM", "first_contact_resolutions"),
+        SummaryLine("Active customers, monthly average", "AVERAGE", "active_customers"),
+        SummaryLine("New customers", "SUM", "new_customers"),
+        SummaryLine("Churned customers", "SUM", "churned_customers"),
+        SummaryLine("Revenue", "SUM", "revenue", money0),
+        SummaryLine("Automation cost", "SUM", "automation_cost", money0),
+        SummaryLine("Leads", "SUM", "leads"),
+        SummaryLine("Won", "SUM", "won"),
+        SummaryLine("Automation rate, monthly average", "AVERAGE", "automation_rate", FORMATS["pct"]),
+        SummaryLine("First-contact resolution, monthly average", "AVERAGE", "fcr_rate", FORMATS["pct"]),
+        SummaryLine("Churn rate, monthly average", "AVERAGE", "churn_rate", FORMATS["pct2"]),
+        SummaryLine("Cost per contact, monthly average", "AVERAGE", "cost_per_contact", money2),
+    ]
+    if post:
+        lines += [
+            SummaryLine("Service benefit (before/after)", "SUM", "benefit", money0),
+            SummaryLine("Cost", "SUM", "cost", money0),
+            SummaryLine("Net, risk-adjusted", "SUM", "net", money0),
+        ]
+    return tuple(lines)
+
+
+def summary_blocks(currency: str) -> dict[str, SummaryBlock]:
+    """The printed summary of each raw-data sheet, by sheet title (beside
+    its table, one column apart)."""
+    kpi_width, post_width = len(_kpi_columns(currency)), len(_post_columns(currency))
+    return {
+        "Baseline": SummaryBlock(BASELINE, "Baseline: before automation", _kpi_summary_lines(currency, post=False), kpi_width + 2),
+        "Post-automation": SummaryBlock(POST, "Post-automation: from go-live on", _kpi_summary_lines(currency, post=True), post_width + 2),
+        "Surveys": SummaryBlock(SURVEYS, "Survey answers", (
+            SummaryLine("Answers", "COUNT", "date"),
+            SummaryLine("First answer", "MIN", "date", FORMATS["date"]),
+            SummaryLine("Last answer", "MAX", "date", FORMATS["date"]),
+            SummaryLine("Answers before go-live", "COUNTIF", "phase", criterion="baseline"),
+            SummaryLine("Answers from go-live on", "COUNTIF", "phase", criterion="post"),
+            SummaryLine("NPS answers (0-10)", "COUNT", "nps"),
+            SummaryLine("NPS answer, average", "AVERAGE", "nps", FORMATS["dec2"]),
+            SummaryLine("CSAT answers (1-5)", "COUNT", "csat"),
+            SummaryLine("CSAT answer, average", "AVERAGE", "csat", FORMATS["dec2"]),
+            SummaryLine("CES answers (1-7)", "COUNT", "ces"),
+            SummaryLine("CES answer, average", "AVERAGE", "ces", FORMATS["dec2"]),
+        ), len(_survey_columns()) + 2),
+    }
+
+
+def _write_kpi_sheet(ws: Worksheet, table: TableSpec, frame: pd.DataFrame, heading: str, note: str, stream: RowStream | None, block: SummaryBlock) -> int:
     title(ws, heading, note)
     n = table.write(ws, _kpi_rows(frame), stream=stream)
     ws.add_data_validation(validation("whole", operator="greaterThanOrEqual", formula1="0", cells=" ".join(table.data_range(c, n) for c in ("contacts", "automated_contacts", "first_contact_resolutions", "active_customers", "new_customers", "churned_customers", *LEAD_COLUMNS)), prompt="A whole number, 0 or more (leads and won: in every month or in none)"))
@@ -425,7 +483,7 @@ def _write_kpi_sheet(ws: Worksheet, table: TableSpec, frame: pd.DataFrame, headi
     fit_headers(ws, [HEADER_ROW])  # snake_case table names on one line, never broken mid-word
     ws.row_dimensions[HEADER_ROW].height = 20
     ws.freeze_panes = ws.cell(HEADER_ROW + 1, 2)
-    print_layout(ws, title_rows=f"{HEADER_ROW}:{HEADER_ROW}", title_cols="A:A")
+    block.write(ws)
     return n
 
 
@@ -442,7 +500,7 @@ def _write_costs(ws: Worksheet, table: TableSpec, costs: pd.DataFrame, stream: R
     print_layout(ws, title_rows=f"{HEADER_ROW}:{HEADER_ROW}")
 
 
-def _write_surveys(ws: Worksheet, table: TableSpec, surveys: pd.DataFrame, stream: RowStream | None) -> None:
+def _write_surveys(ws: Worksheet, table: TableSpec, surveys: pd.DataFrame, stream: RowStream | None, block: SummaryBlock) -> None:
     title(ws, "Survey answers", "One row per answer; leave a blank where a question was not answered. Grey columns are calculated.")
     dates = _datetimes(surveys["date"]) if len(surveys) else []
     rows = [list(r) for r in zip(dates, *(_numbers(surveys.get(q, [])) for q in ("nps", "csat", "ces")))]
@@ -456,7 +514,7 @@ def _write_surveys(ws: Worksheet, table: TableSpec, surveys: pd.DataFrame, strea
     set_widths(ws, widths)
     fit_headers(ws, [HEADER_ROW])
     ws.freeze_panes = ws.cell(HEADER_ROW + 1, 1)
-    print_layout(ws, title_rows=f"{HEADER_ROW}:{HEADER_ROW}")
+    block.write(ws)
 
 
 def horizon_layout(post_rows: int, horizon_rows: int) -> HorizonLayout:
@@ -465,6 +523,9 @@ def horizon_layout(post_rows: int, horizon_rows: int) -> HorizonLayout:
 
 
 DATA_CHECK_ROW = 19
+
+
+CHART_COLUMNS = ("I", "N")  # the ROI sheet's chart page: two charts across
 
 
 def _write_roi(ws: Worksheet, post_rows: int, currency: str, horizon: HorizonLayout | None = None, tracked: int = 0, tables: dict | None = None) -> None:
@@ -543,8 +604,8 @@ def _write_roi(ws: Worksheet, post_rows: int, currency: str, horizon: HorizonLay
     bars.set_categories(Reference(ws, min_col=2, min_row=first + 1, max_row=last))
     bars.x_axis.number_format = "mmm yy"
     bars.x_axis.tickLblPos = "low"
-    bars.height, bars.width = 8, 17
-    ws.add_chart(bars, "I4")
+    bars.height, bars.width = ROI_CHART_HEIGHT, ROI_CHART_WIDTH
+    ws.add_chart(bars, f"{CHART_COLUMNS[0]}4")
 
     line = LineChart()
     line.title = "Cumulative discounted net benefit (payback where it crosses zero)"
@@ -554,17 +615,20 @@ def _write_roi(ws: Worksheet, post_rows: int, currency: str, horizon: HorizonLay
     line.set_categories(Reference(ws, min_col=2, min_row=first + 1, max_row=last))
     line.x_axis.number_format = "mmm yy"
     line.x_axis.tickLblPos = "low"  # month labels at the bottom, not on the zero line
-    line.height, line.width = 8, 17
-    ws.add_chart(line, f"I{first - 1}")
+    line.height, line.width = ROI_CHART_HEIGHT, ROI_CHART_WIDTH
+    ws.add_chart(line, f"{CHART_COLUMNS[0]}{first - 1}")
 
     if horizon is not None:
-        write_horizon(ws, horizon, tracked, currency)
+        write_horizon(ws, horizon, tracked, currency, (f"{CHART_COLUMNS[1]}4", f"{CHART_COLUMNS[1]}{first - 1}"))
     set_widths(ws, {"A": 2, "B": 38, "C": 18, "D": 16, "E": 16, "F": 18, "G": 24, "H": 16})
     for col in range(9, 22):
         ws.column_dimensions[get_column_letter(col)].width = 15
     ws.freeze_panes = "A4"
-    print_layout(ws, last_col=23)  # pages readable at 70% or more, not the whole horizon shrunk onto one page
-    ws.print_area = f"A1:W{(horizon.last + 22) if horizon is not None else last + 2}"  # the data check's working columns stay on screen only
+    # Two printed pages: the figures and the months (A:H), then the four
+    # charts (I:R). The horizon table, row by row, stays on screen (Start
+    # here says how to print it); so do the data check's working columns.
+    charts_last_row = first - 1 + 16  # a chart of 8 cm spans about 15 rows
+    manual_pages(ws, [(1, 8), (9, 18)], max(last, charts_last_row), landscape=True)
 
 
 # The share metrics' rows of the CX metrics sheet (charted, and named in the
@@ -759,12 +823,13 @@ def build_client_sheets(data: TrackerInput | None = None, stream: RowStream | No
     horizon = horizon_layout(len(post), streams.horizon_months if streams is not None else projected)
     _write_start_here(start, data.client_name)
     _write_inputs(sheets["Inputs"], data)
+    blocks = summary_blocks(data.currency)
     baseline_spec, post_spec = TableSpec(BASELINE, _kpi_columns(data.currency), HEADER_ROW), TableSpec(POST, _post_columns(data.currency), HEADER_ROW)
-    _write_kpi_sheet(sheets["Baseline"], baseline_spec, baseline, "Baseline: before automation", "One row per month before go-live.", stream)
-    post_rows = _write_kpi_sheet(sheets["Post-automation"], post_spec, post, "Post-automation: from go-live on", "One row per month from the go-live month on, in order. Grey columns are calculated.", stream)
+    _write_kpi_sheet(sheets["Baseline"], baseline_spec, baseline, "Baseline: before automation", "One row per month before go-live.", stream, blocks["Baseline"])
+    post_rows = _write_kpi_sheet(sheets["Post-automation"], post_spec, post, "Post-automation: from go-live on", "One row per month from the go-live month on, in order. Grey columns are calculated.", stream, blocks["Post-automation"])
     _write_costs(sheets["Costs"], TableSpec(COSTS, [("date", FORMATS["date"], None), ("category", FORMATS["text"], None), ("amount", currency_format(data.currency), None)], HEADER_ROW), data.costs, stream)
     surveys_spec = TableSpec(SURVEYS, _survey_columns(), HEADER_ROW)
-    _write_surveys(sheets["Surveys"], surveys_spec, data.surveys, stream)
+    _write_surveys(sheets["Surveys"], surveys_spec, data.surveys, stream, blocks["Surveys"])
     proxy_spec = proxies_table(data.currency, HEADER_ROW)
     write_proxies(sheets["Proxies"], proxy_spec, _proxy_rows(data.proxies))
     _write_controls(sheets["Controls"], TableSpec(CONTROLS, [("month", FORMATS["month"], None), ("name", FORMATS["text"], None), ("value", FORMATS["dec2"], None)], HEADER_ROW), data.controls)
@@ -783,6 +848,7 @@ def build_client_sheets(data: TrackerInput | None = None, stream: RowStream | No
             "streams": streams,
             "proxies": proxy_spec,
             "data_check_row": DATA_CHECK_ROW,
+            "summaries": blocks,
         }
         fill_roi_values(values, data, model, baseline, post, layout)
     wb.formula_values = values

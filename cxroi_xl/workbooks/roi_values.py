@@ -174,6 +174,18 @@ def fill_roi_values(
     for name, column in per_phase.items():
         values.set_column("Surveys", first, surveys_table.first_col + names.index(name), column)
 
+    # The printed summaries beside the raw-data tables, over the columns as written
+    blocks = layout.get("summaries") or {}
+    for sheet, frame, calculated in (("Baseline", baseline, base_calc), ("Post-automation", post, post_calc)):
+        if sheet in blocks:
+            columns: dict[str, list] = {name: frame[name].tolist() for name in frame.columns if name != "month"}
+            columns["month"] = [None if pd.isna(m) else m.to_pydatetime() for m in month_start(frame["month"])] if len(frame) else []
+            blocks[sheet].fill(values, sheet, {**columns, **calculated})
+    if "Surveys" in blocks:
+        answers = {question: surveys[question].tolist() for question in ("nps", "csat", "ces") if question in surveys.columns}
+        dates = [None if pd.isna(d) else d.to_pydatetime() for d in pd.to_datetime(surveys["date"])] if len(surveys) else []
+        blocks["Surveys"].fill(values, "Surveys", {**answers, "date": dates, "phase": phases})
+
     # ROI sheet
     rate, benefit_risk, cost_risk = model.monthly_rate, data.benefit_risk, data.cost_risk
     benefits, costs, net = post_calc["benefit"], post_calc["cost"], post_calc["net"]
@@ -368,6 +380,11 @@ def fill_holistic_values(values: FormulaValues, data: TrackerInput, streams, bas
     values.set_at("Scenarios", 7, 9, values.get("ROI", 8, hs.HOLISTIC_HEADLINE_COLUMNS[1]))
     values.set_at("Scenarios", 8, 9, _index(mc, 5, 2))
     values.set_at("Scenarios", 9, 9, _index(mc, 6, 2))
+    pv = [values.get("Scenarios", hs.SPREAD_ROW + i, 6) for i in range(len(scale))]
+    expected = float(np.dot(pv[:-1], scale[:-1]) - pv[-1] * scale[-1])
+    values.set_at("Scenarios", hs.EXPECTED_NPV_ROW, 9, expected)
+    rows = _block(tornado, hs.TORNADO_ROWS, 4)[1:]
+    values.set_block("Scenarios", hs.TABLE_ROW + 1, hs.TORNADO_DELTA_COL, [[_arith(lambda a: a - expected, row[k]) for k in (1, 2)] for row in rows])
 
 
 def _fill_data_check(values: FormulaValues, baseline: pd.DataFrame, post: pd.DataFrame, layout: dict[str, Any]) -> None:
