@@ -133,11 +133,17 @@ def _block_of(values: FormulaValues, sheet: Any, cell: Any) -> list[list[Any]]:
     return [[values.get(sheet.title, row, col) for col in range(left, right + 1)] for row in range(top, bottom + 1)]
 
 def make_dynamic(workbook: Any, values: FormulaValues) -> None:
-    """Live form: every spilled add-in result becomes a dynamic array (its
-    anchor marked for ``cm="1"``), the other cells of its range holding
-    the cached values as plain values, as Excel saves a spill."""
+    """Live form: every add-in formula becomes a dynamic array (its anchor
+    marked for ``cm="1"``). A spill's other cells hold the cached values as
+    plain values, as Excel saves a spill; a single-cell formula becomes a
+    one-cell dynamic array, as XlsxWriter's ``write_dynamic_array_formula``
+    writes it, so that Excel 365 shows ``=CXROI(...)``, not the implicit
+    intersection ``=@CXROI(...)`` it gives a legacy formula whose function
+    may return an array."""
     for sheet, cell in addin_cells(workbook):
         if not isinstance(cell.value, ArrayFormula):
+            cell.value = ArrayFormula(cell.coordinate, cell.value)
+            values.mark_dynamic(sheet.title, cell.row, cell.column, cell.coordinate)
             continue
         values.mark_dynamic(sheet.title, cell.row, cell.column, cell.value.ref)
         for i, row in enumerate(_block_of(values, sheet, cell)):

@@ -457,3 +457,64 @@ def test_customer_value_model_that_cannot_fit_shows_its_error_once_per_column():
         assert value == engine and value.reason == engine.reason, cell.coordinate
         below = ws.cell(cell.row + 1, cell.column)
         assert below.value is None and book.formula_values.get(ws.title, below.row, below.column) is None
+
+
+def test_single_cell_add_in_formulas_are_one_cell_dynamic_arrays_as_xlsxwriter_writes_them():
+    """Excel 365 shows a legacy formula whose function may return an array
+    as ``=@CXROI(...)`` (implicit intersection). XlsxWriter's advice for such
+    a formula is ``write_dynamic_array_formula`` over the one cell; our live
+    form writes the same cell XML: ``cm="1"`` and ``<f t="array" ref="B1">``."""
+    import xlsxwriter
+    from openpyxl import Workbook
+
+    from cxroi_xl.workbooks.common import workbook_bytes
+    from cxroi_xl.workbooks.values import make_dynamic
+
+    formula, value = "=CXROI(A1:A3,A4:A6)", 0.25
+    buffer = io.BytesIO()
+    reference = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = reference.add_worksheet("Sheet")
+    for i, v in enumerate([10, 20, 30, 40, 5, 5]):
+        sheet.write(i, 0, v)
+    sheet.write_dynamic_array_formula("B1:B1", formula, None, value)
+    reference.close()
+    theirs = _parts(buffer.getvalue())
+
+    book = Workbook()
+    ws = book.active
+    ws.title = "Sheet"
+    for i, v in enumerate([10, 20, 30, 40, 5, 5]):
+        ws.cell(i + 1, 1, v)
+    ws["B1"] = formula
+    values = FormulaValues()
+    values.set("Sheet", "B1", value)
+    make_dynamic(book, values)
+    ours = _parts(workbook_bytes(book, values=values))
+
+    def anchor(xml):
+        cell = re.search(r'<c r="B1"[^>]*>.*?</c>', xml).group(0)
+        attrs = dict(re.findall(r'(\w+)="([^"]*)"', cell.split(">")[0]))
+        return attrs.get("cm"), re.search(r"<f([^>]*)>([^<]*)</f>", cell).groups(), re.search(r"<v>([^<]*)</v>", cell).group(1)
+
+    their_cm, (their_f_attrs, their_text), their_v = anchor(theirs["xl/worksheets/sheet1.xml"])
+    our_cm, (our_f_attrs, our_text), our_v = anchor(ours["xl/worksheets/sheet1.xml"])
+    assert our_cm == their_cm == "1"
+    assert dict(re.findall(r'(\w+)="([^"]*)"', our_f_attrs)) == dict(re.findall(r'(\w+)="([^"]*)"', their_f_attrs)) == {"t": "array", "ref": "B1"}
+    assert our_text == their_text == "CXROI(A1:A3,A4:A6)" and float(our_v) == float(their_v)
+    assert _metadata_structure(ours["xl/metadata.xml"]) == _metadata_structure(theirs["xl/metadata.xml"])
+
+
+def test_every_add_in_formula_of_the_live_templates_is_a_dynamic_array():
+    """No add-in call is left as a legacy formula (which Excel 365 would show with @)."""
+    for name in TEMPLATES:
+        singles = 0
+        for part, xml in _parts(build.template_bytes(name, "live")).items():
+            if not part.startswith("xl/worksheets/sheet"):
+                continue
+            for cell in re.findall(r"<c [^>]*>(?:(?!</c>).)*<f[^>]*>[^<]*CX[A-Z]+\((?:(?!</c>).)*</c>", xml, re.S):
+                formula = re.search(r"<f[^>]*>([^<]*)</f>", cell).group(1)
+                if not re.search(r"\bCX[A-Z]+\(", formula):
+                    continue
+                assert 'cm="1"' in cell.split(">")[0] and 't="array"' in cell, f"{name} {part}: {cell[:120]}"
+                singles += 'ref="' in cell and not re.search(r'ref="[A-Z]+\d+:', cell)
+        assert singles >= {"cx_automation_roi": 20, "customer_value": 1, "attribution": 0}[name], (name, singles)  # attribution: spills only
