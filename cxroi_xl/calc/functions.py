@@ -308,6 +308,12 @@ def _sqrt(value: Any) -> float:
     return math.sqrt(number)
 
 def _index(ev, context, area, row=MISSING, col=MISSING):
+    if not isinstance(area, Ref):
+        grid = ev._as_grid(area)
+        if _grid_shape(grid) == (1, 1) and _is_error(grid[0][0]):
+            # a function that answered one error instead of its table (bad
+            # input): Excel's INDEX passes that error on, the cause's own
+            return grid[0][0]
     rows, cols = (area.rows, area.cols) if isinstance(area, Ref) else _grid_shape(ev._as_grid(area))
     i = 0 if row is MISSING else _integer(ev._one(row))
     j = 0 if col is MISSING else _integer(ev._one(col))
