@@ -58,13 +58,50 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def _print_version(given: bool) -> None:
+    if given:
+        from . import __version__
+
+        typer.echo(f"cxroi-xl {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version, help="Print the version and exit."),
+) -> None:
+    # the app's help is Typer(help=...); this only adds the options every command shares
+    pass
+
+
+def _unknown_function(name: str) -> None:
+    """Exit 2 for a function name the registry does not know, with the
+    names it resembles."""
+    import difflib
+
+    close = difflib.get_close_matches(name.upper(), list(registry.functions()), n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(close[:-1]) + ' or ' if len(close) > 1 else ''}{close[-1]}?" if close else ""
+    _fail(f"unknown function {name}{hint} (see `cxroi-xl functions`)")
+
+
 @app.command("functions")
 def functions_command(
+    name: Optional[str] = typer.Argument(None, metavar="NAME", help="One function, e.g. CXROI: its full help (arguments with type, unit and default, result, example)."),
     markdown: bool = typer.Option(False, "--markdown", help="Print the Markdown function reference (as in the README)."),
     write_readme: Optional[Path] = typer.Option(None, "--write-readme", help="Rebuild the generated blocks (function reference, workbook guide) of this README file."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable list: name, signature, summary, arguments."),
 ) -> None:
-    """List the Excel functions with their arguments and help."""
+    """List the Excel functions with their arguments and help, or one function's full help.
+
+    \b
+    cxroi-xl functions
+    cxroi-xl functions CXROI
+    """
+    if name is not None:
+        if name.upper() not in registry.functions():
+            _unknown_function(name)
+        typer.echo(registry.get(name).full_help())
+        return
     if write_readme is not None:
         from .workbooks.roi_template import start_here_markdown
 
@@ -81,7 +118,7 @@ def functions_command(
                 "signature": fn.signature(),
                 "summary": fn.summary,
                 "returns": fn.returns,
-                "args": [{"name": a.name, "kind": a.kind, "help": a.help, "unit": a.unit, "optional": a.optional} for a in fn.args],
+                "args": [{"name": a.name, "kind": a.kind, "help": a.help, "unit": a.unit, "optional": a.optional, "default": a.shown_default} for a in fn.args],
             }
             for fn in registry.functions().values()
         ]
@@ -104,11 +141,19 @@ def eval_command(
     cxroi-xl eval CXROI 1000,1200 800,100 0.01
     """
     if name.upper() not in registry.functions():
-        _fail(f"unknown function {name}; see `cxroi-xl functions`")
+        _unknown_function(name)
     parsed = [_parse_cli_value(a) for a in (args or [])]
-    from .excel.dispatch import ExcelError, call
+    from .excel.dispatch import ArgumentError, ExcelError, call, check_arguments
 
-    result = call(name.upper(), *parsed)
+    fn = registry.get(name)
+    try:
+        # the very check a cell gets (#VALUE! there); here a usage error
+        check_arguments(fn, parsed)
+    except ArgumentError as exc:
+        err_console.print(f"[red]error:[/red] {escape(f'{fn.name}: {exc}')}", highlight=False)
+        err_console.print(escape(f"usage: {fn.signature()}; see `cxroi-xl functions {fn.name}`"), highlight=False)
+        raise typer.Exit(2)
+    result = call(fn.name, *parsed)
     if isinstance(result, ExcelError):
         _fail(f"{result} {result.reason}", 1)
     if isinstance(result, list):
@@ -220,17 +265,22 @@ def templates_build(
         console.print(f"wrote {path}")
 
 
-def _run_generate(data_dir: Path, out: Path, template: str, mode: str, jobs: Optional[int], force: bool, dry_run: bool, report_currency: str = "USD") -> int:
-    import sys
+def _missing_fx(report_currency: str, where: str) -> str:
+    return (f"fx.csv: not found in {where}; --report-currency {report_currency} converts the portfolio's totals "
+            f"with its rates (fx.csv or fx.xlsx, columns currency, rate: units of {report_currency} per unit)")
+
+
+def _run_generate(data_dir: Path, out: Path, template: str, mode: str, jobs: Optional[int], force: bool, dry_run: bool, report_currency: Optional[str] = None) -> int:
+    """``report_currency`` None: not asked for (totals in USD when fx.csv is there)."""
     import time
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from .batch.run import generate
+    from .batch.run import ClientProgress, generate
     from .batch.read import read_batch
     from .batch.tables import InputError
 
     started = time.perf_counter()
+    if report_currency is not None and data_dir.is_dir() and not any((data_dir / f"fx{suffix}").is_file() for suffix in (".csv", ".xlsx")):
+        _fail(_missing_fx(report_currency, str(data_dir)))
     try:
         batch = read_batch(data_dir)
     except InputError as exc:
@@ -254,15 +304,10 @@ def _run_generate(data_dir: Path, out: Path, template: str, mode: str, jobs: Opt
     if dry_run:
         console.print(f"dry run: {total} clients valid, {len(batch.failed)} with problems; nothing written")
         return 1 if batch.failed else 0
-    show_bar = sys.stderr.isatty()
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err_console, disable=not show_bar, transient=True) as progress:
-        task = progress.add_task("workbooks", total=total)
-
-        def advance(client_id: str, status: str) -> None:
-            progress.advance(task)
-
+    # a bar on a terminal, else one flushed line per client: never silent when piped
+    with ClientProgress(total, console=console) as progress:
         try:
-            result = generate(data_dir, out, template=template, mode=mode, jobs=jobs, force=force, on_progress=advance, batch=batch, report_currency=report_currency)
+            result = generate(data_dir, out, template=template, mode=mode, jobs=jobs, force=force, on_progress=progress, batch=batch, report_currency=report_currency or "USD")
         except (InputError, ValueError) as exc:
             _fail(str(exc))
     for problem in result.problems[len(batch.problems):]:
@@ -293,7 +338,9 @@ def report_set_aside(moves: List[str], out) -> None:
         err_console.print(f"[yellow]kept[/yellow] {escape(move)} in {escape(str(out))}: generate replaces only files it wrote", highlight=False)
 
 
-def _currency_code(code: str) -> str:
+def _currency_code(code: Optional[str]) -> Optional[str]:
+    if code is None:  # not given: no fx.csv needed
+        return None
     code = code.strip().upper()
     if len(code) != 3 or not code.isalpha() or not code.isascii():
         raise typer.BadParameter(f"expected a three-letter ISO 4217 code such as USD, got {code!r}")
@@ -309,7 +356,7 @@ def generate_command(
     jobs: Optional[int] = typer.Option(None, "--jobs", metavar="N", help="Worker processes (default: number of cores)."),
     force: bool = typer.Option(False, "--force", help="Rebuild every workbook, even those up to date with their input (see manifest.json)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate the input and report; write nothing."),
-    report_currency: str = typer.Option("USD", "--report-currency", metavar="CODE", callback=_currency_code, help="Currency of the portfolio's converted totals, with the rates of fx.csv in DATA_DIR (columns currency, rate: units of CODE per unit)."),
+    report_currency: Optional[str] = typer.Option(None, "--report-currency", metavar="CODE", callback=_currency_code, help="Currency of the portfolio's converted totals, with the rates of fx.csv in DATA_DIR (columns currency, rate: units of CODE per unit); needs that file. Without it, an fx.csv there converts to USD."),
     executor: ExecutorName = typer.Option("local", "--executor", help="local: this machine's cores; dask: a Dask cluster, reading Parquet input (needs the [dask] extra)."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS", help="With --executor dask: the scheduler's address; default a LocalCluster here."),
     scheduler_timeout: float = typer.Option(30.0, "--scheduler-timeout", min=0.1, metavar="SECONDS", help="With --scheduler: how long to wait for the scheduler to answer before giving up (exit 2)."),
@@ -321,7 +368,7 @@ def generate_command(
     encoding) or output folder (the data folder, or one another run is using).
     """
     if executor == "dask":
-        raise typer.Exit(_run_generate_dask(_url_or_path(data_dir), _url_or_path(out), template, mode, scheduler, force, dry_run, scheduler_timeout))
+        raise typer.Exit(_run_generate_dask(_url_or_path(data_dir), _url_or_path(out), template, mode, scheduler, force, dry_run, scheduler_timeout, report_currency))
     raise typer.Exit(_run_generate(data_dir, out, template, mode, jobs, force, dry_run, report_currency))
 
 
@@ -336,13 +383,26 @@ def _url_or_path(path: Path) -> str:
     return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]+):/(?!/)", r"\1://", text)
 
 
-def _run_generate_dask(data: str, out: str, template: str, mode: str, scheduler: Optional[str], force: bool = False, dry_run: bool = False, scheduler_timeout: float = 30.0) -> int:
+def _run_generate_dask(data: str, out: str, template: str, mode: str, scheduler: Optional[str], force: bool = False, dry_run: bool = False, scheduler_timeout: float = 30.0, report_currency: Optional[str] = None) -> int:
     from .batch.tables import InputError
 
     try:
         from .batch.dask_executor import run_command
     except ImportError as exc:
         _fail(f"--executor dask needs the cxroi-xl[dask] extra ({exc.name} is not installed)")
+    if report_currency is not None:
+        import fsspec
+
+        try:
+            fs, root = fsspec.core.url_to_fs(data)
+            readable = fs.isdir(root.rstrip("/"))  # if not, the executor says what is wrong with DATA_DIR
+            found = readable and any(fs.isfile(f"{root.rstrip('/')}/fx{suffix}") for suffix in (".csv", ".xlsx", ".parquet"))
+        except (OSError, ValueError):
+            readable = found = False
+        if readable and not found:
+            _fail(_missing_fx(report_currency, data))
+        if readable:  # the cluster's portfolio has no converted totals: refuse rather than ignore the option
+            _fail(f"--report-currency {report_currency}: --executor dask writes no converted totals yet; run with --executor local for them")
     try:
         return run_command(data, out, template, mode, scheduler, console, err_console, force=force, dry_run=dry_run, connect_timeout=scheduler_timeout)
     except InputError as exc:
@@ -395,6 +455,9 @@ def calc_command(
     Baseline and Post-automation tables, which its SUMs skip as Excel's do)
     are listed as warnings and do not change the exit code.
     """
+    if out.suffix.lower() not in (".xlsx", ".xlsm"):
+        # checked before any work: the output is an Excel workbook, whatever BOOK holds
+        _fail(f"{out}: -o must name an .xlsx workbook (or .xlsm for a macro-enabled BOOK), not {out.suffix or 'a name without an extension'}")
     from rich.markup import escape
 
     from .calc.limits import Budget
@@ -426,6 +489,58 @@ def calc_command(
     if errors:
         err_console.print(escape(f"{len(errors)} cell(s) ended in an error; see the notes in {report.output}"), highlight=False)
         raise typer.Exit(1)
+
+
+@app.command("migrate")
+def migrate_command(
+    old: Path = typer.Argument(..., metavar="OLD", help="A workbook made from a template of an earlier cxroi-xl (.xlsx), filled in."),
+    out: Path = typer.Option(..., "-o", "--out", metavar="NEW", help="Where to write the current template holding OLD's inputs and tables (.xlsx); written whole or not at all, never over OLD."),
+    mode: ModeName = typer.Option("live", "--mode", help="live: add-in formulas in cells; values: their computed values (formulas kept in notes)."),
+    drop: Optional[List[str]] = typer.Option(None, "--drop", metavar="ITEM", help="Leave ITEM out on purpose, named as a refusal names it (ValuePerWin, Baseline[notes], sheet:Notes); repeatable."),
+    max_mb: float = typer.Option(50.0, "--max-mb", metavar="MB", help="Refuse input workbooks larger than this many megabytes."),
+) -> None:
+    """Copy the inputs and table rows of OLD, made by an earlier release, into the current template.
+
+    Inputs are found by their names (DiscountRate...), table rows by their
+    column headers, wherever OLD had them; new inputs keep the template's
+    defaults. What the current template has no place for (an input that
+    is gone, a column, table or sheet of your own, a typed value over a
+    calculated cell) is refused with the reason: nothing is written until
+    you correct OLD or name the item with --drop (for instance
+    migrate tracker.xlsx -o tracker_v2.xlsx --drop ValuePerWin).
+
+    Exit code 0: migrated; 2: OLD unknown, unreadable or holding what has
+    no place (each item listed), or NEW is OLD; 1: NEW could not be written.
+    """
+    if out.suffix.lower() != ".xlsx":
+        _fail(f"{out}: -o must name an .xlsx workbook, not {out.suffix or 'a name without an extension'}")
+    from .calc.migrate import CannotMigrate, migrate_file
+    from .calc.safety import Limits, WorkbookError
+
+    try:
+        report = migrate_file(old, out, mode, tuple(drop or ()), Limits(max_bytes=int(max_mb * 1024 * 1024)))
+    except CannotMigrate as exc:
+        err_console.print(f"[red]error:[/red] {escape(f'{exc.path}: cannot be migrated without losing what it holds; nothing written:')}", highlight=False)
+        for problem in exc.problems:
+            err_console.print(f"  {escape(str(problem))}", highlight=False)
+        raise typer.Exit(2)
+    except WorkbookError as exc:
+        _fail(str(exc), 2)
+    except OSError as exc:
+        _fail(f"{out}: not written: {exc}", 1)
+    except Exception as exc:  # a defect must still end in one clear line and no output file
+        _fail(f"{old}: migration failed: {type(exc).__name__}: {exc}".splitlines()[0], 1)
+    console.print(f"read {report.source}: {report.template}, made with {report.layout}", highlight=False)
+    console.print("copied tables: " + (", ".join(f"{name} {rows} row(s)" for name, rows in report.tables) or "none"), highlight=False)
+    console.print(f"copied inputs ({len(report.inputs)}): " + (", ".join(report.inputs) or "none"), highlight=False)
+    if report.defaults:
+        console.print("left at the template's defaults: " + "; ".join(report.defaults), highlight=False)
+    for line in report.dropped:
+        err_console.print(f"[yellow]dropped:[/yellow] {escape(line)}", highlight=False)
+    for line in report.notes:
+        console.print(f"note: {line}", highlight=False)
+    source = "computed by the workbook interpreter" if report.recalculated else "from the engine"
+    console.print(f"wrote {report.output} ({report.mode}; formula values {source})", highlight=False)
 
 
 def main() -> None:  # pragma: no cover - console entry point

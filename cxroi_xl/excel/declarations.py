@@ -64,22 +64,30 @@ class Arg:
     def optional(self) -> bool:
         return self.default is not REQUIRED
 
+    @property
+    def shown_default(self) -> str | None:
+        """The default as a user would type it in a cell (``0``, ``0.1``,
+        ``"M"``); None for a required argument and for a default of None,
+        whose meaning (what omitting it does) the help text itself says."""
+        if not self.optional or self.default is None:
+            return None
+        value = self.default
+        if isinstance(value, str):
+            return f'"{value}"'
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))  # 0.0 -> 0: what a spreadsheet shows
+        return repr(value)
+
     def describe(self) -> str:
-        """One line for Excel's function wizard."""
+        """One line for Excel's function wizard and ``cxroi-xl functions``:
+        help, unit and, for an optional argument, its default."""
         text = self.help
         if self.unit:
             text += f" [{self.unit}]"
         if self.optional:
-            text += f" Optional, default {_show_default(self.default)}."
+            shown = self.shown_default
+            text += f" Optional, default {shown}." if shown is not None else " Optional."
         return text
-
-
-def _show_default(value: Any) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, str):
-        return f'"{value}"'
-    return repr(value)
 
 
 @dataclass(frozen=True)
@@ -134,6 +142,30 @@ class ExcelFunction:
         """``CXNPV(rate, cashflows, [dates])`` as users read it."""
         parts = [f"[{a.name}]" if a.optional else a.name for a in self.args]
         return f"{self.name}({', '.join(parts)})"
+
+    def full_help(self) -> str:
+        """Everything about the function in plain text (``cxroi-xl functions
+        NAME``): signature, summary, details, each argument with its type,
+        unit, default and help, what it returns, the example."""
+        lines = [self.signature(), "", self.summary]
+        if self.details:
+            lines += ["", self.details]
+        lines += ["", "Arguments:"]
+        for arg in self.args:
+            facts = [arg.kind] + ([arg.unit] if arg.unit and arg.unit != arg.kind else [])
+            if not arg.optional:
+                facts.append("required")
+            elif arg.shown_default is not None:
+                facts.append(f"optional, default {arg.shown_default}")
+            else:
+                facts.append("optional")
+            lines.append(f"  {arg.name} ({', '.join(facts)})")
+            lines.append(f"      {arg.help}")
+        shape = {"scalar": "one value", "table": "a table with a header row, spilled", "array": "a block, spilled", "column": "a column, spilled"}[self.returns]
+        lines += ["", f"Returns ({shape}): {self.result}" if self.result else f"Returns {shape}."]
+        if self.example:
+            lines += ["", f"Example: {self.example}"]
+        return "\n".join(lines)
 
     def docstring(self) -> str:
         """The long help: summary, details, result and example (README, Python help)."""

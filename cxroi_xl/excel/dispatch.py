@@ -21,7 +21,7 @@ import functools
 import logging
 import numbers
 import sys
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -30,7 +30,7 @@ from ..errors import InvalidInputError, NotReachedError, OutOfDomainError, ZeroD
 from .declarations import Arg, ExcelFunction
 from .error_values import EXCEL_ERRORS, ExcelError, is_error
 
-__all__ = ["ExcelError", "call", "coerce", "to_excel", "EXCEL_ERRORS", "is_error", "COM_ERROR_CODES", "com_errors", "xlwings_results"]
+__all__ = ["ExcelError", "call", "coerce", "check_arguments", "ArgumentError", "MissingArgumentError", "to_excel", "EXCEL_ERRORS", "is_error", "COM_ERROR_CODES", "com_errors", "xlwings_results"]
 
 logger = logging.getLogger("cxroi_xl")
 
@@ -57,6 +57,20 @@ PERIOD_AMOUNTS = frozenset({"benefits", "costs", "cashflows"})
 EXCEL_EPOCH = np.datetime64("1899-12-30", "D")  # serial 1 = 1900-01-01 in Excel's 1900 system (after its leap-year bug)
 
 
+
+
+class ArgumentError(InvalidInputError):
+    """A call with the wrong arguments for its function: too many, or a
+    required one left out. A cell shows #VALUE! with the reason;
+    ``cxroi-xl eval`` treats it as a usage error."""
+
+
+class MissingArgumentError(ArgumentError):
+    """A required argument omitted, or given as one blank cell."""
+
+    def __init__(self, argument: str):
+        super().__init__(f"argument '{argument}' is missing")
+        self.argument = argument
 
 
 class _PropagatedError(Exception):
@@ -92,6 +106,12 @@ def _grid(raw: Any) -> list[list[Any]]:
 
 def _is_blank_grid(grid: list[list[Any]]) -> bool:
     return all(cell is None or cell == "" for row in grid for cell in row)
+
+
+def _is_omitted(grid: list[list[Any]]) -> bool:
+    """Nothing given: an omitted argument, an empty range or one blank cell
+    (Excel and xlwings send an omitted argument and a blank cell alike)."""
+    return len(grid) == 1 and len(grid[0]) <= 1 and _is_blank_grid(grid)
 
 
 def _vector(grid: list[list[Any]], arg: Arg) -> list[Any]:
@@ -228,16 +248,16 @@ def _table(grid: list[list[Any]], arg: Arg) -> Any:
 def coerce(arg: Arg, raw: Any) -> Any:
     """Convert one raw cell argument as its declaration says.
 
-    Raises ``InvalidInputError`` for input of the wrong kind, and returns the
-    declared default for an omitted optional argument.
+    Raises ``InvalidInputError`` for input of the wrong kind
+    (:class:`MissingArgumentError` for a required argument omitted or
+    blank), and returns the declared default for an omitted optional
+    argument.
     """
     grid = _grid(raw)
-    if len(grid) == 1 and len(grid[0]) <= 1 and _is_blank_grid(grid):
+    if _is_omitted(grid):
         if arg.optional:
             return arg.default
-        if arg.kind in ("number", "integer", "text") or not grid[0]:
-            raise InvalidInputError(f"{arg.name} is required")
-        # a single blank cell given for a range: a range of one blank
+        raise MissingArgumentError(arg.name)
     kind = arg.kind
     if kind in ("number", "integer", "text"):
         cells = [cell for row in grid for cell in row]
@@ -396,6 +416,32 @@ def error_for(exc: BaseException) -> ExcelError:
     return ExcelError("#VALUE!", f"unexpected error: {type(exc).__name__}: {exc}".splitlines()[0])
 
 
+def check_arguments(fn: ExcelFunction, raw_args: Sequence[Any]) -> None:
+    """Refuse a call that gives ``fn`` too many arguments or leaves out a
+    required one (omitted, or one blank cell), before any is converted.
+
+    Raises :class:`ArgumentError` (:class:`MissingArgumentError` naming the
+    first argument missing).
+
+    >>> check_arguments(registry.get("CXROI"), [[[1000], [1200]]])
+    Traceback (most recent call last):
+    ...
+    cxroi_xl.excel.dispatch.MissingArgumentError: argument 'costs' is missing
+    """
+    if len(raw_args) > fn.max_args:
+        raise ArgumentError(f"at most {fn.max_args} argument{'' if fn.max_args == 1 else 's'}, got {len(raw_args)}")
+    for position, spec in enumerate(fn.args):
+        if spec.optional:
+            continue
+        raw = raw_args[position] if position < len(raw_args) else None
+        try:
+            omitted = _is_omitted(_grid(raw))
+        except InvalidInputError:  # a ragged range is given, if badly: coerce says what is wrong
+            omitted = False
+        if omitted:
+            raise MissingArgumentError(spec.name)
+
+
 def call(name: str, *raw_args: Any) -> Any:
     """Evaluate Excel function ``name`` on raw cell arguments.
 
@@ -406,14 +452,16 @@ def call(name: str, *raw_args: Any) -> Any:
     >>> error = call("CXNPV", "ten", [1, 2])
     >>> error, error.reason
     ('#VALUE!', "rate: the text 'ten' where a number belongs")
+    >>> error = call("CXROI", [[1000], [1200]], None)
+    >>> error, error.reason
+    ('#VALUE!', "argument 'costs' is missing")
     """
     try:
         fn: ExcelFunction = registry.get(name)
     except KeyError:
         return ExcelError("#NAME?", f"unknown function {name}")
     try:
-        if len(raw_args) > fn.max_args:
-            raise InvalidInputError(f"{fn.name} takes at most {fn.max_args} arguments")
+        check_arguments(fn, raw_args)
         padded = list(raw_args) + [None] * (fn.max_args - len(raw_args))
         args = _period_zero(fn, [coerce(spec, raw) for spec, raw in zip(fn.args, padded)])
         with np.errstate(all="ignore"):

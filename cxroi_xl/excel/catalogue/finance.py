@@ -10,7 +10,7 @@ CATEGORY = "CX ROI"
 _BENEFITS = Arg("benefits", "numbers", "Benefits per period, period 0 first (row or column; blanks count as 0); a single number is a benefit at period 0.", "currency")
 _COSTS = Arg("costs", "numbers", "Costs per period, period 0 first, same length as benefits (blanks count as 0); a single number is a cost at period 0, e.g. a one-off set-up cost.", "currency")
 _CASHFLOWS = Arg("cashflows", "numbers", "Cash flows per period, period 0 first (row or column; blanks count as 0).", "currency")
-_DATES = Arg("dates", "dates", "One date per cash flow; switches to Excel's XNPV/XIRR day count (days/365).", default=None)
+_DATES = Arg("dates", "dates", "One date per cash flow; switches to Excel's XNPV/XIRR day count (days/365). Blank: equal periods, as NPV and IRR.", default=None)
 _BENEFIT_RISK = Arg("benefit_risk", "number", "Share by which benefits are reduced for risk, e.g. 0.1.", "fraction 0..1", default=0.0)
 _COST_RISK = Arg("cost_risk", "number", "Share by which costs are inflated for risk, e.g. 0.05.", "fraction >= 0", default=0.0)
 

@@ -59,7 +59,7 @@ _SERIES_ARGS = (
     Arg("baseline_months", "integer", "How many of the months come before go-live; the fit uses only these.", "months"),
     Arg("first_month", "integer", "Calendar month (1-12) of the first value: places the season.", "month 1..12"),
     Arg("exposure", "numbers", "For a rate: the denominators, one per month (customers at the month's start, leads). Blank: values are amounts.", "count", default=None, blanks="keep"),
-    Arg("regressor", "numbers", "For an amount: a driver it follows, one per month (e.g. contacts for agent hours).", "count", default=None, blanks="keep"),
+    Arg("regressor", "numbers", "For an amount: a driver it follows, one per month (e.g. contacts for agent hours). Blank: no driver.", "count", default=None, blanks="keep"),
     Arg("good", "text", 'Which direction is good: "down" (churn, hours) or "up" (a win rate).', "", default="down"),
 )
 _FIT_DETAILS = (
@@ -345,7 +345,8 @@ def months_table(*args):
 
 
 def _table_arg(name: str, what: str, optional: bool = False) -> Arg:
-    return Arg(name, "table", f"{what}, with its header row (a whole Excel Table: Name[#All]).", "table", **({"default": None} if optional else {}))
+    blank = " Blank: none." if optional else ""
+    return Arg(name, "table", f"{what}, with its header row (a whole Excel Table: Name[#All]).{blank}", "table", **({"default": None} if optional else {}))
 
 
 _MODEL_ARGS = (

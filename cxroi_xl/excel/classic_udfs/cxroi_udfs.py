@@ -27,9 +27,9 @@ __all__ = ['CXROI', 'CXNPV', 'CXIRR', 'CXPAYBACK', 'CXTEI', 'CXSAVINGS', 'CXNPS'
 @xw.func(category='CX ROI')
 @xw.arg('benefits', ndim=2, err_to_str=True, doc='Benefits per period, period 0 first (row or column; blanks count as 0); a single number is a benefit at period 0. [currency]')
 @xw.arg('costs', ndim=2, err_to_str=True, doc='Costs per period, period 0 first, same length as benefits (blanks count as 0); a single number is a cost at period 0, e.g. a one-off set-up cost. [currency]')
-@xw.arg('discount_rate', ndim=2, err_to_str=True, doc='Discount rate per period; 0 = undiscounted. [fraction per period] Optional, default 0.0.')
-@xw.arg('benefit_risk', ndim=2, err_to_str=True, doc='Share by which benefits are reduced for risk, e.g. 0.1. [fraction 0..1] Optional, default 0.0.')
-@xw.arg('cost_risk', ndim=2, err_to_str=True, doc='Share by which costs are inflated for risk, e.g. 0.05. [fraction >= 0] Optional, default 0.0.')
+@xw.arg('discount_rate', ndim=2, err_to_str=True, doc='Discount rate per period; 0 = undiscounted. [fraction per period] Optional, default 0.')
+@xw.arg('benefit_risk', ndim=2, err_to_str=True, doc='Share by which benefits are reduced for risk, e.g. 0.1. [fraction 0..1] Optional, default 0.')
+@xw.arg('cost_risk', ndim=2, err_to_str=True, doc='Share by which costs are inflated for risk, e.g. 0.05. [fraction >= 0] Optional, default 0.')
 def CXROI(benefits, costs, discount_rate=None, benefit_risk=None, cost_risk=None):
     'Risk-adjusted return on investment: (PV benefits - PV costs) / PV costs.'
     return call('CXROI', benefits, costs, discount_rate, benefit_risk, cost_risk)
@@ -38,7 +38,7 @@ def CXROI(benefits, costs, discount_rate=None, benefit_risk=None, cost_risk=None
 @xw.func(category='CX ROI')
 @xw.arg('rate', ndim=2, err_to_str=True, doc='Discount rate per period (per year with dates). [fraction]')
 @xw.arg('cashflows', ndim=2, err_to_str=True, doc='Cash flows per period, period 0 first (row or column; blanks count as 0). [currency]')
-@xw.arg('dates', ndim=2, err_to_str=True, doc="One date per cash flow; switches to Excel's XNPV/XIRR day count (days/365). Optional, default none.")
+@xw.arg('dates', ndim=2, err_to_str=True, doc="One date per cash flow; switches to Excel's XNPV/XIRR day count (days/365). Blank: equal periods, as NPV and IRR. Optional.")
 def CXNPV(rate, cashflows, dates=None):
     "Net present value with period 0 undiscounted; with dates, Excel's XNPV."
     return call('CXNPV', rate, cashflows, dates)
@@ -46,7 +46,7 @@ def CXNPV(rate, cashflows, dates=None):
 
 @xw.func(category='CX ROI')
 @xw.arg('cashflows', ndim=2, err_to_str=True, doc='Cash flows per period, period 0 first (row or column; blanks count as 0). [currency]')
-@xw.arg('dates', ndim=2, err_to_str=True, doc="One date per cash flow; switches to Excel's XNPV/XIRR day count (days/365). Optional, default none.")
+@xw.arg('dates', ndim=2, err_to_str=True, doc="One date per cash flow; switches to Excel's XNPV/XIRR day count (days/365). Blank: equal periods, as NPV and IRR. Optional.")
 @xw.arg('guess', ndim=2, err_to_str=True, doc='Rate near which to look when there are several roots. [fraction] Optional, default 0.1.')
 def CXIRR(cashflows, dates=None, guess=None):
     'Internal rate of return (IRR), or XIRR when dates are given.'
@@ -55,7 +55,7 @@ def CXIRR(cashflows, dates=None, guess=None):
 
 @xw.func(category='CX ROI')
 @xw.arg('cashflows', ndim=2, err_to_str=True, doc='Cash flows per period, period 0 first (row or column; blanks count as 0). [currency]')
-@xw.arg('discount_rate', ndim=2, err_to_str=True, doc='Discount rate per period; 0 gives the simple payback. [fraction per period] Optional, default 0.0.')
+@xw.arg('discount_rate', ndim=2, err_to_str=True, doc='Discount rate per period; 0 gives the simple payback. [fraction per period] Optional, default 0.')
 def CXPAYBACK(cashflows, discount_rate=None):
     'Periods until the cumulative (discounted) cash flow first reaches zero.'
     return call('CXPAYBACK', cashflows, discount_rate)
@@ -65,8 +65,8 @@ def CXPAYBACK(cashflows, discount_rate=None):
 @xw.arg('benefits', ndim=2, err_to_str=True, doc='Benefits per period, period 0 first (row or column; blanks count as 0); a single number is a benefit at period 0. [currency]')
 @xw.arg('costs', ndim=2, err_to_str=True, doc='Costs per period, period 0 first, same length as benefits (blanks count as 0); a single number is a cost at period 0, e.g. a one-off set-up cost. [currency]')
 @xw.arg('discount_rate', ndim=2, err_to_str=True, doc='Discount rate per period. [fraction per period] Optional, default 0.1.')
-@xw.arg('benefit_risk', ndim=2, err_to_str=True, doc='Share by which benefits are reduced for risk, e.g. 0.1. [fraction 0..1] Optional, default 0.0.')
-@xw.arg('cost_risk', ndim=2, err_to_str=True, doc='Share by which costs are inflated for risk, e.g. 0.05. [fraction >= 0] Optional, default 0.0.')
+@xw.arg('benefit_risk', ndim=2, err_to_str=True, doc='Share by which benefits are reduced for risk, e.g. 0.1. [fraction 0..1] Optional, default 0.')
+@xw.arg('cost_risk', ndim=2, err_to_str=True, doc='Share by which costs are inflated for risk, e.g. 0.05. [fraction >= 0] Optional, default 0.')
 def CXTEI(benefits, costs, discount_rate=None, benefit_risk=None, cost_risk=None):
     'Total Economic Impact summary: PV benefits, PV costs, NPV, ROI, payback.'
     return call('CXTEI', benefits, costs, discount_rate, benefit_risk, cost_risk)
@@ -76,7 +76,7 @@ def CXTEI(benefits, costs, discount_rate=None, benefit_risk=None, cost_risk=None
 @xw.arg('contacts', ndim=2, err_to_str=True, doc='Contacts per period (a cell or a range). [count]')
 @xw.arg('automation_rate', ndim=2, err_to_str=True, doc='Share of contacts handled by automation (a cell or a range). [fraction 0..1]')
 @xw.arg('cost_per_contact', ndim=2, err_to_str=True, doc='Cost of a contact handled by an agent. [currency]')
-@xw.arg('automated_cost_per_contact', ndim=2, err_to_str=True, doc='Cost of a contact handled by automation. [currency] Optional, default 0.0.')
+@xw.arg('automated_cost_per_contact', ndim=2, err_to_str=True, doc='Cost of a contact handled by automation. [currency] Optional, default 0.')
 def CXSAVINGS(contacts, automation_rate, cost_per_contact, automated_cost_per_contact=None):
     'Deflection savings: contacts x automation rate x (cost per contact - automated cost).'
     return call('CXSAVINGS', contacts, automation_rate, cost_per_contact, automated_cost_per_contact)
@@ -100,7 +100,7 @@ def CXNPSCI(scores, confidence=None):
 @xw.func(category='CX survey')
 @xw.arg('scores', ndim=2, err_to_str=True, doc='Satisfaction answers, whole numbers 1 to scale (row or column; blanks are ignored). [points]')
 @xw.arg('scale', ndim=2, err_to_str=True, doc='Top of the answer scale: 5 for 1-5, 10 for 1-10. [points] Optional, default 5.')
-@xw.arg('threshold', ndim=2, err_to_str=True, doc='Lowest answer counted as satisfied; default scale - 1 (top-2-box). [points] Optional, default none.')
+@xw.arg('threshold', ndim=2, err_to_str=True, doc='Lowest answer counted as satisfied; default scale - 1 (top-2-box). [points] Optional.')
 def CXCSAT(scores, scale=None, threshold=None):
     'Customer satisfaction: share of answers at or above a threshold (top-2-box by default).'
     return call('CXCSAT', scores, scale, threshold)
@@ -146,8 +146,8 @@ def CXDID(treated_before, treated_after, control_before, control_after, confiden
 @xw.arg('arpu', ndim=2, err_to_str=True, doc='Average revenue per customer per period. [currency]')
 @xw.arg('gross_margin', ndim=2, err_to_str=True, doc='Gross margin on that revenue, e.g. 0.7. [fraction 0..1]')
 @xw.arg('churn_rate', ndim=2, err_to_str=True, doc='Share of customers lost per period, e.g. 0.05. [fraction 0..1]')
-@xw.arg('discount_rate', ndim=2, err_to_str=True, doc='Discount rate per period; 0 = undiscounted. [fraction per period] Optional, default 0.0.')
-@xw.arg('periods', ndim=2, err_to_str=True, doc="Horizon in periods; omit for a customer's whole expected lifetime. [periods] Optional, default none.")
+@xw.arg('discount_rate', ndim=2, err_to_str=True, doc='Discount rate per period; 0 = undiscounted. [fraction per period] Optional, default 0.')
+@xw.arg('periods', ndim=2, err_to_str=True, doc="Horizon in periods; omit for a customer's whole expected lifetime. [periods] Optional.")
 def CXCLTV(arpu, gross_margin, churn_rate, discount_rate=None, periods=None):
     'Customer lifetime value: margin per period kept while the customer stays, discounted.'
     return call('CXCLTV', arpu, gross_margin, churn_rate, discount_rate, periods)
@@ -198,7 +198,7 @@ def CXCOHORT(customer_ids, order_dates, period=None):
 @xw.func(category='CX customer value', call_in_wizard=False)
 @xw.arg('durations', ndim=2, err_to_str=True, doc='Per customer: time from acquisition to churn, or to today if still active. [periods, >= 0]')
 @xw.arg('churned', ndim=2, err_to_str=True, doc='Per customer: 1 if churned, 0 if still active (censored). [0 or 1]')
-@xw.arg('times', ndim=2, err_to_str=True, doc='Times at which to read the curve; omit for the full table. [periods, >= 0] Optional, default none.')
+@xw.arg('times', ndim=2, err_to_str=True, doc='Times at which to read the curve; omit for the full table. [periods, >= 0] Optional.')
 def CXSURVIVAL(durations, churned, times=None):
     'Kaplan-Meier customer survival: share of customers still active after a time.'
     return call('CXSURVIVAL', durations, churned, times)
@@ -217,7 +217,7 @@ def CXBGNBDFIT(frequency, recency, T):
 @xw.arg('frequency', ndim=2, err_to_str=True, doc='Repeat purchases per customer: purchases after the first, same-day purchases counted once. One row per customer. [count]')
 @xw.arg('recency', ndim=2, err_to_str=True, doc="Time from each customer's first to last purchase; 0 when frequency is 0. [time unit, e.g. weeks]")
 @xw.arg('T', ndim=2, err_to_str=True, doc="Time from each customer's first purchase to the end of observation (>= recency). [time unit, e.g. weeks]")
-@xw.arg('horizon', ndim=2, err_to_str=True, doc='How far ahead to count purchases, in the time unit of recency and T. [time unit] Optional, default 1.0.')
+@xw.arg('horizon', ndim=2, err_to_str=True, doc='How far ahead to count purchases, in the time unit of recency and T. [time unit] Optional, default 1.')
 def CXBGNBD(frequency, recency, T, horizon=None):
     'Expected purchases of each customer in the next horizon time units (BG/NBD).'
     return call('CXBGNBD', frequency, recency, T, horizon)
@@ -247,7 +247,7 @@ def CXGGFIT(frequency, monetary_value):
 @xw.arg('monetary_value', ndim=2, err_to_str=True, doc="Mean value of each customer's repeat purchases; ignored where frequency is 0 (blank there counts as 0). [currency]")
 @xw.arg('months', ndim=2, err_to_str=True, doc='Horizon in months. [months] Optional, default 12.')
 @xw.arg('monthly_discount_rate', ndim=2, err_to_str=True, doc="Discount rate per month; a month's purchases are discounted from its end. [fraction per month] Optional, default 0.01.")
-@xw.arg('days_per_time_unit', ndim=2, err_to_str=True, doc='Days in the time unit of recency and T: 7 for weeks, 1 for days. [days] Optional, default 7.0.')
+@xw.arg('days_per_time_unit', ndim=2, err_to_str=True, doc='Days in the time unit of recency and T: 7 for weeks, 1 for days. [days] Optional, default 7.')
 def CXCLV(frequency, recency, T, monetary_value, months=None, monthly_discount_rate=None, days_per_time_unit=None):
     'Predicted lifetime value of each customer over the next months: BG/NBD purchases x Gamma-Gamma spend, discounted monthly.'
     return call('CXCLV', frequency, recency, T, monetary_value, months, monthly_discount_rate, days_per_time_unit)
@@ -257,9 +257,9 @@ def CXCLV(frequency, recency, T, monetary_value, months=None, monthly_discount_r
 @xw.arg('paths', ndim=2, err_to_str=True, doc='One journey path per row, touches in order, e.g. "search > email > chat".')
 @xw.arg('conversions', ndim=2, err_to_str=True, doc='Converting journeys with that path, one per row (blank = 0). [count >= 0]')
 @xw.arg('model', ndim=2, err_to_str=True, doc='first, last, linear, position (40/20/40), time_decay, markov or shapley. Optional, default "linear".')
-@xw.arg('values', ndim=2, err_to_str=True, doc="Total conversion value of each row's journeys (blank = 0). [currency] Optional, default none.")
-@xw.arg('nulls', ndim=2, err_to_str=True, doc='Journeys with that path that did not convert; the markov model needs them (blank = 0). [count >= 0] Optional, default none.')
-@xw.arg('half_life', ndim=2, err_to_str=True, doc='Half-life of the time_decay model: weight halves every half_life touches before the last. [touches > 0] Optional, default 1.0.')
+@xw.arg('values', ndim=2, err_to_str=True, doc="Total conversion value of each row's journeys (blank = 0). [currency] Optional.")
+@xw.arg('nulls', ndim=2, err_to_str=True, doc='Journeys with that path that did not convert; the markov model needs them (blank = 0). [count >= 0] Optional.')
+@xw.arg('half_life', ndim=2, err_to_str=True, doc='Half-life of the time_decay model: weight halves every half_life touches before the last. [touches > 0] Optional, default 1.')
 def CXATTRIBUTION(paths, conversions, model=None, values=None, nulls=None, half_life=None):
     'Multi-touch attribution: conversions and value credited to each channel of the customer journeys.'
     return call('CXATTRIBUTION', paths, conversions, model, values, nulls, half_life)
@@ -269,8 +269,8 @@ def CXATTRIBUTION(paths, conversions, model=None, values=None, nulls=None, half_
 @xw.arg('values', ndim=2, err_to_str=True, doc='The driver, one per month, baseline months first: event counts with exposure (churned customers), else amounts (agent hours). [count or amount]')
 @xw.arg('baseline_months', ndim=2, err_to_str=True, doc='How many of the months come before go-live; the fit uses only these. [months]')
 @xw.arg('first_month', ndim=2, err_to_str=True, doc='Calendar month (1-12) of the first value: places the season. [month 1..12]')
-@xw.arg('exposure', ndim=2, err_to_str=True, doc="For a rate: the denominators, one per month (customers at the month's start, leads). Blank: values are amounts. [count] Optional, default none.")
-@xw.arg('regressor', ndim=2, err_to_str=True, doc='For an amount: a driver it follows, one per month (e.g. contacts for agent hours). [count] Optional, default none.')
+@xw.arg('exposure', ndim=2, err_to_str=True, doc="For a rate: the denominators, one per month (customers at the month's start, leads). Blank: values are amounts. [count] Optional.")
+@xw.arg('regressor', ndim=2, err_to_str=True, doc='For an amount: a driver it follows, one per month (e.g. contacts for agent hours). Blank: no driver. [count] Optional.')
 @xw.arg('good', ndim=2, err_to_str=True, doc='Which direction is good: "down" (churn, hours) or "up" (a win rate). Optional, default "down".')
 def CXCOUNTERFACTUAL(values, baseline_months, first_month, exposure=None, regressor=None, good=None):
     "What a monthly driver would have done without the automation: the baseline's fit and forecast with a 95% prediction interval."
@@ -281,8 +281,8 @@ def CXCOUNTERFACTUAL(values, baseline_months, first_month, exposure=None, regres
 @xw.arg('values', ndim=2, err_to_str=True, doc='The driver, one per month, baseline months first: event counts with exposure (churned customers), else amounts (agent hours). [count or amount]')
 @xw.arg('baseline_months', ndim=2, err_to_str=True, doc='How many of the months come before go-live; the fit uses only these. [months]')
 @xw.arg('first_month', ndim=2, err_to_str=True, doc='Calendar month (1-12) of the first value: places the season. [month 1..12]')
-@xw.arg('exposure', ndim=2, err_to_str=True, doc="For a rate: the denominators, one per month (customers at the month's start, leads). Blank: values are amounts. [count] Optional, default none.")
-@xw.arg('regressor', ndim=2, err_to_str=True, doc='For an amount: a driver it follows, one per month (e.g. contacts for agent hours). [count] Optional, default none.')
+@xw.arg('exposure', ndim=2, err_to_str=True, doc="For a rate: the denominators, one per month (customers at the month's start, leads). Blank: values are amounts. [count] Optional.")
+@xw.arg('regressor', ndim=2, err_to_str=True, doc='For an amount: a driver it follows, one per month (e.g. contacts for agent hours). Blank: no driver. [count] Optional.')
 @xw.arg('good', ndim=2, err_to_str=True, doc='Which direction is good: "down" (churn, hours) or "up" (a win rate). Optional, default "down".')
 def CXEFFECT(values, baseline_months, first_month, exposure=None, regressor=None, good=None):
     "The automation's effect on a monthly driver against its counterfactual: average, interval, p-value and a verdict."
@@ -293,8 +293,8 @@ def CXEFFECT(values, baseline_months, first_month, exposure=None, regressor=None
 @xw.arg('baseline', ndim=2, err_to_str=True, doc="The months before go-live: month and the tracker's KPI columns, leads and won optional, with its header row (a whole Excel Table: Name[#All]). [table]")
 @xw.arg('post', ndim=2, err_to_str=True, doc='The months from go-live on, same columns, with its header row (a whole Excel Table: Name[#All]). [table]')
 @xw.arg('go_live', ndim=2, err_to_str=True, doc='Any day of the go-live month (a date cell). [date]')
-@xw.arg('costs', ndim=2, err_to_str=True, doc='One-off costs: date and amount, with its header row (a whole Excel Table: Name[#All]). [table] Optional, default none.')
-@xw.arg('proxies', ndim=2, err_to_str=True, doc='Proxies: monthly_value, first_month, last_month, confidence, with its header row (a whole Excel Table: Name[#All]). [table] Optional, default none.')
+@xw.arg('costs', ndim=2, err_to_str=True, doc='One-off costs: date and amount, with its header row (a whole Excel Table: Name[#All]). Blank: none. [table] Optional.')
+@xw.arg('proxies', ndim=2, err_to_str=True, doc='Proxies: monthly_value, first_month, last_month, confidence, with its header row (a whole Excel Table: Name[#All]). Blank: none. [table] Optional.')
 @xw.arg('discount_rate', ndim=2, err_to_str=True, doc='Annual discount rate, e.g. 0.1. [fraction per year] Optional, default 0.1.')
 @xw.arg('service_risk', ndim=2, err_to_str=True, doc='Risk factor of the service savings. [fraction 0..1] Optional, default 0.1.')
 @xw.arg('retention_risk', ndim=2, err_to_str=True, doc='Risk factor of the retained margin. [fraction 0..1] Optional, default 0.25.')
@@ -303,11 +303,11 @@ def CXEFFECT(values, baseline_months, first_month, exposure=None, regressor=None
 @xw.arg('gross_margin', ndim=2, err_to_str=True, doc='Gross margin on revenue. [fraction 0..1] Optional, default 0.5.')
 @xw.arg('horizon_months', ndim=2, err_to_str=True, doc='Months from go-live of the horizon scenario. [months] Optional, default 36.')
 @xw.arg('method', ndim=2, err_to_str=True, doc='"glm" (regression) or "sts" (structural time series, 36 baseline months or more). Optional, default "glm".')
-@xw.arg('half_life_service', ndim=2, err_to_str=True, doc='Half-life of the projected service savings; 0 or blank: no decay. [months] Optional, default none.')
-@xw.arg('half_life_retention', ndim=2, err_to_str=True, doc='Half-life of the projected customers saved; 0: no decay. [months] Optional, default 24.0.')
-@xw.arg('half_life_uplift', ndim=2, err_to_str=True, doc='Half-life of the projected extra wins; 0: no decay. [months] Optional, default 24.0.')
+@xw.arg('half_life_service', ndim=2, err_to_str=True, doc='Half-life of the projected service savings; 0 or blank: no decay. [months] Optional.')
+@xw.arg('half_life_retention', ndim=2, err_to_str=True, doc='Half-life of the projected customers saved; 0: no decay. [months] Optional, default 24.')
+@xw.arg('half_life_uplift', ndim=2, err_to_str=True, doc='Half-life of the projected extra wins; 0: no decay. [months] Optional, default 24.')
 @xw.arg('ramp_months', ndim=2, err_to_str=True, doc='Months from go-live until a projected effect has its full size. [months] Optional, default 0.')
-@xw.arg('controls', ndim=2, err_to_str=True, doc="Series the automation does not touch (an untreated region's churn): month, name, value, in every month, with its header row (a whole Excel Table: Name[#All]). [table] Optional, default none.")
+@xw.arg('controls', ndim=2, err_to_str=True, doc="Series the automation does not touch (an untreated region's churn): month, name, value, in every month, with its header row (a whole Excel Table: Name[#All]). Blank: none. [table] Optional.")
 def CXMEASURED(baseline, post, go_live, costs=None, proxies=None, discount_rate=None, service_risk=None, retention_risk=None, uplift_risk=None, cost_risk=None, gross_margin=None, horizon_months=None, method=None, half_life_service=None, half_life_retention=None, half_life_uplift=None, ramp_months=None, controls=None):
     "The measured ROI: NPV and ROI to date from demonstrated effects with intervals, each stream's verdict, the horizon scenario and P(NPV > 0)."
     return call('CXMEASURED', baseline, post, go_live, costs, proxies, discount_rate, service_risk, retention_risk, uplift_risk, cost_risk, gross_margin, horizon_months, method, half_life_service, half_life_retention, half_life_uplift, ramp_months, controls)
@@ -317,8 +317,8 @@ def CXMEASURED(baseline, post, go_live, costs=None, proxies=None, discount_rate=
 @xw.arg('baseline', ndim=2, err_to_str=True, doc="The months before go-live: month and the tracker's KPI columns, leads and won optional, with its header row (a whole Excel Table: Name[#All]). [table]")
 @xw.arg('post', ndim=2, err_to_str=True, doc='The months from go-live on, same columns, with its header row (a whole Excel Table: Name[#All]). [table]')
 @xw.arg('go_live', ndim=2, err_to_str=True, doc='Any day of the go-live month (a date cell). [date]')
-@xw.arg('costs', ndim=2, err_to_str=True, doc='One-off costs: date and amount, with its header row (a whole Excel Table: Name[#All]). [table] Optional, default none.')
-@xw.arg('proxies', ndim=2, err_to_str=True, doc='Proxies: monthly_value, first_month, last_month, confidence, with its header row (a whole Excel Table: Name[#All]). [table] Optional, default none.')
+@xw.arg('costs', ndim=2, err_to_str=True, doc='One-off costs: date and amount, with its header row (a whole Excel Table: Name[#All]). Blank: none. [table] Optional.')
+@xw.arg('proxies', ndim=2, err_to_str=True, doc='Proxies: monthly_value, first_month, last_month, confidence, with its header row (a whole Excel Table: Name[#All]). Blank: none. [table] Optional.')
 @xw.arg('discount_rate', ndim=2, err_to_str=True, doc='Annual discount rate, e.g. 0.1. [fraction per year] Optional, default 0.1.')
 @xw.arg('service_risk', ndim=2, err_to_str=True, doc='Risk factor of the service savings. [fraction 0..1] Optional, default 0.1.')
 @xw.arg('retention_risk', ndim=2, err_to_str=True, doc='Risk factor of the retained margin. [fraction 0..1] Optional, default 0.25.')
@@ -327,11 +327,11 @@ def CXMEASURED(baseline, post, go_live, costs=None, proxies=None, discount_rate=
 @xw.arg('gross_margin', ndim=2, err_to_str=True, doc='Gross margin on revenue. [fraction 0..1] Optional, default 0.5.')
 @xw.arg('horizon_months', ndim=2, err_to_str=True, doc='Months from go-live of the horizon scenario. [months] Optional, default 36.')
 @xw.arg('method', ndim=2, err_to_str=True, doc='"glm" (regression) or "sts" (structural time series, 36 baseline months or more). Optional, default "glm".')
-@xw.arg('half_life_service', ndim=2, err_to_str=True, doc='Half-life of the projected service savings; 0 or blank: no decay. [months] Optional, default none.')
-@xw.arg('half_life_retention', ndim=2, err_to_str=True, doc='Half-life of the projected customers saved; 0: no decay. [months] Optional, default 24.0.')
-@xw.arg('half_life_uplift', ndim=2, err_to_str=True, doc='Half-life of the projected extra wins; 0: no decay. [months] Optional, default 24.0.')
+@xw.arg('half_life_service', ndim=2, err_to_str=True, doc='Half-life of the projected service savings; 0 or blank: no decay. [months] Optional.')
+@xw.arg('half_life_retention', ndim=2, err_to_str=True, doc='Half-life of the projected customers saved; 0: no decay. [months] Optional, default 24.')
+@xw.arg('half_life_uplift', ndim=2, err_to_str=True, doc='Half-life of the projected extra wins; 0: no decay. [months] Optional, default 24.')
 @xw.arg('ramp_months', ndim=2, err_to_str=True, doc='Months from go-live until a projected effect has its full size. [months] Optional, default 0.')
-@xw.arg('controls', ndim=2, err_to_str=True, doc="Series the automation does not touch (an untreated region's churn): month, name, value, in every month, with its header row (a whole Excel Table: Name[#All]). [table] Optional, default none.")
+@xw.arg('controls', ndim=2, err_to_str=True, doc="Series the automation does not touch (an untreated region's churn): month, name, value, in every month, with its header row (a whole Excel Table: Name[#All]). Blank: none. [table] Optional.")
 def CXMEASUREDMONTHS(baseline, post, go_live, costs=None, proxies=None, discount_rate=None, service_risk=None, retention_risk=None, uplift_risk=None, cost_risk=None, gross_margin=None, horizon_months=None, method=None, half_life_service=None, half_life_retention=None, half_life_uplift=None, ramp_months=None, controls=None):
     "The measured ROI month by month over the horizon: each driver's counterfactual, customers saved and kept, every stream and the cost."
     return call('CXMEASUREDMONTHS', baseline, post, go_live, costs, proxies, discount_rate, service_risk, retention_risk, uplift_risk, cost_risk, gross_margin, horizon_months, method, half_life_service, half_life_retention, half_life_uplift, ramp_months, controls)
@@ -343,8 +343,8 @@ def CXMEASUREDMONTHS(baseline, post, go_live, costs=None, proxies=None, discount
 @xw.arg('discount_rate', ndim=2, err_to_str=True, doc='Discount rate per period; for monthly flows (1+annual)^(1/12)-1. [fraction per period]')
 @xw.arg('low', ndim=2, err_to_str=True, doc="Each stream's low multiplier, one per column of benefit_streams (one cell: the same for all), e.g. 0.7 = 30% below expected. [multiple, 0..1]")
 @xw.arg('high', ndim=2, err_to_str=True, doc="Each stream's high multiplier, one per column of benefit_streams (one cell: the same for all), e.g. 1.2. [multiple, >= 1]")
-@xw.arg('cost_low', ndim=2, err_to_str=True, doc="The costs' low multiplier. [multiple, 0..1] Optional, default 1.0.")
-@xw.arg('cost_high', ndim=2, err_to_str=True, doc="The costs' high multiplier, e.g. 1.3 = up to 30% over budget. [multiple, >= 1] Optional, default 1.0.")
+@xw.arg('cost_low', ndim=2, err_to_str=True, doc="The costs' low multiplier. [multiple, 0..1] Optional, default 1.")
+@xw.arg('cost_high', ndim=2, err_to_str=True, doc="The costs' high multiplier, e.g. 1.3 = up to 30% over budget. [multiple, >= 1] Optional, default 1.")
 @xw.arg('trials', ndim=2, err_to_str=True, doc='Number of trials, 1 to 1,000,000. [count] Optional, default 10000.')
 @xw.arg('seed', ndim=2, err_to_str=True, doc='Seed of the random generator (>= 0); the same seed gives the same table. Optional, default 1.')
 @xw.arg('bins', ndim=2, err_to_str=True, doc='Number of histogram bins, 1 to 200. [count] Optional, default 20.')
@@ -359,9 +359,9 @@ def CXMONTECARLO(benefit_streams, costs, discount_rate, low, high, cost_low=None
 @xw.arg('discount_rate', ndim=2, err_to_str=True, doc='Discount rate per period; for monthly flows (1+annual)^(1/12)-1. [fraction per period]')
 @xw.arg('low', ndim=2, err_to_str=True, doc="Each stream's low multiplier, one per column of benefit_streams (one cell: the same for all), e.g. 0.7 = 30% below expected. [multiple, 0..1]")
 @xw.arg('high', ndim=2, err_to_str=True, doc="Each stream's high multiplier, one per column of benefit_streams (one cell: the same for all), e.g. 1.2. [multiple, >= 1]")
-@xw.arg('cost_low', ndim=2, err_to_str=True, doc="The costs' low multiplier. [multiple, 0..1] Optional, default 1.0.")
-@xw.arg('cost_high', ndim=2, err_to_str=True, doc="The costs' high multiplier, e.g. 1.3 = up to 30% over budget. [multiple, >= 1] Optional, default 1.0.")
-@xw.arg('names', ndim=2, err_to_str=True, doc='One name per stream, in the order of the columns; default Stream 1, Stream 2, ... Optional, default none.')
+@xw.arg('cost_low', ndim=2, err_to_str=True, doc="The costs' low multiplier. [multiple, 0..1] Optional, default 1.")
+@xw.arg('cost_high', ndim=2, err_to_str=True, doc="The costs' high multiplier, e.g. 1.3 = up to 30% over budget. [multiple, >= 1] Optional, default 1.")
+@xw.arg('names', ndim=2, err_to_str=True, doc='One name per stream, in the order of the columns; default Stream 1, Stream 2, ... Optional.')
 def CXTORNADO(benefit_streams, costs, discount_rate, low, high, cost_low=None, cost_high=None, names=None):
     'Tornado of the drivers: NPV with each stream (and the costs) at its low and its high multiplier, the others at 1.'
     return call('CXTORNADO', benefit_streams, costs, discount_rate, low, high, cost_low, cost_high, names)
@@ -374,7 +374,7 @@ def CXTORNADO(benefit_streams, costs, discount_rate, low, high, cost_low=None, c
 @xw.arg('active', ndim=2, err_to_str=True, doc='Active customers in each month from go-live on, one per month (row or column; no blanks). [count]')
 @xw.arg('churned', ndim=2, err_to_str=True, doc='Customers lost in each month from go-live on, one per month (row or column; no blanks). [count]')
 @xw.arg('gross_margin', ndim=2, err_to_str=True, doc='Gross margin on revenue, e.g. 0.5. [fraction 0..1] Optional, default 0.5.')
-@xw.arg('months', ndim=2, err_to_str=True, doc='Months to report from go-live; months beyond the data are projected from the last three. Default: the months given. [months] Optional, default none.')
+@xw.arg('months', ndim=2, err_to_str=True, doc='Months to report from go-live; months beyond the data are projected from the last three. Default: the months given. [months] Optional.')
 def CXRETAINEDMARGIN(baseline_active, baseline_churned, baseline_revenue, active, churned, gross_margin=None, months=None):
     'Retained margin from lower churn: the margin each month of customers who would have left at the baseline churn rate.'
     return call('CXRETAINEDMARGIN', baseline_active, baseline_churned, baseline_revenue, active, churned, gross_margin, months)
@@ -386,7 +386,7 @@ def CXRETAINEDMARGIN(baseline_active, baseline_churned, baseline_revenue, active
 @xw.arg('leads', ndim=2, err_to_str=True, doc='Leads in each month from go-live on, one per month (row or column; no blanks). [count]')
 @xw.arg('won', ndim=2, err_to_str=True, doc='Customers won in each month from go-live on, one per month (row or column; no blanks). [count]')
 @xw.arg('value_per_win', ndim=2, err_to_str=True, doc='Value of one extra customer, e.g. the lifetime margin arpu0 x margin / churn0. [currency]')
-@xw.arg('months', ndim=2, err_to_str=True, doc='Months to report from go-live; months beyond the data are projected from the last three. Default: the months given. [months] Optional, default none.')
+@xw.arg('months', ndim=2, err_to_str=True, doc='Months to report from go-live; months beyond the data are projected from the last three. Default: the months given. [months] Optional.')
 def CXREVENUEUPLIFT(baseline_leads, baseline_won, leads, won, value_per_win, months=None):
     'Revenue uplift: the value of the customers won each month beyond the baseline win rate.'
     return call('CXREVENUEUPLIFT', baseline_leads, baseline_won, leads, won, value_per_win, months)
