@@ -549,14 +549,11 @@ def write_outputs(run: ClusterRun, order: list[str], output: str | os.PathLike) 
 
 def run_command(data: str, out: str, template: str, mode: str, scheduler: str | None, console, err_console, force: bool = False, dry_run: bool = False, connect_timeout: float = DEFAULT_CONNECT_TIMEOUT) -> int:
     """``cxroi-xl generate DATA --out OUT --executor dask [--scheduler ADDRESS]``:
-    build on the cluster with a rich progress bar, write the summary, errors,
+    build on the cluster, showing progress per client, write the summary, errors,
     portfolio (and manifest), print one line; the exit code of ``generate``."""
-    import sys
-
     from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .run import TABLE_REQUIRED_BY_TEMPLATE
+    from .run import TABLE_REQUIRED_BY_TEMPLATE, ClientProgress
     from .tables import InputError
     from ..workbooks.build import BUILDERS
 
@@ -569,13 +566,10 @@ def run_command(data: str, out: str, template: str, mode: str, scheduler: str | 
     if needed and needed not in location.tables:
         raise InputError(f"{needed}.parquet", f"required by --template {template} ({needed}.parquet or a folder {needed}/ in {data})")
     started = time.perf_counter()
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err_console, disable=not sys.stderr.isatty(), transient=True) as progress:
-        task = progress.add_task("workbooks", total=None)
-
-        def advance(client_id: str, status: str) -> None:
-            progress.advance(task)
-
-        run, order = generate_on_dask(data, out, TemplateBuild(template, mode), scheduler=scheduler, on_progress=advance, force=force, dry_run=dry_run, connect_timeout=connect_timeout)
+    # the same progress as the local executor's: a bar on a terminal, a line
+    # per finished client when piped (the count of clients is not read ahead)
+    with ClientProgress(None, console=console) as progress:
+        run, order = generate_on_dask(data, out, TemplateBuild(template, mode), scheduler=scheduler, on_progress=progress, force=force, dry_run=dry_run, connect_timeout=connect_timeout)
     for problem in run.problems:
         where = f"{problem.file}" + (f" row {problem.row}" if problem.row else "") + (f", column {problem.column}" if problem.column else "")
         err_console.print(f"[yellow]skipped[/yellow] {escape(problem.client_id)}: {escape(where)}: {escape(problem.message)}", highlight=False)
