@@ -59,7 +59,7 @@ def markdown() -> str:
             out.append("| argument | meaning | unit | default |")
             out.append("| --- | --- | --- | --- |")
             for arg in fn.args:
-                default = "required" if not arg.optional else f"`{arg.default!r}`"
+                default = "required" if not arg.optional else "blank" if arg.shown_default is None else f"`{arg.shown_default}`"
                 out.append(f"| `{arg.name}` | {_cell(arg.help)} | {_cell(arg.unit)} | {default} |")
             out.append("")
             if fn.result:
