@@ -38,13 +38,17 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 from operator import methodcaller
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
-from scipy.sparse.linalg import bicgstab, gmres
 
 from ..errors import InvalidInputError, OutOfDomainError, ZeroDenominatorError
+
+# scipy.sparse is imported by the functions that build and solve the Markov
+# chain: importing the engine (every Excel function's module) stays quick.
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 __all__ = [
     "MODELS",
@@ -492,6 +496,8 @@ class _Chain:
 
 def _chain(j: Journeys, order: int) -> _Chain:
     """Count the transitions of the chain of the given order along the paths."""
+    import scipy.sparse as sp
+
     m = len(j.channels)
     if not (isinstance(order, (int, np.integer)) and 1 <= order <= 4):
         raise InvalidInputError("order must be 1, 2, 3 or 4")
@@ -533,6 +539,8 @@ def _chain(j: Journeys, order: int) -> _Chain:
 def _krylov_solve(system: sp.csr_matrix, rhs: np.ndarray, guess: np.ndarray) -> np.ndarray:
     """Solve a large sparse chain to machine precision by BiCGSTAB (GMRES
     if it stalls); sparse LU fills in badly on these chains."""
+    from scipy.sparse.linalg import bicgstab, gmres
+
     solution = np.empty_like(rhs)
     for k in range(rhs.shape[1]):
         for method in (bicgstab, gmres):
@@ -557,6 +565,8 @@ def _conversion_probabilities(chain: _Chain, m: int) -> tuple[np.ndarray, np.nda
     at a higher order) are solved once per channel by a sparse Krylov method
     started from the full chain's solution.
     """
+    import scipy.sparse as sp
+
     counts = chain.counts
     total = np.asarray(counts.sum(axis=1)).ravel()
     if not np.isfinite(total).all():
@@ -771,6 +781,8 @@ def markov_transition_matrix(
     (conversion)      0.0  0.0000  0.00        1.0000  0.0000
     (null)            0.0  0.0000  0.00        0.0000  1.0000
     """
+    import scipy.sparse as sp
+
     j = _journeys(data, path_col, conversion_col, None, null_col, separator)
     chain = _chain(j, order)
     total = np.asarray(chain.counts.sum(axis=1)).ravel()

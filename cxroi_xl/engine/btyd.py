@@ -54,10 +54,11 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
-from scipy.special import digamma, gammaln, hyp2f1
 
 from ..errors import InvalidInputError, OutOfDomainError, ZeroDenominatorError
+
+# scipy.optimize and scipy.special are imported by the functions that fit and
+# predict: importing the engine (every Excel function's module) stays quick.
 
 __all__ = [
     "BetaGeo",
@@ -223,6 +224,8 @@ def _maximise(
     bought twice, everyone alike, a handful of customers) send the search
     along a ridge towards infinity instead; that is reported, not returned.
     """
+    from scipy.optimize import minimize
+
     offset = np.log(scale)
 
     def objective(u):
@@ -335,6 +338,8 @@ def _bgnbd_loglik(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, w: np.ndarray):
     Customers without repeat purchases (most of them, usually) need only
     the :math:`\ln(\alpha+T)` term.
     """
+    from scipy.special import digamma, gammaln
+
     xu, xu_weight = _by_frequency(x, w)
     total = xu_weight.sum()
     once = x == 0
@@ -564,6 +569,8 @@ def _dropout_odds(r, alpha, a, b, x, t_x, T) -> np.ndarray:
 def _expected_purchases(params, t, x, t_x, T) -> np.ndarray:
     """E[Y(t) | x, t_x, T] with numpy broadcasting (see
     :meth:`BetaGeo.conditional_expected_purchases`)."""
+    from scipy.special import hyp2f1
+
     r, alpha, a, b = params
     z = t / (alpha + T + t)
     remaining = 1.0 - np.exp((a - 1.0) * np.log1p(-z)) * hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
@@ -587,6 +594,8 @@ def _gamma_gamma_loglik(x: np.ndarray, m: np.ndarray, w: np.ndarray):
         \ell = \ln\Gamma(px+q) - \ln\Gamma(px) - \ln\Gamma(q) + q\ln\gamma
         + (px-1)\ln(xm) + \ln x - (px+q)\ln(\gamma+xm)
     """
+    from scipy.special import digamma, gammaln
+
     xu, xu_weight = _by_frequency(x, w)
     total = xu_weight.sum()
     xm = x * m

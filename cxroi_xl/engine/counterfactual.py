@@ -103,9 +103,12 @@ from functools import lru_cache
 from typing import Literal
 
 import numpy as np
-from scipy import special, stats
 
 from ..errors import InvalidInputError, OutOfDomainError, ZeroDenominatorError
+
+# scipy.special and scipy.stats are imported by the functions that use them:
+# a command that fits no model (``generate`` until it reads its input,
+# ``eval`` of a finance function) does not pay their start-up.
 
 __all__ = [
     "Counterfactual",
@@ -698,6 +701,8 @@ def logit_irls_step(X, events, exposure, beta) -> np.ndarray:
     >>> float(logit_irls_step([[1.0], [1.0]], [4, 6], [50, 50], [np.log(0.1 / 0.9)])[0])
     -2.1972245...
     """
+    from scipy import special
+
     X = np.asarray(X, dtype=float)
     events = np.asarray(events, dtype=float)
     exposure = np.asarray(exposure, dtype=float)
@@ -717,6 +722,8 @@ def logit_irls_step(X, events, exposure, beta) -> np.ndarray:
 
 def _irls(x: np.ndarray, y: np.ndarray, n: np.ndarray):
     """Converged logit coefficients (intercept first), or (None, reason)."""
+    from scipy import special
+
     collinear = "the baseline cannot separate the model's terms (collinear columns)"
     norms = np.sqrt(np.einsum("ij,ij->j", x, x))
     if np.any(norms == 0.0):
@@ -874,6 +881,8 @@ def _verdict(lower: float, upper: float, good: Good) -> Verdict:
 
 
 def _summary(actual_post, expected_post, variance: float, dof: float, good: Good, confidence: float) -> EffectSummary:
+    from scipy import special
+
     h = actual_post.size
     diff = actual_post - expected_post
     average = float(np.mean(diff))
@@ -908,6 +917,8 @@ def _not_estimable(kind, actual, exposure, n_b, terms, good, confidence, reason)
 def _finish(kind, *, link, beta, mean, jac, unit_sd, actual, exposure, n_b, names, inference,
             good, confidence) -> Counterfactual:
     """Bands, effect summary and sampler of a linear or rate fit."""
+    from scipy import special
+
     p = beta.size
     dof = float(n_b - p)
     post = slice(n_b, None)
@@ -1049,6 +1060,8 @@ def rate_counterfactual(
     >>> cf.estimable, cf.effect.verdict, cf.reason
     (False, 'not estimable', '11 baseline months: at least 12 are needed (or a control series)')
     """
+    from scipy import special
+
     y = _series(events, "events")
     n = _series(exposure, "exposure")
     if y.size != n.size:
@@ -1320,6 +1333,8 @@ def sts_counterfactual(
     >>> cf.estimable, cf.reason
     (False, 'the structural time-series model needs at least 36 baseline months, got 30')
     """
+    from scipy import stats
+
     values = _series(y, "y")
     n_total = values.size
     n_b = _n_baseline(n_baseline, n_total)

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import stats
 
 from ..errors import InvalidInputError, ZeroDenominatorError
 from .survey import answered, check_confidence
@@ -48,6 +47,8 @@ def _welch_inference(
     where :math:`v_g = s_g^2 / n_g`. With no spread in any group (SE = 0) the
     interval and p-value are undefined: ``None``.
     """
+    from scipy import stats  # here: scipy.stats is slow to import and only inference needs it
+
     confidence = check_confidence(confidence)
     v = np.asarray(mean_variances)
     total = float(v.sum())

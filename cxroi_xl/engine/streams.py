@@ -179,6 +179,7 @@ class MeasuredStreams:
     npv_interval: dict  # confidence -> (low, high) of the to-date NPV
     projected_share: float | None
     _draws: dict = field(default_factory=dict, repr=False, compare=False)
+    _trial_weights: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def has_uplift(self) -> bool:
@@ -216,6 +217,19 @@ class MeasuredStreams:
         :math:`1 - \\rho` for the stream (proxies: 1, their confidence is
         their risk) and the cost pair mean :math:`1 + \\rho_c`. Returns a
         :class:`~cxroi_xl.engine.risk.MonteCarloResult`.
+
+        A trial takes multipliers :math:`m_s`, :math:`m_c` and, for each
+        measured stream in the scenario, one of its fit's draws of the
+        monthly flows :math:`x_{s,t}`, gains scaled by :math:`m_s` and
+        losses by :math:`2 - m_s`. Its NPV is linear in the multipliers,
+
+        .. math:: NPV = \\sum_s \\bigl(m_s\\,PV(|x_s|) + 2\\,PV(x_s^-)\\bigr)
+                  + m_p PV_p - m_c PV_c
+
+        (:math:`x^-` the losses, p the proxies), so every present value is
+        computed once, when the model is measured, and the trials are a
+        weighted sum: the same numbers, to rounding, as discounting every
+        trial's months.
         """
         from . import risk
 
@@ -223,28 +237,54 @@ class MeasuredStreams:
         high = np.broadcast_to(np.asarray(high, float), (len(STREAMS),))
         if int(trials) != trials or not 2 <= trials <= risk.MAX_TRIALS:
             raise OutOfDomainError(f"trials must be a whole number from 2 to {risk.MAX_TRIALS:,}")
+        trials = int(trials)
+        weights = self._trial_weights or _trial_weights(self.monthly, self.monthly_rate, self.results, self._draws)
         rng = np.random.default_rng(seed)
-        discount = (1.0 + self.monthly_rate) ** -self.monthly["period"].to_numpy(float)
-        proxies_pv = float(self.monthly["proxies_adjusted"].to_numpy(float) @ discount)
-        cost_pv = float(self.monthly["cost"].to_numpy(float) @ discount)
+        # a uniform draw per stream and trial, the costs' last (the draws'
+        # order: the same seed gives the same trials); a multiplier, rescaled
+        # to its mean, only where the stream adds something to the NPV
         uniforms = rng.random((trials, len(STREAMS) + 1))
-        npv = np.zeros(trials)
+        lows, highs = np.append(low, cost_low), np.append(high, cost_high)
+        means = np.array([1.0 if s == "proxies" else 1.0 - self.risks[s] for s in STREAMS] + [1.0 + self.risks["cost"]])
+        used = [j for j, s in enumerate(STREAMS) if s in weights["drawn"] or (s == "proxies" and weights["proxies"] != 0)] + [len(STREAMS)]
+        scaled = risk.triangular_multipliers(uniforms[:, used], lows[used], highs[used]) * (means[used] / ((lows[used] + 1.0 + highs[used]) / 3.0))
+        multiplier = dict(zip(used, scaled.T))
+        # every stream is linear in its multiplier m: the proxies and the costs
+        # m x PV; a measured stream m x PV(|flows|) + 2 PV(losses) of the
+        # trial's draw of its fit (a month that lost money is made worse by
+        # the risk, as in the headline), so each is discounted once, at measure
+        cost = multiplier[len(STREAMS)] * weights["cost"]
+        npv = -cost
         for j, s in enumerate(STREAMS):
-            tri = risk.triangular_multipliers(uniforms[:, j], low[j], high[j])
-            target = 1.0 if s == "proxies" else 1.0 - self.risks[s]
-            m = tri * (target / ((low[j] + 1.0 + high[j]) / 3.0))
-            if s == "proxies":
-                npv += m * proxies_pv
-            elif self.results[s].in_scenario and s in self._draws:
-                # each trial takes one of the fit's draws of the stream (its
-                # months' correlations kept); a month that lost money is
-                # made worse by the risk, as in the headline
-                pick = rng.integers(0, self._draws[s]["pv_positive"].size, trials)
-                npv += m * self._draws[s]["pv_positive"][pick] + (2.0 - m) * self._draws[s]["pv_negative"][pick]
-        tri = risk.triangular_multipliers(uniforms[:, -1], cost_low, cost_high)
-        cost = tri * ((1.0 + self.risks["cost"]) / ((cost_low + 1.0 + cost_high) / 3.0)) * cost_pv
-        npv -= cost
+            if s == "proxies" and j in multiplier:
+                npv += multiplier[j] * weights["proxies"]
+            elif s in weights["drawn"]:
+                magnitude, losses_twice = weights["drawn"][s]
+                pick = rng.integers(0, magnitude.size, trials)
+                npv += multiplier[j] * magnitude[pick]
+                if losses_twice is not None:
+                    npv += losses_twice[pick]
         return risk.summarise_trials(npv, cost, bins)
+
+
+def _trial_weights(monthly: pd.DataFrame, rate: float, results: dict, drawn: dict) -> dict:
+    """What :meth:`MeasuredStreams.monte_carlo` weighs each trial's
+    multipliers with, discounted once: the present values of the proxies
+    and the costs; for each scenario stream drawn from its fit, per draw,
+    the PV of the absolute monthly flows and twice the PV of the losses
+    (:math:`m P + (2 - m) N = m (P - N) + 2N` with P and N the PVs of the
+    gains and the losses; None when no draw has a loss)."""
+    discount = (1.0 + rate) ** -monthly["period"].to_numpy(float)
+    weights = {
+        "proxies": float(monthly["proxies_adjusted"].to_numpy(float) @ discount),
+        "cost": float(monthly["cost"].to_numpy(float) @ discount),
+        "drawn": {},
+    }
+    for s in MEASURED_STREAMS:
+        if s in drawn and results[s].in_scenario:
+            gains, losses = drawn[s]["pv_positive"], drawn[s]["pv_negative"]
+            weights["drawn"][s] = (gains - losses, 2.0 * losses if np.any(losses) else None)
+    return weights
 
 
 # ---- the model ------------------------------------------------------------------------------
@@ -711,6 +751,7 @@ def measure_streams(
         npv_interval=npv_interval,
         projected_share=projected_share,
         _draws=drawn,
+        _trial_weights=_trial_weights(monthly, rate, results, drawn),
     )
 
 

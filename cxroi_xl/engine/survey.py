@@ -23,7 +23,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from ..errors import InvalidInputError, OutOfDomainError, ZeroDenominatorError
 
@@ -101,6 +100,8 @@ def check_confidence(confidence: float) -> float:
 
 def _normal_quantile(confidence: float) -> float:
     """z with P(-z < Z < z) = confidence for a standard normal Z."""
+    from scipy import stats  # here: scipy.stats is slow to import and only intervals need it
+
     return float(stats.norm.ppf(0.5 + check_confidence(confidence) / 2.0))
 
 

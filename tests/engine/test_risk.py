@@ -7,7 +7,8 @@ the exact P(NPV > 0) from a numerical convolution of the two triangular
 distributions (scipy.stats.triang and scipy.integrate.quad), each within
 three standard errors; scipy's triangular quantile function for the
 multipliers (rel 1e-12); a per-trial, per-period Python loop on the same
-draws (rel 1e-12); a hand-derived tornado.
+draws (rel 1e-12); a hand-derived tornado; numpy's np.percentile and
+np.histogram for the summary (to the last bit).
 """
 from __future__ import annotations
 
@@ -215,3 +216,52 @@ def test_error_cells_propagate(excel):
     from tests.excel_dispatch import excel_error
 
     assert excel.raw("CXMONTECARLO", [[1], [2]], [[1], [excel_error("#N/A")]], [[0.0]], [[0.9]], [[1.1]]) == [["#N/A"]]
+
+
+# ---- the summary and the multipliers against numpy and scipy -----------------
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 10, 999, 1000, 10_001])
+def test_percentiles_of_sorted_trials_are_numpys(n):
+    # numpy's own np.percentile (linear) is the oracle, to the last bit;
+    # rounded values give ties, a NaN gives NaN
+    rng = np.random.default_rng(n)
+    for values in (rng.normal(size=n) * 1e4, np.round(rng.normal(size=n) * 3)):
+        percents = [0, 10, 33.3, 50, 90, 99.99, 100]
+        np.testing.assert_array_equal(risk.sorted_percentiles(np.sort(values), percents), np.percentile(values, percents))
+    with_nan = np.append(rng.normal(size=n), np.nan)
+    assert np.isnan(risk.sorted_percentiles(np.sort(with_nan), [10, 50, 90])).all()
+
+
+@pytest.mark.parametrize("bins", [1, 7, 20, 200])
+def test_summary_is_numpys_percentiles_and_histogram(bins):
+    rng = np.random.default_rng(bins)
+    # whole numbers: many trials fall exactly on a bin edge
+    npv = np.round(rng.normal(100.0, 400.0, size=5_000))
+    costs = rng.uniform(50.0, 150.0, size=5_000)
+    result = risk.summarise_trials(npv, costs, bins)
+    counts, edges = np.histogram(npv, bins=bins)
+    np.testing.assert_array_equal(result.bin_counts, counts)
+    np.testing.assert_array_equal(result.bin_edges, edges)
+    assert [result.npv_p10, result.npv_p50, result.npv_p90] == np.percentile(npv, [10, 50, 90]).tolist()
+    assert [result.roi_p10, result.roi_p50, result.roi_p90] == np.percentile(npv / costs, [10, 50, 90]).tolist()
+    assert result.npv_mean == np.mean(npv) and result.probability_positive == np.mean(npv > 0)
+    # every trial alike: one bin around it, as np.histogram makes it
+    same = risk.summarise_trials(np.full(10, 3.0), np.ones(10), bins)
+    np.testing.assert_array_equal(same.bin_edges, np.histogram(np.full(10, 3.0), bins=bins)[1])
+    assert same.bin_counts.tolist() == np.histogram(np.full(10, 3.0), bins=bins)[0].tolist()
+
+
+def test_multipliers_column_by_column_are_scipys_triangular_quantiles():
+    # a block of draws with one low/high pair per column, degenerate (1, 1) included
+    u = np.random.default_rng(4).random((500, 4))
+    low, high = [0.5, 1.0, 0.3, 1.0], [1.7, 1.5, 1.0, 1.0]
+    got = risk.triangular_multipliers(u, low, high)
+    assert got.shape == (500, 4)
+    for k in range(3):
+        expected = stats.triang(c=(1 - low[k]) / (high[k] - low[k]), loc=low[k], scale=high[k] - low[k]).ppf(u[:, k])
+        np.testing.assert_allclose(got[:, k], expected, rtol=1e-12)
+    assert np.all(got[:, 3] == 1.0)
+    # one pair for every draw, and a stack of blocks, give the same numbers
+    np.testing.assert_array_equal(risk.triangular_multipliers(u[:, 0], 0.5, 1.7), got[:, 0])
+    np.testing.assert_array_equal(risk.triangular_multipliers(np.stack([u, u]), low, high)[1], got)
