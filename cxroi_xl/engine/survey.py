@@ -100,9 +100,11 @@ def check_confidence(confidence: float) -> float:
 
 def _normal_quantile(confidence: float) -> float:
     """z with P(-z < Z < z) = confidence for a standard normal Z."""
-    from scipy import stats  # here: scipy.stats is slow to import and only intervals need it
+    # scipy.special's ndtri is what scipy.stats.norm.ppf evaluates, without
+    # importing scipy.stats (half a second of every process's start-up)
+    from scipy.special import ndtri
 
-    return float(stats.norm.ppf(0.5 + check_confidence(confidence) / 2.0))
+    return float(ndtri(0.5 + check_confidence(confidence) / 2.0))
 
 
 def _scored(scores, low: float, high: float, what: str = "scores") -> np.ndarray:
