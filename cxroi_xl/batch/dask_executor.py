@@ -61,6 +61,7 @@ from .run import BatchResult
 from .tables import Problem
 from .parquet import ParquetLocation, client_ids, id_problems, open_location, partition_clients, read_clients, scan_client_ids, table_files
 from ..engine.tracker import TrackerInput
+from ..workbooks.summary_columns import ROI_TEMPLATE, SPECS, summary_spec
 
 __all__ = ["TemplateBuild", "ClusterRun", "ManifestPlan", "run_partition", "run_on_dask", "generate_on_dask", "cluster_client", "is_url"]
 
@@ -431,7 +432,7 @@ def generate_on_dask(
         run.problems = flagged + run.problems
         run.failed = sorted(set(run.failed) | skipped)
         if not dry_run and not local_out:
-            write_outputs(run, ids, output)
+            write_outputs(run, ids, output, _template_of(build))
         return run
 
     if client is not None:
@@ -459,8 +460,11 @@ def _into_folder(client_, location: ParquetLocation, ids: list[str], flagged: li
 
 
 def _into_open_folder(client_, location, ids, flagged, partitions, build, out_dir, plan, on_progress, stop, folder) -> ClusterRun:
-    from .run import ERROR_COLUMNS, SUMMARY_COLUMNS, csv_bytes
+    from .run import ERROR_COLUMNS, csv_bytes
     from ..workbooks.portfolio import write_portfolio
+
+    template = _template_of(build)
+    columns = summary_spec(template).names
 
     manifest = folder.manifest
     label = location.shown("clients")
@@ -501,7 +505,7 @@ def _into_open_folder(client_, location, ids, flagged, partitions, build, out_di
             for client_id in [cid for cid in list(manifest.clients) if cid not in ids]:
                 retire(client_id, f"no longer in {label}", report=False)
         # an entry is offered to the workers only when its summary row is whole
-        entries = {cid: entry for cid, entry in manifest.clients.items() if all(column in (entry.get("summary") or {}) for column in SUMMARY_COLUMNS)}
+        entries = {cid: entry for cid, entry in manifest.clients.items() if all(column in (entry.get("summary") or {}) for column in columns)}
         stop.building = True
         try:
             run = run_on_dask(client_, location, partitions, build, folder.run_dir, on_progress, plan, entries, settle, stop)
@@ -511,14 +515,14 @@ def _into_open_folder(client_, location, ids, flagged, partitions, build, out_di
         run.stale = stale
         with stop.critical():
             # exactly the workbooks in OUT, also when the run was stopped
-            ordered = folder.rows(ids)
-            folder.publish("summary.csv", csv_bytes(SUMMARY_COLUMNS, ordered))
+            ordered = folder.rows(ids, columns)
+            folder.publish("summary.csv", csv_bytes(columns, ordered))
             if run.problems or flagged:
                 folder.publish("errors.csv", csv_bytes(ERROR_COLUMNS, (p.as_row() for p in flagged + run.problems)))
             elif manifest.wrote("errors.csv", out_dir / "errors.csv"):
                 (out_dir / "errors.csv").unlink(missing_ok=True)
                 manifest.forget_output("errors.csv")
-            write_portfolio(ordered, folder.run_dir / "portfolio.xlsx")
+            write_portfolio(ordered, folder.run_dir / "portfolio.xlsx", template=template)
             folder.publish("portfolio.xlsx")
     finally:
         with stop.critical():
@@ -528,21 +532,28 @@ def _into_open_folder(client_, location, ids, flagged, partitions, build, out_di
     return run
 
 
-def write_outputs(run: ClusterRun, order: list[str], output: str | os.PathLike) -> None:
+def _template_of(build) -> str:
+    """The template a build function fills (the ROI template's summary for
+    one that does not say)."""
+    template = getattr(build, "template", ROI_TEMPLATE)
+    return template if template in SPECS else ROI_TEMPLATE
+
+
+def write_outputs(run: ClusterRun, order: list[str], output: str | os.PathLike, template: str = ROI_TEMPLATE) -> None:
     """``summary.csv`` (rows in input order), ``errors.csv`` (when anything
-    failed) and ``portfolio.xlsx`` for a URL output (no manifest there),
-    each through a temporary key."""
-    from .run import ERROR_COLUMNS, SUMMARY_COLUMNS, write_csv
+    failed) and ``portfolio.xlsx`` of ``template`` for a URL output (no
+    manifest there), each through a temporary key."""
+    from .run import ERROR_COLUMNS, write_csv
     from ..workbooks.portfolio import write_portfolio
 
     output = os.fspath(output)
     ordered = [run.rows[c] for c in order if c in run.rows]
     with tempfile.TemporaryDirectory(prefix="cxroi-xl-") as scratch:
         folder = Path(scratch)
-        written = [write_csv(folder / "summary.csv", SUMMARY_COLUMNS, ordered)]
+        written = [write_csv(folder / "summary.csv", summary_spec(template).names, ordered)]
         if run.problems:
             written.append(write_csv(folder / "errors.csv", ERROR_COLUMNS, (p.as_row() for p in run.problems)))
-        written.append(write_portfolio(ordered, folder / "portfolio.xlsx"))
+        written.append(write_portfolio(ordered, folder / "portfolio.xlsx", template=template))
         for path in written:
             _publish(path, output, path.name)
 

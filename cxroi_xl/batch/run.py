@@ -44,7 +44,7 @@ from .read import read_batch
 from .tables import BatchInput, InputError, Problem, reserved_id_reason
 from .locking import FolderBusy, OutLock, owner_alive, write_owner
 from .manifest import MANIFEST_NAME, Manifest, fingerprint
-from ..workbooks.summary_columns import SUMMARY_COLUMNS
+from ..workbooks.summary_columns import SUMMARY_COLUMNS, summary_spec
 from .summary import read_fx, summary_row
 from ..engine.tracker import TrackerInput
 
@@ -148,7 +148,9 @@ def _build_client(data: TrackerInput, template: str, mode: str, out_path: Path) 
     from ..workbooks.build import build_client_workbook
 
     model = data.model()  # the service-only model, once, for the workbook
-    row = summary_row(data)  # the measured model, kept for the workbook (engine.defaults)
+    # the template's own summary line; what it computes is kept for the
+    # workbook (the measured model: engine.defaults; customer value: value_template)
+    row = summary_row(data, template=template)
     # a client whose data the engine refuses gets its values from the evaluator
     build_client_workbook(data, template, mode, out_path, model, interpret=complete_values)
     return row
@@ -341,17 +343,18 @@ class _OutputFolder:
         self.manifest.moved_to_stale(client_id, moved_to, reason)
         return moved_to
 
-    def rows(self, order: list[str]) -> list[dict]:
+    def rows(self, order: list[str], columns: Iterable[str] = SUMMARY_COLUMNS) -> list[dict]:
         """The summary rows of exactly the workbooks in OUT's top level that
-        the manifest records as written (in ``order``, then the rest):
-        what summary.csv and portfolio.xlsx describe, also after a stopped run."""
+        the manifest records as written (in ``order``, then the rest), each
+        with every one of the template's ``columns``: what summary.csv and
+        portfolio.xlsx describe, also after a stopped run."""
         from .manifest import _stamp
 
         known = [cid for cid in order if cid in self.manifest.clients] + sorted(set(self.manifest.clients) - set(order))
         found = []
         for client_id in known:
             entry = self.manifest.clients[client_id]
-            if _stamp(self.workbook(client_id)) == entry.get("workbook") and all(column in entry["summary"] for column in SUMMARY_COLUMNS):
+            if _stamp(self.workbook(client_id)) == entry.get("workbook") and all(column in entry["summary"] for column in columns):
                 found.append(entry["summary"])
         return found
 
@@ -538,9 +541,10 @@ def _generate_into(
     # the manifest records, finished or stopped: a client not rebuilt yet
     # keeps its old workbook and its old line (its old fingerprint makes
     # the next run build it)
+    columns = summary_spec(template).names  # each template sums its own workbooks up
     with stop.critical():
-        ordered = folder.rows(client_ids)
-        folder.publish("summary.csv", csv_bytes(SUMMARY_COLUMNS, ordered))
+        ordered = folder.rows(client_ids, columns)
+        folder.publish("summary.csv", csv_bytes(columns, ordered))
         if result.problems:
             folder.publish("errors.csv", csv_bytes(ERROR_COLUMNS, (p.as_row() for p in result.problems)))
         elif folder.manifest.wrote("errors.csv", folder.out_dir / "errors.csv"):
@@ -548,7 +552,7 @@ def _generate_into(
             folder.manifest.forget_output("errors.csv")
         from ..workbooks.portfolio import write_portfolio
 
-        write_portfolio(ordered, folder.run_dir / "portfolio.xlsx", fx=fx, report_currency=report_currency)
+        write_portfolio(ordered, folder.run_dir / "portfolio.xlsx", fx=fx, report_currency=report_currency, template=template)
         folder.publish("portfolio.xlsx")
 
 
@@ -593,7 +597,7 @@ def _build_all(
     for client_id in client_ids:
         prints[client_id] = fingerprint(batch.client_digest(client_id), template, mode)
         stored = None if force else manifest.up_to_date(client_id, prints[client_id], folder.workbook(client_id))
-        if stored is not None and all(column in stored for column in SUMMARY_COLUMNS):
+        if stored is not None and all(column in stored for column in summary_spec(template).names):
             rows[client_id] = stored
             result.skipped.append(client_id)
             if on_progress:

@@ -1,7 +1,18 @@
 """The batch summary's rows: one line per client in ``summary.csv`` and the
-portfolio (its columns are declared in
+portfolio (each template's columns are declared in
 :mod:`cxroi_xl.workbooks.summary_columns`), and the exchange rates of
-``fx.csv``.
+``fx.csv``. Each template sums its own workbook up: :func:`summary_row`
+with the template's name.
+
+Customer value (:func:`customer_value_values`): the figures the client's
+workbook shows, taken from the very values its cells are given
+(:func:`cxroi_xl.workbooks.value_template.figures`): customers, discounted
+CLTV, predicted CLV of all customers over 12 months, monthly churn, CAC,
+LTV:CAC, months to earn the CAC back and the verdict on LTV:CAC. A figure
+the workbook shows as words or an error is blank here, and ``note`` says
+why. Attribution (:func:`attribution_values`): conversions, conversion
+value and the channel each model credits with the most conversions, from
+the same model tables as the workbook's.
 
 Every ROI figure comes from the client's measured model
 (:func:`cxroi_xl.engine.streams.measure`): the headline (``pv_benefits`` ...
@@ -28,10 +39,12 @@ from ..engine.defaults import default_monte_carlo, holistic_model
 from ..engine.streams import MEASURED_STREAMS, STREAMS
 from ..engine.tracker import TrackerInput, split_phases
 from ..errors import CXError
-from ..workbooks.summary_columns import round_row, share
+from ..excel.error_values import ExcelError
+from ..workbooks.value_values import VERDICTS
+from ..workbooks.summary_columns import ATTRIBUTION_TEMPLATE, CUSTOMER_VALUE_TEMPLATE, ROI_TEMPLATE, round_row, share, summary_spec
 from .files import InputError, TableFile
 
-__all__ = ["summary_values", "summary_row", "headline_values", "holistic_values", "read_fx", "HEADLINE_COLUMNS", "HOLISTIC_COLUMNS"]
+__all__ = ["summary_values", "summary_row", "headline_values", "holistic_values", "customer_value_values", "attribution_values", "read_fx", "HEADLINE_COLUMNS", "HOLISTIC_COLUMNS"]
 
 
 def _survey_metric(metric, scores: np.ndarray, *args) -> float | None:
@@ -123,10 +136,90 @@ def holistic_values(data: TrackerInput, streams=None) -> dict:
 
 
 
-def summary_row(data: TrackerInput, streams=None) -> dict:
-    """The client's line of ``summary.csv`` (and of the portfolio), rounded
-    as the module docstring says."""
-    return round_row(summary_values(data, streams))
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _number(value, what: str, notes: list[str]) -> float | None:
+    """A figure as the summary holds it: the number, or None with a note
+    saying what the workbook shows instead (its words or its error and
+    the engine's reason)."""
+    if _is_number(value):
+        return float(value)
+    reason = getattr(value, "reason", "")
+    notes.append(f"{what}: {value}" + (f" ({reason})" if reason else ""))
+    return None
+
+
+def customer_value_values(data: TrackerInput) -> dict:
+    """The client's customer-value figures, unrounded: exactly the values of
+    the workbook's cells (Inputs, CLTV, Predictive CLV totals), which the
+    engine computes once (:func:`cxroi_xl.workbooks.value_template.figures`).
+    Raises :class:`~cxroi_xl.errors.InvalidInputError` without transactions,
+    as the workbook does."""
+    from ..workbooks import value_template
+
+    figures = value_template.figures(data)
+    notes: list[str] = []
+    if figures.acquisition_spend is None:
+        notes.append("CAC, LTV:CAC and CAC payback: no acquisition_spend in clients")
+        cac = ltv_cac = payback = None
+    else:
+        cac = _number(figures.cac, "CAC", notes)
+        ltv_cac = _number(figures.ltv_cac, "LTV:CAC", notes) if cac is not None else None
+        payback = _number(figures.cac_payback_months, "CAC payback", notes) if cac is not None else None
+    verdict = figures.verdict if figures.verdict in VERDICTS else None  # words of the verdict, never an error or a request for the spend
+    return {
+        **_identity(data),
+        "customers": figures.customers,
+        "cltv": _number(figures.cltv, "CLTV", notes),
+        "predicted_clv": _number(figures.predicted_total, "predicted CLV", notes),
+        "churn": _number(figures.monthly_churn, "churn", notes),
+        "cac": cac,
+        "ltv_cac": ltv_cac,
+        "cac_payback_months": payback,
+        "verdict": verdict,
+        "note": "; ".join(notes) or None,
+    }
+
+
+def attribution_values(data: TrackerInput) -> dict:
+    """The client's attribution figures: conversions and their value (the
+    Journeys sheet's totals) and each model's top channel, from the model
+    tables the workbook shows
+    (:func:`cxroi_xl.workbooks.attribution_template.figures`). Raises
+    :class:`~cxroi_xl.errors.InvalidInputError` without journeys, as the
+    workbook does."""
+    from ..workbooks import attribution_template
+
+    figures = attribution_template.figures(data)
+    notes: list[str] = []
+    row = {
+        **_identity(data),
+        "conversions": _number(figures["conversions"], "conversions", notes),
+        "conversion_value": _number(figures["conversion_value"], "conversion value", notes),
+    }
+    for model, top in figures["top_channels"].items():
+        if isinstance(top, ExcelError):
+            row[f"top_{model}"] = None
+            notes.append(f"{attribution_template.MODEL_LABELS[model]}: {top}" + (f" ({top.reason})" if top.reason else ""))
+        else:
+            row[f"top_{model}"] = top
+    row["note"] = "; ".join(notes) or None
+    return row
+
+
+_VALUES = {CUSTOMER_VALUE_TEMPLATE: customer_value_values, ATTRIBUTION_TEMPLATE: attribution_values}
+
+
+def summary_row(data: TrackerInput, streams=None, template: str = ROI_TEMPLATE) -> dict:
+    """The client's line of ``template``'s ``summary.csv`` (and of its
+    portfolio), rounded as :mod:`~cxroi_xl.workbooks.summary_columns` says.
+    ``streams``: the client's measured model (the ROI template) when the
+    caller has it."""
+    spec = summary_spec(template)
+    values = summary_values(data, streams) if template == ROI_TEMPLATE else _VALUES[template](data)
+    return round_row({name: values.get(name) for name in spec.names}, template)
 
 
 # ---- totals by currency and conversion -----------------------------------------

@@ -21,13 +21,18 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from dataclasses import dataclass
+
 from ..errors import InvalidInputError, OutOfDomainError, ZeroDenominatorError
 from .finance import same_shape_or_single
+from .tracker import TrackerInput
 
 __all__ = [
     "cltv",
     "cac",
     "ltv_cac",
+    "cac_payback",
+    "CustomerValueInput",
     "churn_rate",
     "retention_rate",
     "cohort_counts",
@@ -181,6 +186,105 @@ def ltv_cac(cltv_value, cac_value) -> float:
     if np.any(cost == 0):
         raise ZeroDenominatorError("the acquisition cost is zero")
     return _scalar_or_array(lifetime / cost)
+
+
+def cac_payback(cac_value, monthly_margin, churn_rate, discount_rate=0.0) -> float:
+    r"""Months until a customer's discounted margin earns back what winning
+    her cost.
+
+    The cumulative discounted margin after ``n`` months is
+    :func:`cltv` over ``n`` periods,
+    :math:`m \frac{1+d}{d+c}\left(1 - q^n\right)` with :math:`q = (1-c)/(1+d)`;
+    setting it equal to the CAC and solving for ``n``:
+
+    .. math:: n = \frac{\ln\left(1 - CAC \frac{d+c}{m (1+d)}\right)}{\ln q}
+
+    (:math:`n = CAC / m` when :math:`d + c = 0`). ``n`` is not rounded: the
+    CAC is earned back in the month after ``floor(n)`` months.
+
+    Parameters
+    ----------
+    cac_value : float
+        Acquisition cost per customer, currency, >= 0.
+    monthly_margin : float
+        Margin per customer per month (ARPU x gross margin), currency.
+    churn_rate : float
+        Share of customers lost per month, 0..1.
+    discount_rate : float, default 0
+        Discount rate per month, a fraction > -1.
+
+    Returns
+    -------
+    float
+        ``n``; 0 when there is nothing to earn back (CAC 0); ``inf`` when it
+        is never earned back: no positive margin, or a whole lifetime's
+        discounted margin :math:`m (1+d)/(d+c)` at or below the CAC.
+
+    Raises
+    ------
+    InvalidInputError
+        A negative CAC, or a value that is not a finite number.
+    OutOfDomainError
+        Churn outside 0..1, a rate at or below -100 %, or churn of 100 % with
+        a CAC below the one month's margin: ``q`` is 0 and the logarithm has
+        no value (the workbook's formula shows #NUM! there too).
+
+    References
+    ----------
+    Skok, D. (2013), "SaaS Metrics 2.0", forEntrepreneurs: months to recover
+    CAC = CAC / (monthly revenue per customer x gross margin), the
+    undiscounted, churn-free case (d = c = 0) here. Gupta, S. and
+    Lehmann, D. R. (2003), "Customers as assets", Journal of Interactive
+    Marketing 17(1), 9-24: the discounted margin with retention.
+
+    Examples
+    --------
+    A margin of 100 a month, 5 % monthly churn, 1 % monthly discount rate,
+    a CAC of 500: earned back during the sixth month.
+
+    >>> round(cac_payback(500, 100, 0.05, 0.01), 4)
+    5.7547
+    >>> cac_payback(500, 100, 0.0, 0.0)
+    5.0
+    >>> cac_payback(2000, 100, 0.05, 0.01)  # a lifetime is worth 100 x 1.01 / 0.06 = 1683
+    inf
+    """
+    cost = float(_not_negative(cac_value, "acquisition cost"))
+    margin = float(_finite(monthly_margin, "monthly margin"))
+    churn = float(_finite(churn_rate, "churn rate"))
+    rate = float(_finite(discount_rate, "discount rate"))
+    if not 0 <= churn <= 1:
+        raise OutOfDomainError("churn rate must lie between 0 and 1")
+    if rate <= -1:
+        raise OutOfDomainError("discount rate must be greater than -100%")
+    # the tests in the order of the workbook's formula (CLTV sheet), so both give the same answer
+    if cost == 0:
+        return 0.0
+    if margin <= 0:
+        return float("inf")
+    decay = rate + churn
+    if decay == 0:
+        return cost / margin
+    remaining = 1 - cost * decay / (margin * (1 + rate))
+    if remaining <= 0:
+        return float("inf")
+    if churn == 1:
+        raise OutOfDomainError("with every customer lost after one month the months to earn back the CAC have no value (ln 0)")
+    return float(np.log(remaining) / np.log((1 - churn) / (1 + rate)))
+
+
+@dataclass(frozen=True)
+class CustomerValueInput(TrackerInput):
+    """A client's data (:class:`~cxroi_xl.engine.tracker.TrackerInput`) with
+    what the customer-value figures need besides it.
+
+    ``acquisition_spend``: the total sales and marketing spend over the
+    window of the client's ``transactions`` (first to last order), in the
+    client's currency, or None when not given. The CAC is this spend over
+    the customers whose first order falls in that window (:func:`cac`).
+    """
+
+    acquisition_spend: float | None = None
 
 
 # --------------------------------------------------------------------------

@@ -41,14 +41,14 @@ from .common import (
     set_widths,
     title,
 )
-from .attribution_values import fill_attribution_values
+from .attribution_values import attribution_figures, fill_attribution_values
 from .cache import FormulaValues
 from .common import array_formula, readable_axes, fit_column, fit_headers, header_cells, print_layout, validation
 from .roi_template import example_input
 from .common import BOLD_FONT, SECTION_FONT
 from .value_template import cell_value, spill_shape, write_guide
 
-__all__ = ["TEMPLATE_NAME", "MODEL_LABELS", "build", "example_input_with_journeys"]
+__all__ = ["TEMPLATE_NAME", "MODEL_LABELS", "HALF_LIFE", "build", "figures", "example_input_with_journeys"]
 
 TEMPLATE_NAME = "attribution"
 JOURNEYS = "Journeys"
@@ -59,6 +59,7 @@ BLOCK_WIDTHS = (13, 12, 13, 9)  # wide enough for the summary table below them t
 # never reads as one word with the next model's channel name beside it
 SHARE_FORMAT = "0.0%_)_)"
 SUMMARY_CHART_ROWS = 17  # rows the summary's chart covers (8 cm at the default row height)
+HALF_LIFE = 1.0  # the time-decay half-life a workbook is built with (touches)
 
 MODEL_LABELS = {
     "first": "First touch",
@@ -90,6 +91,20 @@ def _journeys(journeys: pd.DataFrame | None) -> pd.DataFrame:
     for column in ("value", "nulls"):
         frame[column] = journeys[column].astype(float).to_numpy() if column in journeys else float("nan")
     return frame
+
+
+def _cell_columns(journeys: pd.DataFrame) -> tuple[list[list], ...]:
+    """The Journeys table's columns as the models' formulas pass them."""
+    return tuple([[cell_value(v)] for v in journeys[c]] for c in ("path", "conversions", "value", "nulls"))
+
+
+def figures(data: TrackerInput) -> dict:
+    """Conversions, conversion value and each model's top channel of the
+    workbook ``build(data)`` writes, from the same model tables
+    (:func:`~cxroi_xl.workbooks.attribution_values.attribution_figures`):
+    what the batch summary reports for the client. Raises
+    :class:`~cxroi_xl.errors.InvalidInputError` without journeys."""
+    return attribution_figures((*_cell_columns(_journeys(data.journeys)), HALF_LIFE))
 
 
 def _write_start_here(ws: Worksheet, client_name: str) -> None:
@@ -182,7 +197,7 @@ def _write_attribution(ws: Worksheet, journeys: pd.DataFrame, currency: str, hal
     note = ws.cell(HEADER_ROW, 6, "A touch's weight halves every half-life touches before the last one.")
     note.font, note.alignment = NOTE_FONT, Alignment(horizontal="left", indent=1)  # clear of the number beside it
 
-    paths, conversions, values, nulls = ([[cell_value(v)] for v in journeys[c]] for c in ("path", "conversions", "value", "nulls"))
+    paths, conversions, values, nulls = _cell_columns(journeys)
     shapes = {model: spill_shape("CXATTRIBUTION", paths, conversions, model, values, nulls, half_life) for model in MODELS}
     channels = shapes[MODELS[0]][0] - 1
 
@@ -271,7 +286,7 @@ def build(data: TrackerInput | None = None) -> Workbook:
     sheets = {name: wb.create_sheet(name) for name, _ in SHEET_PURPOSES[1:]}
     _write_start_here(start, data.client_name)
     _write_journeys(sheets["Journeys"], journeys, data.currency)
-    layout = _write_attribution(sheets["Attribution"], journeys, data.currency, half_life=1.0)
+    layout = _write_attribution(sheets["Attribution"], journeys, data.currency, half_life=HALF_LIFE)
     wb.active = sheets["Attribution"]
     wb.formula_values = FormulaValues()
     fill_attribution_values(wb.formula_values, journeys, layout.pop("args"), {**layout, "journeys_sheet": sheets["Journeys"].title, "totals_row": HEADER_ROW + 1, "totals_col": 8})

@@ -23,7 +23,7 @@ from ..excel.dispatch import ExcelError, call
 from .cache import FormulaValues
 from ..excel.wildcards import wildcard
 
-__all__ = ["fill_attribution_values"]
+__all__ = ["fill_attribution_values", "attribution_figures", "top_channel"]
 
 
 def _number(value: Any) -> bool:
@@ -65,6 +65,36 @@ def _match_exact(wanted: Any, names: list[Any]) -> int | None:
         wanted = 0.0 if wanted is None else wanted
         found = (i for i, v in enumerate(names, 1) if _number(v) and not isinstance(wanted, bool) and float(v) == float(wanted))
     return next(found, None)
+
+
+def top_channel(table: Any) -> Any:
+    """The channel a model's table (``CXATTRIBUTION``'s answer: a header,
+    then channel, conversions, value, share) credits with the most
+    conversions; channels tied to 12 significant digits are all named, in
+    the table's order, separated by " / ". A model that answered with an
+    error gives that error."""
+    if not isinstance(table, list):
+        return table
+    credits = [(line[0], line[1]) for line in table[1:] if _number(line[1])]
+    if not credits:
+        return ExcelError("#N/A", "the model credits no channel")
+    most = max(credit for _, credit in credits)
+    return " / ".join(str(channel) for channel, credit in credits if math.isclose(credit, most, rel_tol=1e-12))
+
+
+def attribution_figures(args: tuple) -> dict[str, Any]:
+    """What sums up the attribution workbook for ``args`` (the cell values
+    each model's ``CXATTRIBUTION`` receives, as for
+    :func:`fill_attribution_values`): ``conversions`` and
+    ``conversion_value`` (the Journeys sheet's Converted and Conversion
+    value) and ``top_channels``, model -> :func:`top_channel` of its table."""
+    paths, conversions, money, nulls, half_life = args
+    tables = {model: call("CXATTRIBUTION", paths, conversions, model, money, nulls, half_life) for model in MODELS}
+    return {
+        "conversions": _sum(v for (v,) in conversions),
+        "conversion_value": _sum(v for (v,) in money),
+        "top_channels": {model: top_channel(table) for model, table in tables.items()},
+    }
 
 
 def fill_attribution_values(values: FormulaValues, journeys: pd.DataFrame, args: tuple, layout: dict[str, Any]) -> None:

@@ -726,6 +726,7 @@ def _write_cx_metrics(ws: Worksheet) -> None:
     chart.title = "Shares before and after automation"
     chart.x_axis.title = None
     chart.y_axis.numFmt = "0%"
+    chart.y_axis.title = "Share of contacts or customers (%)"
     # Baseline and post of the share metrics (rows 6, 8, 9, 11) from the
     # working columns, one series each.
     chart_first = 14

@@ -389,10 +389,13 @@ def sample_client(i: int) -> SampleClient:
 
 def write_sample_batch(out_dir: Path) -> Path:
     """Write the bundled sample batch: clients (with each client's gross
-    margin), kpis, costs, surveys and proxies CSVs (every other client has
-    leads and won, two in three have proxies), transactions and journeys
-    for some clients, and fx rates."""
+    margin and, for the clients with orders, their acquisition spend), kpis,
+    costs, surveys and proxies CSVs (every other client has leads and won,
+    two in three have proxies), transactions and journeys for some clients,
+    and fx rates."""
     out_dir = Path(out_dir)
+    transactions, journeys = sample_orders_and_journeys()
+    spend = sample_acquisition_spend(transactions)
     clients, kpis, costs, surveys, proxies = [], [], [], [], []
     for i, (client_id, name, profile, currency) in enumerate(SAMPLE_CLIENTS):
         client = sample_client(i)
@@ -405,6 +408,7 @@ def write_sample_batch(out_dir: Path) -> Path:
             "benefit_risk": [0.10, 0.15, 0.05][i % 3],
             "cost_risk": 0.05,
             "gross_margin": client.gross_margin,
+            "acquisition_spend": spend.get(client_id),  # blank for clients without orders
         })
         kpis.append(client.kpis.assign(client_id=client_id))
         if client.proxies is not None:
@@ -427,7 +431,8 @@ def write_sample_batch(out_dir: Path) -> Path:
     for column in ("nps", "csat", "ces"):
         answers[column] = answers[column].astype("Int64")
     answers.to_csv(out_dir / "surveys.csv", index=False)
-    write_sample_orders_and_journeys(out_dir)
+    transactions.to_csv(out_dir / "transactions.csv", index=False)
+    journeys.to_csv(out_dir / "journeys.csv", index=False)
     write_sample_fx(out_dir)
     return out_dir
 
@@ -584,6 +589,30 @@ def sample_orders_and_journeys() -> tuple[pd.DataFrame, pd.DataFrame]:
     return transactions, paths
 
 
+def sample_acquisition_spend(transactions: pd.DataFrame) -> dict[str, float]:
+    """Each sample client with orders: its acquisition spend over its
+    orders' window (first to last order), in its currency. The customers in
+    its ``transactions`` times a cost per customer of 1.5 to 6 months of its
+    profile's revenue per customer, rounded to hundreds; drawn from each
+    client's own generator, so no other figure moves.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"client_id": ["ledgerly"] * 3, "customer_id": ["a", "a", "b"]})
+    >>> spend = sample_acquisition_spend(orders)["ledgerly"]
+    >>> 2 * 245 * 1.5 <= spend <= 2 * 245 * 6  # 2 customers, revenue 90..400 a month
+    True
+    """
+    customers = transactions.groupby("client_id")["customer_id"].nunique()
+    spend = {}
+    for i, (client_id, _name, profile, _currency) in enumerate(SAMPLE_CLIENTS):
+        if client_id in customers.index:
+            rng = np.random.default_rng([1000 + i, 4])  # the client's seed, a stream of its own
+            monthly_revenue = float(np.mean(SAMPLE_PROFILES[profile].revenue_per_customer))
+            spend[client_id] = float(round(int(customers[client_id]) * monthly_revenue * rng.uniform(1.5, 6.0), -2))
+    return spend
+
+
 def write_sample_orders_and_journeys(out_dir: Path) -> Path:
     """Write ``transactions.csv`` and ``journeys.csv`` of the sample batch."""
     out_dir = Path(out_dir)
@@ -626,4 +655,4 @@ def write_sample_fx(out_dir: Path) -> Path:
     return path
 
 
-__all__ += ["SAMPLE_FX_USD", "write_sample_fx", "ORDER_CLIENTS", "JOURNEY_CLIENTS", "sample_orders_and_journeys", "write_sample_orders_and_journeys", "clients_with"]
+__all__ += ["SAMPLE_FX_USD", "write_sample_fx", "ORDER_CLIENTS", "JOURNEY_CLIENTS", "sample_orders_and_journeys", "sample_acquisition_spend", "write_sample_orders_and_journeys", "clients_with"]

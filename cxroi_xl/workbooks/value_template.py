@@ -35,6 +35,7 @@ from ..excel import dispatch as excel
 from ..errors import InvalidInputError
 from .sample_data import synthetic_transactions
 from ..engine.tracker import TrackerInput
+from ..engine.value import CustomerValueInput
 from .common import (
     BOX,
     CALC_FILL,
@@ -54,10 +55,10 @@ from .common import (
 from .common import SECTION_FONT, array_formula, readable_axes, fit_column, fit_headers, header_cells, print_layout, validation, wrapped_lines
 from .cache import FormulaValues
 from .value_layout import DAYS_PER_WEEK, HEADER_ROW, SURVIVAL_TIMES, VALUE_CURVE_MONTHS, cell_value
-from .value_values import fill_customer_value_values
+from .value_values import ASK_FOR_SPEND, NO_SPEND, VERDICTS, CustomerValueFigures, customer_value_figures, fill_customer_value_values
 from .roi_template import CURRENCIES, example_input
 
-__all__ = ["TEMPLATE_NAME", "build", "example_input_with_orders", "customer_summary", "spill_shape", "write_guide", "cell_value", "Formula", "CHURN_AFTER_DAYS"]
+__all__ = ["TEMPLATE_NAME", "build", "figures", "example_input_with_orders", "customer_summary", "spill_shape", "write_guide", "cell_value", "Formula", "CHURN_AFTER_DAYS"]
 
 TEMPLATE_NAME = "customer_value"
 
@@ -104,6 +105,7 @@ def write_guide(ws: Worksheet, heading: str, client_name: str, sections: Sequenc
         row += 1
     set_widths(ws, {"A": GUIDE_WIDTH})
     print_layout(ws)
+    ws.page_setup.fitToHeight = 2  # a guide read in two pages, not four half-empty ones
 
 
 GUIDE_WIDTH = 110
@@ -132,9 +134,18 @@ def _block(top: int, left: int, rows: int, cols: int) -> str:
 # Data
 
 
-def example_input_with_orders() -> TrackerInput:
-    """The main template's example client, with example orders."""
-    return dataclasses.replace(example_input(), transactions=synthetic_transactions(seed=2024))
+EXAMPLE_GROSS_MARGIN = 0.6
+EXAMPLE_CAC = 300  # about what the example's acquisition spend costs per customer
+
+
+def example_input_with_orders() -> CustomerValueInput:
+    """The main template's example client, with example orders, a gross
+    margin of 60% and an acquisition spend of about 300 per customer."""
+    base = example_input()
+    orders = synthetic_transactions(seed=2024)
+    spend = float(round(EXAMPLE_CAC * orders["customer_id"].nunique(), -3))
+    fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(base)}
+    return CustomerValueInput(**{**fields, "transactions": orders, "gross_margin": EXAMPLE_GROSS_MARGIN, "acquisition_spend": spend})
 
 
 def _orders(transactions: pd.DataFrame | None) -> pd.DataFrame:
@@ -239,7 +250,7 @@ def _write_start_here(ws: Worksheet, client_name: str) -> None:
             (
                 "The formulas",
                 [
-                    "CLTV = sum over months t = 0, 1, ... of ARPU x margin x ((1 - churn) / (1 + monthly rate))^t: ARPU x margin / churn undiscounted; CAC = acquisition spend / new customers; LTV:CAC = discounted CLTV / CAC (3 or more is the usual target).",
+                    "CLTV = sum over months t = 0, 1, ... of ARPU x margin x ((1 - churn) / (1 + monthly rate))^t: ARPU x margin / churn undiscounted; CAC = acquisition spend from the first to the last order on Transactions / the customers whose first order falls in that window (every customer on the Customers sheet); LTV:CAC = discounted CLTV / CAC (3 or more is the usual target).",
                     "Churn = customers lost / customers at the start of the month; retention = (customers at the end - new customers) / customers at the start.",
                     "Predicted CLV: the BG/NBD model (Fader, Hardie & Lee 2005) predicts each customer's orders from how often and how recently they ordered; the Gamma-Gamma model predicts the value of their orders; their product is discounted monthly.",
                 ],
@@ -279,19 +290,19 @@ def _write_input_rows(ws: Worksheet, rows: Sequence[_InputRow], first_row: int, 
         define_name(ws.parent, name, ws.title, f"B{r}")
 
 
-def _write_inputs(ws: Worksheet, data: TrackerInput, acquisition_spend: float | None) -> None:
+def _write_inputs(ws: Worksheet, data: TrackerInput, gross_margin: float, acquisition_spend: float | None) -> None:
     title(ws, "Inputs", "Yellow cells are yours to change; grey cells are calculated.")
     money2 = currency_format(data.currency, 2)
     inputs: list[_InputRow] = [
         ("ClientName", "Client name", "As it should appear on reports.", FORMATS["text"], data.client_name),
         ("Currency", "Currency", "ISO code of the amounts (USD, EUR, GBP...).", FORMATS["text"], data.currency),
         ("ARPU", "Revenue per customer per month (ARPU)", "Starts as revenue / customers over the Churn sheet's months; overwrite with your own figure.", money2, Formula(f"=SUM({MONTHS}[revenue])/SUM({MONTHS}[start_customers])")),
-        ("GrossMargin", "Gross margin", "Share of revenue left after the cost of goods; 60% is an example, enter yours.", FORMATS["pct"], 0.6),
+        ("GrossMargin", "Gross margin", "Share of revenue left after the cost of goods; enter yours.", FORMATS["pct"], gross_margin),
         ("MonthlyChurn", "Monthly churn rate", "Starts as customers lost / customers at the start over the Churn sheet's months.", FORMATS["pct2"], Formula(f"=SUM({MONTHS}[churned_customers])/SUM({MONTHS}[start_customers])")),
         ("DiscountRate", "Annual discount rate", "Cost of capital used to discount future margin; 10% is common.", FORMATS["pct"], data.discount_rate),
         ("HorizonMonths", "CLTV horizon (months)", "For the CLTV over a fixed horizon.", FORMATS["int"], 36),
-        ("AcquisitionSpend", "Sales and marketing spend", "Spent winning the new customers below, over the same months. Enter yours: CAC needs it.", currency_format(data.currency), acquisition_spend),
-        ("NewCustomers", "New customers", "Starts as the new customers over the Churn sheet's months.", FORMATS["int"], Formula(f"=SUM({MONTHS}[new_customers])")),
+        ("AcquisitionSpend", "Sales and marketing spend", "Spent winning the customers below, from the first to the last order on Transactions. Enter yours: CAC needs it.", currency_format(data.currency), acquisition_spend),
+        ("NewCustomers", "Customers acquired", "Whose first order falls in that window: every customer on the Customers sheet.", FORMATS["int"], Formula(f"=ROWS({CUSTOMERS}[customer_id])")),
         ("PredictionMonths", "Prediction horizon (months)", "How far ahead the Predictive CLV sheet looks.", FORMATS["int"], 12),
     ]
     _write_input_rows(ws, inputs, 4, INPUT_FILL)
@@ -429,16 +440,20 @@ def _write_churn(ws: Worksheet, months: pd.DataFrame, currency: str) -> int:
 # "not reached" only where the CAC is genuinely never earned back: no
 # positive monthly margin, or a whole lifetime's discounted margin below the
 # CAC. An error in the CAC, margin, churn or rate shows as itself.
+# Without an acquisition spend the CAC cell says so in words (NO_SPEND) and
+# the cells over it repeat its words.
 CAC_PAYBACK_FORMULA = (
-    '=IF(C11=0,0,IF(C5<=0,"not reached",IF(MonthlyRate+MonthlyChurn=0,C11/C5,IF(1-C11*(MonthlyRate+MonthlyChurn)/(C5*(1+MonthlyRate))<=0,"not reached",'
-    'LN(1-C11*(MonthlyRate+MonthlyChurn)/(C5*(1+MonthlyRate)))/LN((1-MonthlyChurn)/(1+MonthlyRate))))))'
+    '=IF(ISTEXT(C11),C11,IF(C11=0,0,IF(C5<=0,"not reached",IF(MonthlyRate+MonthlyChurn=0,C11/C5,IF(1-C11*(MonthlyRate+MonthlyChurn)/(C5*(1+MonthlyRate))<=0,"not reached",'
+    'LN(1-C11*(MonthlyRate+MonthlyChurn)/(C5*(1+MonthlyRate)))/LN((1-MonthlyChurn)/(1+MonthlyRate)))))))'
 )
+CAC_FORMULA = f'=IF(ISBLANK(AcquisitionSpend),"{NO_SPEND}",CXCAC(AcquisitionSpend,NewCustomers))'
+LTV_CAC_FORMULA = "=IF(ISTEXT(C11),C11,CXLTVCAC(C7,C11))"
 
-# Without an acquisition spend the CAC is #VALUE! ("spend is required") and
-# the verdict asks for the spend; any other error in the ratio shows as itself.
+# Without an acquisition spend the verdict asks for it; an error in the
+# ratio shows as itself.
 VERDICT_FORMULA = (
-    '=IF(ISNUMBER(C12),IF(C12>=3,"healthy: 3 or more",IF(C12>=1,"positive, below the usual 3x target","a customer returns less than they cost to win")),'
-    'IF(ISBLANK(AcquisitionSpend),"enter the acquisition spend on Inputs",C12))'
+    f'=IF(ISNUMBER(C12),IF(C12>=3,"{VERDICTS[0]}",IF(C12>=1,"{VERDICTS[1]}","{VERDICTS[2]}")),'
+    f'IF(ISBLANK(AcquisitionSpend),"{ASK_FOR_SPEND}",C12))'
 )
 
 
@@ -459,8 +474,8 @@ def _write_cltv(ws: Worksheet, currency: str) -> None:
         (7, "Discounted CLTV, whole lifetime (CXCLTV)", f"=CXCLTV({lifetime},MonthlyRate)", money2),
         (8, "Discounted CLTV over the horizon (CXCLTV)", f"=CXCLTV({lifetime},MonthlyRate,HorizonMonths)", money2),
         (9, "Expected lifetime in months (1 / churn)", "=1/MonthlyChurn", FORMATS["dec1"]),
-        (11, "Acquisition cost per customer (CXCAC)", "=CXCAC(AcquisitionSpend,NewCustomers)", money2),
-        (12, "LTV:CAC, discounted CLTV / CAC (CXLTVCAC)", "=CXLTVCAC(C7,C11)", "0.00"),
+        (11, "Acquisition cost per customer (CXCAC)", CAC_FORMULA, money2),
+        (12, "LTV:CAC, discounted CLTV / CAC (CXLTVCAC)", LTV_CAC_FORMULA, "0.00"),
         # discounted, as the curve below: the month n at which the cumulative
         # discounted margin m(1+d)/(d+c)(1-((1-c)/(1+d))^n) (CXCLTV over n
         # months) reaches the CAC, solved for n; never when the whole
@@ -640,23 +655,22 @@ def build(data: TrackerInput | None = None) -> Workbook:
 
     ``data.transactions`` (customer_id, date, amount) feed the Transactions,
     Customers, Cohorts, Survival and Predictive CLV sheets; the customer
-    counts and revenue of ``data.kpis`` feed the Churn sheet. Raises
-    :class:`~cxroi_xl.errors.InvalidInputError` without transactions.
+    counts and revenue of ``data.kpis`` feed the Churn sheet; the gross
+    margin, discount rate and acquisition spend (of a
+    :class:`~cxroi_xl.engine.value.CustomerValueInput`; blank otherwise)
+    the Inputs sheet. Raises :class:`~cxroi_xl.errors.InvalidInputError`
+    without transactions.
     """
-    example = data is None
     data = data or example_input_with_orders()
-    orders = _orders(data.transactions)
-    summary = customer_summary(orders)
-    months = _customer_months(data.kpis)
-    # The example's spend gives a CAC of about 300; a client enters their own.
-    acquisition_spend = float(round(300 * months["new_customers"].sum(), -3)) if example else None
+    prepared = _prepare(data)
+    orders, summary, months = prepared.orders, prepared.summary, prepared.months
 
     wb = Workbook()
     start = wb.active
     start.title = "Start here"
     sheets = {name: wb.create_sheet(name) for name, _ in SHEET_PURPOSES[1:]}
     _write_start_here(start, data.client_name)
-    _write_inputs(sheets["Inputs"], data, acquisition_spend)
+    _write_inputs(sheets["Inputs"], data, prepared.figures.gross_margin, prepared.figures.acquisition_spend)
     _write_transactions(sheets["Transactions"], orders, data.currency)
     _write_customers(sheets["Customers"], summary, data.currency)
     _write_cltv(sheets["CLTV"], data.currency)
@@ -666,7 +680,7 @@ def build(data: TrackerInput | None = None) -> Workbook:
     _write_predictive(sheets["Predictive CLV"], summary, data.currency)
     wb.active = sheets["CLTV"]
     wb.formula_values = FormulaValues()
-    single = fill_customer_value_values(wb.formula_values, orders, summary, months, data.discount_rate, acquisition_spend)
+    single = fill_customer_value_values(wb.formula_values, orders, summary, months, prepared.figures)
     for sheet, row, col in single:
         # an error answers in the formula's first cell only, as a dynamic array
         # shows a single value (and as cxroi-xl calc resizes it); no copy of
@@ -674,3 +688,40 @@ def build(data: TrackerInput | None = None) -> Workbook:
         cell = wb[sheet].cell(row, col)
         cell.value = ArrayFormula(f"{cell.coordinate}:{cell.coordinate}", cell.value.text)
     return wb
+
+
+@dataclasses.dataclass(frozen=True)
+class _Prepared:
+    """A client's frames as the sheets show them, and the figures that sum
+    the client up."""
+
+    orders: pd.DataFrame
+    summary: pd.DataFrame
+    months: pd.DataFrame
+    figures: CustomerValueFigures
+
+
+_LAST_PREPARED: list = []  # [(data, _Prepared)]: the last client's
+
+
+def _prepare(data: TrackerInput) -> _Prepared:
+    """The frames and figures of ``data``'s workbook. The batch asks for the
+    figures twice per client (its summary line, then the workbook): the last
+    client's are kept, so the models are fitted once."""
+    if _LAST_PREPARED and _LAST_PREPARED[0][0] is data:
+        return _LAST_PREPARED[0][1]
+    orders = _orders(data.transactions)
+    summary = customer_summary(orders)
+    months = _customer_months(data.kpis)
+    spend = getattr(data, "acquisition_spend", None)  # a plain TrackerInput carries none
+    prepared = _Prepared(orders, summary, months, customer_value_figures(summary, months, data.discount_rate, data.gross_margin, spend))
+    _LAST_PREPARED[:] = [(data, prepared)]
+    return prepared
+
+
+def figures(data: TrackerInput) -> CustomerValueFigures:
+    """The figures ``build(data)`` writes into the Inputs and CLTV sheets and
+    the Predictive CLV sheet's totals, as the engine gives them: what the
+    batch summary reports for the client. Raises
+    :class:`~cxroi_xl.errors.InvalidInputError` without transactions."""
+    return _prepare(data).figures

@@ -126,3 +126,116 @@ def test_columns_blank_when_the_engine_refuses():
     row = summary_values(dataclasses.replace(data, kpis=kpis))
     assert all(row[name] is None for name in (*HEADLINE_COLUMNS, *HOLISTIC_COLUMNS))
     assert row["churn_post"] is not None and row["nps_post"] is not None  # what does not need the model still reports
+
+
+# ---- each template's own summary ---------------------------------------------------
+# Oracles: the column lists written out here; an attribution client's
+# conversions, value and top channels worked out by hand below.
+
+
+def test_each_template_has_its_own_columns():
+    from cxroi_xl.engine.attribution import MODELS
+    from cxroi_xl.workbooks.build import BUILDERS
+    from cxroi_xl.workbooks.summary_columns import ATTRIBUTION_COLUMNS, CUSTOMER_VALUE_COLUMNS, IDENTITY_COLUMNS, SPECS, summary_spec
+
+    assert set(SPECS) == set(BUILDERS)
+    identity = {"client_id", "client_name", "currency"}
+    assert [c.name for c in IDENTITY_COLUMNS] == ["client_id", "client_name", "currency"]
+    roi, value, attribution = ({c.name for c in columns} - identity for columns in (COLUMNS, CUSTOMER_VALUE_COLUMNS, ATTRIBUTION_COLUMNS))
+    assert value == {"customers", "cltv", "predicted_clv", "churn", "cac", "ltv_cac", "cac_payback_months", "verdict", "note"}
+    assert attribution == {"conversions", "conversion_value", "note"} | {f"top_{m}" for m in MODELS}
+    assert not roi & value and not roi & attribution  # no ROI column in the others' summaries, nor theirs in the ROI's
+    assert [c.name for c in ATTRIBUTION_COLUMNS if c.name.startswith("top_")] == [f"top_{m}" for m in MODELS]  # the workbook's order
+    for template, spec in SPECS.items():
+        assert spec.template == template and summary_spec(template) is spec
+        assert len({c.label for c in spec.columns}) == len(spec.columns)
+        assert spec.ratio.numerator in spec.additive and spec.ratio.denominator in spec.additive
+    assert summary_spec("cx_automation_roi").names == SUMMARY_COLUMNS
+    with pytest.raises(ValueError, match="no summary for template 'bogus'"):
+        summary_spec("bogus")
+
+
+def test_rounding_of_the_other_templates_by_hand():
+    value = {"client_id": "a", "currency": "JPY", "customers": 250.0, "cltv": 1234.5678, "predicted_clv": 99.5, "churn": 0.0345678,
+             "cac": 150.4, "ltv_cac": 3.39387889, "cac_payback_months": 5.747014, "verdict": "healthy: 3 or more", "note": None}
+    rounded = round_row(value, "customer_value")
+    assert rounded["customers"] == 250 and isinstance(rounded["customers"], int)
+    assert rounded["cltv"] == 1235 and rounded["predicted_clv"] == 100 and rounded["cac"] == 150  # yen: no minor unit
+    assert rounded["churn"] == 0.0346 and rounded["ltv_cac"] == 3.39 and rounded["cac_payback_months"] == 5.75
+    attribution = round_row({"client_id": "b", "currency": "BHD", "conversions": 12.5, "conversion_value": 1.23456, "top_first": "=cmd"}, "attribution")
+    assert attribution["conversions"] == 12.5 and attribution["conversion_value"] == 1.235 and attribution["top_first"] == "=cmd"
+
+
+def test_top_channel_by_hand():
+    from cxroi_xl.excel import ExcelError
+    from cxroi_xl.workbooks.attribution_values import top_channel
+
+    header = ["Channel", "Conversions", "Value", "Share"]
+    assert top_channel([header, ["chat", 1.0, 10.0, 0.25], ["email", 3.0, 30.0, 0.75]]) == "email"
+    # a tie to 12 significant digits names both, in the table's order
+    assert top_channel([header, ["a", 2.0, 0.0, 0.5], ["b", 2.0 * (1 + 1e-14), 0.0, 0.5]]) == "a / b"
+    error = ExcelError("#DIV/0!", "no conversions to attribute")
+    assert top_channel(error) is error
+
+
+JOURNEYS = pd.DataFrame(
+    {
+        "client_id": ["alpha"] * 3,
+        "path": ["search > email", "email", "social > search > chatbot"],
+        "conversions": [2, 1, 1],
+        "value": [200.0, 50.0, 80.0],
+        "nulls": [1, 3, 2],
+    }
+)
+
+
+def test_attribution_summary_by_hand(tmp_path):
+    """Conversions 2 + 1 + 1 = 4 worth 200 + 50 + 80 = 330. Credit by model:
+    first touch: search 2, email 1, social 1 -> search. Last touch: email 3,
+    chatbot 1 -> email. Linear: email 1 + 1 = 2, search 1 + 1/3, social and
+    chatbot 1/3 -> email. Position: email 1/2 x 2 + 1 = 2, search 1 + 0.2 ->
+    email. Time decay (half-life 1): search > email weighs 1/3, 2/3 (x 2),
+    the three-touch path 1/7, 2/7, 4/7: email 4/3 + 1 -> email. Shapley:
+    email 1 + 1 = 2, search 1 + 1/3 -> email. Markov (weights conversions +
+    nulls: 3, 4 and 3 journeys): P(conv) from start 0.4; removing search,
+    email, social, chatbot leaves 6/35, 0.1, 2/7, 0.3, removal effects 4/7,
+    3/4, 2/7, 1/4 (sum 13/7), so email gets 3/4 / (13/7) x 4 = 21/13 of the
+    4 conversions, search 16/13 -> email."""
+    from cxroi_xl.batch.read import read_batch
+    from cxroi_xl.batch.summary import attribution_values, summary_row
+    from cxroi_xl.engine.attribution import attribute
+    from cxroi_xl.workbooks.summary_columns import ATTRIBUTION_COLUMNS
+    from tests.batch.test_customer_value_batch import CLIENTS, write_data
+
+    data_dir = write_data(tmp_path / "data", CLIENTS[:1])
+    JOURNEYS.to_csv(data_dir / "journeys.csv", index=False)
+    batch = read_batch(data_dir)
+    try:
+        assert batch.problems == []
+        data = batch.tracker_input("alpha")
+        values = attribution_values(data)
+        row = summary_row(data, template="attribution")
+    finally:
+        batch.close()
+    assert list(row) == [c.name for c in ATTRIBUTION_COLUMNS]
+    assert values["conversions"] == 4 and values["conversion_value"] == pytest.approx(330.0, rel=1e-15)
+    expected = {"first": "search", "last": "email", "linear": "email", "position": "email", "time_decay": "email", "markov": "email", "shapley": "email"}
+    assert {name[4:]: row[name] for name in row if name.startswith("top_")} == expected
+    assert row["note"] is None and row["conversions"] == 4 and row["conversion_value"] == 330.0
+    # the hand-derived Markov credit the top channel rests on
+    markov = attribute(JOURNEYS, "markov", null_col="nulls").set_index("channel")["conversions"]
+    assert markov["email"] == pytest.approx(21 / 13, rel=1e-12) and markov["search"] == pytest.approx(16 / 13, rel=1e-12)
+
+
+def test_the_roi_summary_stays_the_default():
+    from cxroi_xl.batch.read import read_batch
+    from cxroi_xl.batch.summary import summary_row
+    from tests.batch.test_run import SAMPLE
+
+    batch = read_batch(SAMPLE)
+    try:
+        data = batch.tracker_input("rose-bakery")
+        assert summary_row(data) == summary_row(data, template="cx_automation_roi")
+        assert list(summary_row(data)) == list(SUMMARY_COLUMNS)
+    finally:
+        batch.close()

@@ -149,6 +149,97 @@ def test_fx_file_errors_name_file_row_and_column(tmp_path, text, message):
     assert caught.value.file == "fx.csv" and message in str(caught.value)
 
 
+# ---- the other templates' portfolios --------------------------------------------
+# Oracle: titles and headers as declared; totals worked out by hand below.
+
+
+@pytest.mark.parametrize(
+    "template, heading",
+    [
+        ("cx_automation_roi", "Portfolio: CX automation returns by client"),
+        ("customer_value", "Portfolio: customer value by client"),
+        ("attribution", "Portfolio: channel attribution by client"),
+    ],
+)
+def test_each_template_has_its_own_portfolio_title_and_headers(template, heading):
+    from cxroi_xl.workbooks.summary_columns import summary_spec
+
+    spec = summary_spec(template)
+    ws = build_portfolio([], template=template)["Portfolio"]
+    assert ws["A1"].value == heading and ws["A2"].value.startswith("0 clients.")
+    headers = [c.value for c in ws[HEADER_ROW]][: len(spec.columns)]
+    assert headers == [c.label for c in spec.columns]
+    assert ws.cell(HEADER_ROW, len(spec.columns) + 1).value is None
+    if template != "cx_automation_roi":
+        assert not {"ROI (measured)", "NPV (measured)", "PV costs"} & set(headers)
+
+
+def _value_row(client_id, currency, customers, predicted, **extra):
+    from cxroi_xl.workbooks.summary_columns import CUSTOMER_VALUE_COLUMNS
+
+    row = {c.name: None for c in CUSTOMER_VALUE_COLUMNS}
+    row.update(client_id=client_id, client_name=client_id.title(), currency=currency, customers=customers, predicted_clv=predicted, **extra)
+    return row
+
+
+def test_customer_value_totals_by_hand():
+    # USD: customers 100 + 50 = 150, predicted CLV 5000.00 + 2500.50 = 7500.50,
+    # per customer 7500.50 / 150 = 50.0033 -> 50.00; EUR: 10, 1000.00, 100.00.
+    # In USD at 1.10 per EUR: EUR 1100.00 for 10 customers, 110.00 each; all:
+    # 160 customers, 8600.50, 8600.50 / 160 = 53.753125 -> 53.75.
+    rows = [_value_row("a", "USD", 100, 5000.00, cac=150.0, ltv_cac=3.39, verdict="healthy: 3 or more"),
+            _value_row("b", "USD", 50, 2500.50), _value_row("c", "EUR", 10, 1000.00)]
+    totals = currency_totals(rows, "customer_value").set_index("currency")
+    assert totals.loc["USD", "customers"] == 150 and totals.loc["USD", "predicted_clv"] == 7500.50
+    assert totals.loc["USD", "predicted_clv_per_customer"] == 50.00 and totals.loc["EUR", "predicted_clv_per_customer"] == 100.00
+    converted, grand = convert_totals(currency_totals(rows, "customer_value"), {"USD": 1.0, "EUR": 1.10}, "USD", "customer_value")
+    converted = converted.set_index("currency")
+    assert converted.loc["EUR", "predicted_clv"] == 1100.00 and converted.loc["EUR", "customers"] == 10
+    assert converted.loc["EUR", "predicted_clv_per_customer"] == 110.00
+    assert grand["customers"] == 160 and grand["predicted_clv"] == 8600.50 and grand["predicted_clv_per_customer"] == 53.75
+    wb = build_portfolio(rows, {"USD": 1.0, "EUR": 1.10}, "USD", template="customer_value")
+    by_id = {r["Client ID"]: r for r in _sheet_rows(wb["Portfolio"], HEADER_ROW)}
+    assert by_id["a"]["CAC"] == 150.0 and by_id["a"]["LTV:CAC"] == 3.39 and by_id["a"]["Verdict"] == "healthy: 3 or more"
+    totals_sheet = wb["Totals"]
+    by_currency = {r["Currency"]: r for r in _sheet_rows(totals_sheet, _find(totals_sheet, "By currency") + 2)}
+    assert by_currency["USD"]["Predicted CLV per customer"] == 50.00 and by_currency["USD"]["Customers"] == 150
+    in_usd = {r["Currency"]: r for r in _sheet_rows(totals_sheet, _find(totals_sheet, "In USD") + 2)}
+    assert in_usd["All in USD"]["Predicted CLV per customer"] == 53.75
+    assert "predicted CLV per customer" in totals_sheet["A2"].value
+
+
+def test_attribution_totals_by_hand():
+    # USD: 4 conversions worth 330.00, 82.50 each. GBP: 10.5 conversions
+    # worth 1000.00, 95.24 each; at 1.25 USD per GBP 1250.00, 1250 / 10.5 =
+    # 119.0476 -> 119.05. All in USD: 14.5 conversions, 1580.00, 1580 / 14.5
+    # = 108.9655 -> 108.97.
+    from cxroi_xl.workbooks.summary_columns import ATTRIBUTION_COLUMNS
+
+    def row(client_id, currency, conversions, value, top):
+        base = {c.name: None for c in ATTRIBUTION_COLUMNS}
+        base.update(client_id=client_id, client_name=client_id.title(), currency=currency, conversions=conversions, conversion_value=value, top_first=top)
+        return base
+
+    rows = [row("a", "USD", 4, 330.00, "search"), row("b", "GBP", 10.5, 1000.00, "=cmd|' /C calc'!A0")]
+    totals = currency_totals(rows, "attribution").set_index("currency")
+    assert totals.loc["USD", "value_per_conversion"] == 82.50 and totals.loc["GBP", "value_per_conversion"] == 95.24
+    converted, grand = convert_totals(currency_totals(rows, "attribution"), {"USD": 1.0, "GBP": 1.25}, "USD", "attribution")
+    converted = converted.set_index("currency")
+    assert converted.loc["GBP", "conversion_value"] == 1250.00 and converted.loc["GBP", "conversions"] == 10.5
+    assert converted.loc["GBP", "value_per_conversion"] == 119.05
+    assert grand["conversions"] == 14.5 and grand["conversion_value"] == 1580.00 and grand["value_per_conversion"] == 108.97
+    wb = build_portfolio(rows, {"USD": 1.0, "GBP": 1.25}, "USD", template="attribution")
+    ws = wb["Portfolio"]
+    by_id = {r["Client ID"]: r for r in _sheet_rows(ws, HEADER_ROW)}
+    assert by_id["a"]["Top channel: first touch"] == "search" and by_id["a"]["Conversions"] == 4
+    # a channel named like a formula stays text; a fractional count shows its decimals
+    cells = {c.value: c.column for c in ws[HEADER_ROW]}
+    assert ws.cell(HEADER_ROW + 2, cells["Top channel: first touch"]).data_type == "s"
+    assert ws.cell(HEADER_ROW + 2, cells["Conversions"]).number_format == "#,##0.00"
+    assert ws.cell(HEADER_ROW + 1, cells["Conversions"]).number_format == "#,##0"
+    assert all(cell.data_type != "f" for sheet in wb.worksheets for line in sheet.iter_rows() for cell in line)
+
+
 def test_fx_optional_and_report_currency_rate_is_one(tmp_path):
     assert read_fx(tmp_path) is None
     (tmp_path / "fx.csv").write_text("currency,rate\neur,0.9\n", encoding="utf-8")

@@ -71,7 +71,8 @@ def test_named_ranges_tables_and_layout():
     tables = {name for ws in book for name in ws.tables}
     assert tables == {"Baseline", "PostAutomation", "OneOffCosts", "Surveys", "Proxies", "Controls"}
     for ws in book:
-        assert ws.sheet_properties.pageSetUpPr.fitToPage and str(ws.page_setup.paperSize) == ws.PAPERSIZE_A4  # orientation: tests/workbooks/test_layout.py
+        # fitted to pages, or (ROI, Scenarios) fixed pages between manual breaks; orientation and scale: test_layout.py
+        assert (ws.sheet_properties.pageSetUpPr.fitToPage or ws.col_breaks.brk) and str(ws.page_setup.paperSize) == ws.PAPERSIZE_A4
         for row in ws.iter_rows():
             for c in row:
                 if isinstance(c.value, str) and c.value.startswith("="):

@@ -19,7 +19,12 @@ Oracles (tolerance 1e-9 relative, LibreOffice stores 15 significant digits):
 * Errors (no IFERROR on any sheet): the error value and reason the engine
   gives when called directly (cxroi_xl.excel.call, the add-in's own code)
   on the same cell values; the months to earn back the CAC hand-derived
-  from its closed form.
+  from its closed form (the sheet's formula, its cached value and the
+  engine's cxroi_xl.engine.value.cac_payback all three).
+* Customers acquired (the CAC's denominator): the distinct customers of the
+  example's orders, counted with pandas; every one first orders inside the
+  orders' own window. Hand-derived CAC, LTV:CAC and payback for two batch
+  clients: tests/batch/test_customer_value_batch.py.
 """
 from __future__ import annotations
 
@@ -285,12 +290,12 @@ def test_a_client_too_small_for_the_models_shows_the_engines_errors(example):
 @pytest.mark.parametrize("mode", ["live", "values"])
 def test_a_failing_client_shows_the_error_in_the_file_with_its_reason(tmp_path, example, mode):
     """The generated file itself: the cached value of every cell a failing
-    fit or a missing acquisition spend reaches is the error value (what
-    readers that do not recalculate show); in the values form each add-in
-    cell's note gives the engine's reason."""
-    from cxroi_xl.excel import call
+    fit reaches is the error value (what readers that do not recalculate
+    show), and every cell a missing acquisition spend reaches says so in
+    words; in the values form each add-in cell's note gives the reason."""
+    from cxroi_xl.workbooks.value_values import NO_SPEND, NO_SPEND_REASON
 
-    client = dataclasses.replace(example, transactions=THREE_CUSTOMERS)  # a client: no acquisition spend entered
+    client = dataclasses.replace(example, transactions=THREE_CUSTOMERS, acquisition_spend=None)  # a client: no acquisition spend entered
     path = build.build_client_workbook(client, value_template.TEMPLATE_NAME, mode, tmp_path / f"small-{mode}.xlsx")
     xlsx = path.read_bytes()
     assert iferror_parts(xlsx) == []
@@ -302,12 +307,9 @@ def test_a_failing_client_shows_the_error_in_the_file_with_its_reason(tmp_path, 
         return (cell.data_type, cell.value)
 
     engine = _engine_errors(value_template.customer_summary(value_template._orders(THREE_CUSTOMERS)))
-    no_spend = call("CXCAC", None, 3)  # what CXCAC answers for a blank spend
-    assert no_spend == "#VALUE!" and "spend" in no_spend.reason
     expected = {
         ("Predictive CLV", "B5"): engine["CXBGNBDFIT"],
         ("Predictive CLV", "E5"): engine["CXGGFIT"],
-        ("CLTV", "C11"): no_spend,
     }
     for (sheet, coordinate), error in expected.items():
         assert shown(sheet, coordinate) == ("e", str(error)), (sheet, coordinate)
@@ -316,8 +318,11 @@ def test_a_failing_client_shows_the_error_in_the_file_with_its_reason(tmp_path, 
             assert f"Result {error}: {error.reason}" in note.text, (sheet, coordinate, note.text)
         else:
             assert note is None and formulas[sheet][coordinate].data_type == "f"
-    # native formulas over them: the error too, never 0 or "n/a"
-    assert shown("CLTV", "C12")[0] == shown("CLTV", "C13")[0] == "e"
+    # no acquisition spend: the CAC, LTV:CAC and payback cells say so, never #VALUE!
+    for coordinate in ("C11", "C12", "C13"):
+        assert shown("CLTV", coordinate) == ("s", NO_SPEND), coordinate
+    if mode == "values":
+        assert NO_SPEND_REASON in formulas["CLTV"]["C11"].comment.text
     assert shown("CLTV", "C14") == ("s", "enter the acquisition spend on Inputs")
     totals = [r for r in range(1, 20) if cached["Predictive CLV"].cell(r, 2).value in ("Expected orders over the horizon, all customers", "Predicted value over the horizon, all customers", "Average predicted value per customer")]
     assert len(totals) == 3 and all(cached["Predictive CLV"].cell(r, 6).data_type == "e" for r in totals)
@@ -361,17 +366,28 @@ def _payback_sheet(cac, margin, churn, rate) -> Evaluator:
         (500, ExcelError("#DIV/0!", "no customers"), 0.05, 0.01, "#DIV/0!"),  # no margin figure: its error
         (2000, 100, 1.0, 0.01, "not reached"),  # every customer gone after a month: worth 100 < 2000
         (50, 100, 1.0, 0.01, "#NUM!"),  # ... worth 100 > 50, but the formula's LN(0) has no answer
+        ("needs the acquisition spend (Inputs)", 100, 0.05, 0.01, "needs the acquisition spend (Inputs)"),  # no spend: the CAC's words
     ],
 )
 def test_months_to_earn_back_the_cac(cac, margin, churn, rate, expected):
-    """CLTV!C13: its cached value (value_values) and its formula (headless)
-    agree with the hand-derived answer; "not reached" only where the CAC is
-    never earned back, any error in its inputs shown as itself."""
+    """CLTV!C13: its cached value (value_values), its formula (headless) and
+    the engine's cac_payback on numbers agree with the hand-derived answer;
+    "not reached" (the engine: infinity) only where the CAC is never earned
+    back, any error in its inputs shown as itself."""
+    from cxroi_xl.engine.value import cac_payback
+    from cxroi_xl.errors import OutOfDomainError
     from cxroi_xl.workbooks.value_values import _cac_payback_months
 
     answers = [_cac_payback_months(cac, margin, churn, rate)]
     if not isinstance(cac, ExcelError) and not isinstance(margin, ExcelError):  # errors cannot be typed into a cell
         answers.append(_payback_sheet(cac, margin, churn, rate))
+    if not any(isinstance(v, str) for v in (cac, margin)):
+        if expected == "#NUM!":
+            with pytest.raises(OutOfDomainError):
+                cac_payback(cac, margin, churn, rate)
+        else:
+            months = cac_payback(cac, margin, churn, rate)
+            assert math.isinf(months) if expected == "not reached" else months == pytest.approx(expected, rel=1e-12)
     for answer in answers:
         if isinstance(expected, str):
             assert answer == expected and isinstance(answer, ExcelError) == expected.startswith("#"), answer
@@ -426,7 +442,7 @@ def test_no_cell_shows_an_error(recalculated):
     assert error_cells(recalculated) == []
 
 
-def test_lifetime_value_and_acquisition_cost(recalculated, months):
+def test_lifetime_value_and_acquisition_cost(recalculated, months, example):
     arpu = months["revenue"].sum() / months["active_customers"].sum()
     churn = months["churned_customers"].sum() / months["active_customers"].sum()
     monthly_rate = 1.1 ** (1 / 12) - 1  # the example's 10% a year
@@ -437,7 +453,8 @@ def test_lifetime_value_and_acquisition_cost(recalculated, months):
     discounted = margin * (1 + monthly_rate) / (monthly_rate + churn)
     assert beside(cltv, "Discounted CLTV, whole lifetime (CXCLTV)") == pytest.approx(discounted, rel=RELATIVE)
     assert beside(cltv, "Discounted CLTV over the horizon (CXCLTV)") == pytest.approx(discounted * (1 - retained**36), rel=RELATIVE)
-    spend, new = recalculated["Inputs"]["B11"], months["new_customers"].sum()
+    # customers acquired: the distinct customers of the orders (each first orders inside their window)
+    spend, new = recalculated["Inputs"]["B11"], example.transactions["customer_id"].nunique()
     assert spend > 0 and recalculated["Inputs"]["B12"] == new
     assert beside(cltv, "Acquisition cost per customer (CXCAC)") == pytest.approx(spend / new, rel=RELATIVE)
     assert beside(cltv, "LTV:CAC, discounted CLTV / CAC (CXLTVCAC)") == pytest.approx(discounted / (spend / new), rel=RELATIVE)
