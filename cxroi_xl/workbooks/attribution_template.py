@@ -43,7 +43,7 @@ from .common import (
 )
 from .attribution_values import attribution_figures, fill_attribution_values
 from .cache import FormulaValues
-from .common import array_formula, readable_axes, fit_column, fit_headers, header_cells, print_layout, validation
+from .common import array_formula, manual_pages, readable_axes, fit_column, fit_headers, header_cells, print_layout, validation
 from .roi_template import example_input
 from .common import BOLD_FONT, SECTION_FONT
 from .value_template import cell_value, spill_shape, write_guide
@@ -54,6 +54,7 @@ TEMPLATE_NAME = "attribution"
 JOURNEYS = "Journeys"
 HEADER_ROW = 4
 BLOCK_WIDTH = 4  # Channel | Conversions | Value | Share; the models' tables touch
+MODELS_PER_PAGE = 3  # the models' tables printed side by side on a landscape page
 BLOCK_WIDTHS = (13, 12, 13, 9)  # wide enough for the summary table below them too
 # the share padded on its right (_) leaves the width of a bracket), so that it
 # never reads as one word with the next model's channel name beside it
@@ -138,6 +139,12 @@ def _write_start_here(ws: Worksheet, client_name: str) -> None:
                 ],
             ),
             (
+                "Printing",
+                [
+                    "Printed (or exported to PDF), each sheet fits its pages and every page's footer names its sheet. Journeys prints its totals beside the first journeys; Attribution prints the summary and its chart on one page, then the seven models' tables, three to a page. To print every journey, select the sheet and choose Page Layout > Print Area > Clear Print Area.",
+                ],
+            ),
+            (
                 "Two forms of this workbook",
                 [
                     "live: cells hold cxroi-xl formulas such as =CXATTRIBUTION(...); they recalculate in Excel on Windows with the cxroi-xl add-in.",
@@ -173,6 +180,13 @@ def _write_journeys(ws: Worksheet, journeys: pd.DataFrame, currency: str) -> int
     fit_headers(ws, [HEADER_ROW])
     ws.freeze_panes = ws.cell(HEADER_ROW + 1, 1)
     print_layout(ws, title_rows=f"{HEADER_ROW}:{HEADER_ROW}", last_col=4)
+    # printed: the totals beside the first journeys, one page; every row
+    # prints once the print area is cleared
+    note_row = HEADER_ROW + len(totals) + 2
+    ws.cell(note_row, 7, "Printed: these totals and the first journeys.").font = NOTE_FONT
+    ws.cell(note_row + 1, 7, "Clear Print Area prints them all.").font = NOTE_FONT
+    ws.print_area = f"A1:H{note_row + 1}"
+    ws.page_setup.fitToHeight = 1
     return n
 
 
@@ -264,7 +278,15 @@ def _write_attribution(ws: Worksheet, journeys: pd.DataFrame, currency: str, hal
     ws.column_dimensions["A"].width = 2
     fit_headers(ws, [top])
     ws.freeze_panes = "A5"
-    print_layout(ws)
+    # Printed: the summary and its chart on one page, then the models'
+    # tables, three to a page, never cut; two print ranges, so no page is
+    # left blank beside the summary
+    last_col = 1 + len(MODELS) * BLOCK_WIDTH
+    groups = [(1 if k == 0 else 2 + k * BLOCK_WIDTH, min(1 + (k + MODELS_PER_PAGE) * BLOCK_WIDTH, last_col)) for k in range(0, len(MODELS), MODELS_PER_PAGE)]
+    last_row = blocks_top + max(rows for rows, _ in shapes.values()) - 1
+    manual_pages(ws, groups, last_row, landscape=True)
+    summary_cols = get_column_letter(2 + len(MODELS))
+    ws.print_area = [f"A1:{summary_cols}{blocks_top - 3}", f"A{blocks_top - 2}:{get_column_letter(last_col)}{last_row}"]
     # where the formulas are, for their values (attribution_values)
     args = (paths, conversions, values, nulls, half_life)
     return {"sheet": ws.title, "args": args, "top": top, "blocks_top": blocks_top, "block_width": BLOCK_WIDTH, "shapes": shapes}

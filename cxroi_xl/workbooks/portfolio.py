@@ -21,7 +21,7 @@ from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .summary_columns import ATTRIBUTION_TEMPLATE, CUSTOMER_VALUE_TEMPLATE, ROI_TEMPLATE, SummaryColumn, SummarySpec, convert_totals, currency_totals, summary_spec
-from .common import BOLD_FONT, HEADER_FILL, HEADER_FONT, NOTE_FONT, SECTION_FONT, TABLE_STYLE, page_setup, put_text, save_workbook, title
+from .common import BOLD_FONT, HEADER_FILL, HEADER_FONT, NOTE_FONT, SECTION_FONT, TABLE_STYLE, page_setup, print_layout, put_text, save_workbook, title
 
 HEADER_ROW = 4
 # Widths in characters: a header wraps at its spaces onto at most two lines,
@@ -177,7 +177,6 @@ def build_portfolio(rows: list[dict], fx: dict[str, float] | None = None, report
     for name, width in widths.items():
         ws.column_dimensions[letter[name]].width = width
     ws.freeze_panes = ws.cell(HEADER_ROW + 1, 3)
-    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
 
     charted, chart_title, axis_format = _CHARTS[spec.template]
     chart = BarChart()
@@ -192,7 +191,10 @@ def build_portfolio(rows: list[dict], fx: dict[str, float] | None = None, report
     chart.legend = None
     chart.x_axis.tickLblPos = "low"  # client names stay readable beside negative bars
     ws.add_chart(chart, f"{get_column_letter(len(spec.columns) + 2)}{HEADER_ROW}")
-    page_setup(ws)
+    # as many pages wide as it takes to print at 70 % or more (never one page
+    # shrunk to 40 %), the client's id and name repeated on every page, the
+    # table's header too; the chart after the columns
+    print_layout(ws, title_rows=f"{HEADER_ROW}:{HEADER_ROW}", title_cols="A:B")
 
     _write_totals(wb.create_sheet("Totals"), rows, fx, report_currency, spec)
     return wb

@@ -52,8 +52,9 @@ from .common import (
     set_widths,
     title,
 )
-from .common import SECTION_FONT, array_formula, readable_axes, fit_column, fit_headers, header_cells, print_layout, validation, wrapped_lines
+from .common import SECTION_FONT, array_formula, manual_pages, readable_axes, fit_column, fit_headers, header_cells, print_layout, validation, wrapped_lines
 from .cache import FormulaValues
+from .summaries import SummaryBlock, SummaryLine
 from .value_layout import DAYS_PER_WEEK, HEADER_ROW, SURVIVAL_TIMES, VALUE_CURVE_MONTHS, cell_value
 from .value_values import ASK_FOR_SPEND, NO_SPEND, VERDICTS, CustomerValueFigures, customer_value_figures, fill_customer_value_values
 from .roi_template import CURRENCIES, example_input
@@ -256,6 +257,12 @@ def _write_start_here(ws: Worksheet, client_name: str) -> None:
                 ],
             ),
             (
+                "Printing",
+                [
+                    "Printed (or exported to PDF), each sheet fits its pages and every page's footer names its sheet. Transactions and Customers print their summary (counts, the period covered, totals and averages); the CLTV sheet its figures, chart and first year of the value curve; Predictive CLV its models, totals and first customers. To print all rows of a sheet, select it and choose Page Layout > Print Area > Clear Print Area.",
+                ],
+            ),
+            (
                 "Two forms of this workbook",
                 [
                     "live: cells hold cxroi-xl formulas such as =CXCLTV(...); they recalculate in Excel on Windows with the cxroi-xl add-in.",
@@ -264,6 +271,34 @@ def _write_start_here(ws: Worksheet, client_name: str) -> None:
             ),
         ],
     )
+
+
+def summary_blocks(currency: str) -> dict[str, SummaryBlock]:
+    """The printed summaries of the Transactions and Customers sheets."""
+    money2 = currency_format(currency, 2)
+    return {
+        "Transactions": SummaryBlock(TRANSACTIONS, "Transactions", (
+            SummaryLine("Orders", "COUNT", "date"),
+            SummaryLine("First order", "MIN", "date", FORMATS["date"]),
+            SummaryLine("Last order", "MAX", "date", FORMATS["date"]),
+            SummaryLine("Amount, all orders", "SUM", "amount", money2),
+            SummaryLine("Amount per order, average", "AVERAGE", "amount", money2),
+        ), 5),
+        "Customers": SummaryBlock(CUSTOMERS, "Customers", (
+            SummaryLine("Customers", "COUNT", "orders"),
+            SummaryLine("First order", "MIN", "first_order", FORMATS["date"]),
+            SummaryLine("Last order", "MAX", "last_order", FORMATS["date"]),
+            SummaryLine("Orders", "SUM", "orders"),
+            SummaryLine("Spend, all customers", "SUM", "total_spend", money2),
+            SummaryLine("Spend per customer, average", "AVERAGE", "total_spend", money2),
+            SummaryLine(f"Churned (no order for {CHURN_AFTER_DAYS} days)", "SUM", "churned"),
+            SummaryLine("Months as a customer, average", "AVERAGE", "tenure_months", FORMATS["dec1"]),
+        ), len(CUSTOMER_COLUMNS) + 2),
+    }
+
+
+def _datetimes(values: pd.Series) -> list:
+    return [None if pd.isna(v) else pd.Timestamp(v).to_pydatetime() for v in values]
 
 
 class Formula(str):
@@ -332,7 +367,7 @@ def _write_transactions(ws: Worksheet, orders: pd.DataFrame, currency: str) -> i
     set_widths(ws, {"A": 16, "B": 13, "C": 14})
     fit_headers(ws, [HEADER_ROW])
     ws.freeze_panes = ws.cell(HEADER_ROW + 1, 1)
-    print_layout(ws, title_rows=f"{HEADER_ROW}:{HEADER_ROW}")
+    summary_blocks(currency)["Transactions"].write(ws)
     return n
 
 
@@ -374,7 +409,8 @@ def _write_customers(ws: Worksheet, summary: pd.DataFrame, currency: str) -> int
     lines = max(wrapped_lines(help_text, ws.column_dimensions[get_column_letter(j)].width, size=10) for j, (_, _, help_text) in enumerate(CUSTOMER_COLUMNS, start=1))
     ws.row_dimensions[HEADER_ROW].height = 13 * lines + 4
     ws.freeze_panes = ws.cell(HEADER_ROW + 2, 2)
-    print_layout(ws, title_rows=f"{HEADER_ROW}:{HEADER_ROW + 1}", title_cols="A:A")
+    summary_blocks(currency)["Customers"].write(ws)
+    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW + 1}"  # the help row and the table's header, once the print area is cleared
     return n
 
 
@@ -463,6 +499,9 @@ CAC_PAYBACK_NOTE = (
 )
 
 
+CLTV_PRINTED_MONTHS = 12
+
+
 def _write_cltv(ws: Worksheet, currency: str) -> None:
     money2 = currency_format(currency, 2)
     title(ws, "Customer lifetime value and acquisition cost", "From the Inputs sheet. Monthly figures; future margin discounted at the monthly rate.")
@@ -495,7 +534,7 @@ def _write_cltv(ws: Worksheet, currency: str) -> None:
     payback_note.font, payback_note.alignment = NOTE_FONT, Alignment(wrap_text=True, vertical="top")
 
     first = 20
-    ws.cell(first - 1, 2, "Value of a customer over time").font = SECTION_FONT
+    ws.cell(first - 1, 2, f"Value of a customer over time (printed: the first {CLTV_PRINTED_MONTHS} months)").font = SECTION_FONT
     header_cells(ws, first, 2, ["Months as a customer", "Cumulative discounted margin", "Acquisition cost"])
     for k in range(1, VALUE_CURVE_MONTHS + 1):
         r = first + k
@@ -513,7 +552,7 @@ def _write_cltv(ws: Worksheet, currency: str) -> None:
     chart.x_axis.title = "months"
     chart.add_data(Reference(ws, min_col=3, max_col=4, min_row=first, max_row=last), titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=2, min_row=first + 1, max_row=last))
-    chart.height, chart.width = 9, 18
+    chart.height, chart.width = 9, 12  # F:I, on the printed page beside the figures
     readable_axes(chart)
     ws.add_chart(chart, "F4")
     set_widths(ws, {"A": 2, "B": 30, "C": 16, "D": 16})
@@ -522,7 +561,8 @@ def _write_cltv(ws: Worksheet, currency: str) -> None:
     ws.row_dimensions[18].height = 13 * wrapped_lines(CAC_PAYBACK_NOTE, sum(ws.column_dimensions[c].width for c in "BCD"), size=10) + 4
     fit_headers(ws, [first])
     ws.freeze_panes = "A4"
-    print_layout(ws, title_rows=f"{first}:{first}")
+    # one page: the figures, the chart beside them (F:I) and the curve's first year
+    manual_pages(ws, [(1, 9)], first + CLTV_PRINTED_MONTHS, landscape=True)
 
 
 def _write_cohorts(ws: Worksheet, orders: pd.DataFrame) -> None:
@@ -590,6 +630,9 @@ def _write_survival(ws: Worksheet, summary: pd.DataFrame) -> None:
     print_layout(ws)
 
 
+PREDICTIVE_PRINTED_CUSTOMERS = 25
+
+
 def _write_predictive(ws: Worksheet, summary: pd.DataFrame, currency: str) -> None:
     money2 = currency_format(currency, 2)
     title(ws, "Predicted customer lifetime value", "BG/NBD (orders) and Gamma-Gamma (order value) fitted on the Customers sheet; times in weeks.")
@@ -647,6 +690,9 @@ def _write_predictive(ws: Worksheet, summary: pd.DataFrame, currency: str) -> No
     fit_headers(ws, [top])
     ws.freeze_panes = ws.cell(top + 1, 3)
     print_layout(ws, title_rows=f"{top}:{top}")
+    if n > PREDICTIVE_PRINTED_CUSTOMERS:  # printed: the models, the totals and the first customers
+        ws.cell(top - 1, 2, f"Printed: the first {PREDICTIVE_PRINTED_CUSTOMERS} of {n} customers; Page Layout > Print Area > Clear Print Area prints all.").font = NOTE_FONT
+        ws.print_area = f"A1:G{top + PREDICTIVE_PRINTED_CUSTOMERS}"
 
 
 def build(data: TrackerInput | None = None) -> Workbook:
@@ -681,6 +727,12 @@ def build(data: TrackerInput | None = None) -> Workbook:
     wb.active = sheets["CLTV"]
     wb.formula_values = FormulaValues()
     single = fill_customer_value_values(wb.formula_values, orders, summary, months, prepared.figures)
+    blocks = summary_blocks(data.currency)
+    blocks["Transactions"].fill(wb.formula_values, "Transactions", {"date": _datetimes(orders["date"]), "amount": orders["amount"].tolist()})
+    blocks["Customers"].fill(wb.formula_values, "Customers", {
+        **{name: summary[name].tolist() for name in ("orders", "total_spend", "churned", "tenure_months")},
+        **{name: _datetimes(summary[name]) for name in ("first_order", "last_order")},
+    })
     for sheet, row, col in single:
         # an error answers in the formula's first cell only, as a dynamic array
         # shows a single value (and as cxroi-xl calc resizes it); no copy of

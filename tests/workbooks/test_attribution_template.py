@@ -118,7 +118,8 @@ def test_sheets_tables_and_layout(live):
     chart = live["Attribution"]._charts[0]
     assert chart.type == "bar" and chart.grouping == "clustered" and len(chart.series) == len(attribution.MODELS)
     for ws in live:
-        assert ws.sheet_properties.pageSetUpPr.fitToPage and str(ws.page_setup.paperSize) == ws.PAPERSIZE_A4  # orientation: tests/workbooks/test_layout.py
+        # fitted to pages, or fixed pages at one scale (a print area); orientation and scale: test_layout.py
+        assert (ws.sheet_properties.pageSetUpPr.fitToPage or ws.print_area) and str(ws.page_setup.paperSize) == ws.PAPERSIZE_A4
         if ws.title != "Start here":
             assert ws.freeze_panes
 

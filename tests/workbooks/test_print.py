@@ -163,3 +163,50 @@ def test_clearing_a_print_area_prints_the_whole_table(printed, tmp_path):
         assert "nps_baseline" in page.split()  # the header row repeats, whole
     answers = sum(len(re.findall(r"^\s*\d{4}-\d{2}-\d{2}\s", page, re.M)) for page in pages)
     assert answers == 300
+
+
+def _printed_pages(tmp_path, path: Path) -> list[str]:
+    return _pages(_convert([path], tmp_path / "pdf", "pdf", 300)[0])
+
+
+@pytest.mark.parametrize("template, budget", [
+    # Start here 2, Inputs 1, Transactions 1, Customers 1, CLTV 1, Churn 2, Cohorts 1, Survival 1, Predictive CLV 2
+    ("customer_value", {"Start here": 2, "Inputs": 1, "Transactions": 1, "Customers": 1, "CLTV": 1, "Churn": 2, "Cohorts": 1, "Survival": 1, "Predictive CLV": 2}),
+    # the summary and its chart, then the seven models' tables three to a page
+    ("attribution", {"Start here": 2, "Journeys": 1, "Attribution": 4}),
+])
+def test_the_other_templates_print_as_short_reports_without_blank_pages(tmp_path, template, budget):
+    """Before: 67 pages for the customer-value example (Transactions 24,
+    Customers 22, Predictive CLV 10) and 23 for attribution, 4 of them blank."""
+    from cxroi_xl.workbooks import attribution_template, value_template
+
+    data = value_template.example_input_with_orders() if template == "customer_value" else attribution_template.example_input_with_journeys()
+    path = build.build_client_workbook(data, template, "values", tmp_path / f"{template}.xlsx")
+    pages = _printed_pages(tmp_path, path)
+    counts = Counter(_sheet_of(page) for page in pages)
+    for sheet, pages_allowed in budget.items():
+        assert counts[sheet] <= pages_allowed, (sheet, counts)
+    assert set(counts) == set(budget)
+    for number, page in enumerate(pages, start=1):
+        assert len([line for line in page.splitlines() if line.strip()]) >= 3, f"{template} page {number} is blank"
+
+
+def test_the_portfolio_prints_at_a_readable_scale_with_each_client_named_on_every_page(tmp_path):
+    """Before: one page at about 40 %. Now as many pages wide as 70 % or more
+    takes, the client's id and name repeated on each."""
+    import re as _re
+    from cxroi_xl.workbooks.portfolio import build_portfolio
+
+    rows = [{"client_id": f"c{i:02d}", "client_name": f"Client {i}", "currency": "USD", "npv": 1000.0 * i, "roi": 0.1 * i} for i in range(1, 21)]
+    wb = build_portfolio(rows)
+    path = tmp_path / "portfolio.xlsx"
+    wb.save(path)
+    ws = wb["Portfolio"]
+    assert ws.page_setup.fitToWidth > 1 and str(ws.print_title_cols).replace("$", "").endswith("A:B")
+    pages = [page for page in _printed_pages(tmp_path, path) if _sheet_of(page) == "Portfolio"]
+    assert len(pages) == ws.page_setup.fitToWidth
+    for page in pages[:-1]:  # the last page holds the chart beside the names
+        assert "c01" in page and "Client 20" in page
+    xhtml = subprocess.run(["pdftotext", "-bbox", str(tmp_path / "pdf" / "portfolio.pdf"), "-"], capture_output=True, text=True, check=True).stdout
+    heights = [float(b) - float(a) for a, b, word in _re.findall(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]+)<', xhtml) if len(word) > 1]
+    assert min(heights) / 1.164 >= 6.5  # 10 pt notes at 70 % print at 7 pt

@@ -208,7 +208,8 @@ def test_sheets_tables_names_and_layout(live):
     assert {name for ws in live for name in ws.tables} == {"Transactions", "Customers", "CustomerMonths"}
     assert {"ARPU", "GrossMargin", "MonthlyChurn", "DiscountRate", "MonthlyRate", "AcquisitionSpend", "NewCustomers", "PredictionMonths", "PredictionWeeks"} <= set(live.defined_names)
     for ws in live:
-        assert ws.sheet_properties.pageSetUpPr.fitToPage and str(ws.page_setup.paperSize) == ws.PAPERSIZE_A4  # orientation: tests/workbooks/test_layout.py
+        # fitted to pages, or fixed pages at one scale (a print area); orientation and scale: test_layout.py
+        assert (ws.sheet_properties.pageSetUpPr.fitToPage or ws.print_area) and str(ws.page_setup.paperSize) == ws.PAPERSIZE_A4
         if ws.title != "Start here":
             assert ws.freeze_panes, ws.title
     assert len(live["CLTV"]._charts) == len(live["Churn"]._charts) == len(live["Survival"]._charts) == 1
