@@ -1,9 +1,9 @@
 """Render the README's screenshots (docs/*.png) from the shipped templates.
 
 Builds each template's values form (the numbers show without the add-in),
-prints it to PDF with headless LibreOffice, finds the first printed page of
-each wanted sheet (the page that starts with the sheet's title) and renders
-it to PNG with poppler's pdftoppm, trimmed to the printed area. Run from the
+prints it to PDF with headless LibreOffice, finds the wanted printed page of
+each sheet (by the sheet's name in the page's footer) and renders it to PNG
+with poppler's pdftoppm, trimmed to the printed area. Run from the
 repository root:
 
     python scripts/render_screenshots.py [--out docs] [--dpi 80]
@@ -11,6 +11,7 @@ repository root:
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -23,14 +24,18 @@ sys.path.insert(0, str(ROOT))
 from cxroi_xl.workbooks import build  # noqa: E402
 from cxroi_xl.workbooks.libreoffice import _convert  # noqa: E402
 
-# (template, sheet, file name in docs/)
+# (template, sheet, which of the sheet's printed pages (1 = its first), file name in docs/)
 SHOTS = [
-    ("cx_automation_roi", "ROI", "roi-sheet.png"),
-    ("cx_automation_roi", "CX metrics", "cx-metrics-sheet.png"),
-    ("cx_automation_roi", "Post-automation", "post-automation-sheet.png"),
-    ("customer_value", "CLTV", "customer-value-cltv-sheet.png"),
-    ("attribution", "Attribution", "attribution-sheet.png"),
+    ("cx_automation_roi", "Summary", 1, "summary-sheet.png"),
+    ("cx_automation_roi", "ROI", 1, "roi-sheet.png"),
+    ("cx_automation_roi", "ROI", 2, "roi-charts.png"),
+    ("cx_automation_roi", "Scenarios", 2, "scenarios-tornado.png"),
+    ("cx_automation_roi", "CX metrics", 1, "cx-metrics-sheet.png"),
+    ("cx_automation_roi", "Post-automation", 1, "post-automation-sheet.png"),
+    ("customer_value", "CLTV", 1, "customer-value-cltv-sheet.png"),
+    ("attribution", "Attribution", 1, "attribution-sheet.png"),
 ]
+_FOOTER = re.compile(r"^\s*(\S.*?)\s{2,}page \d+ of \d+\s*$")
 
 
 def _page_texts(pdf: Path) -> list[str]:
@@ -38,14 +43,17 @@ def _page_texts(pdf: Path) -> list[str]:
     return text.split("\f")
 
 
-def _first_page(book, pages: list[str], sheet: str) -> int:
-    """1-based number of the page that starts with ``sheet``'s title (A1)."""
-    heading = book[sheet]["A1"].value
+def _page_of(pages: list[str], sheet: str, nth: int) -> int:
+    """1-based number of the ``nth`` printed page of ``sheet`` (its footer names it)."""
+    found = 0
     for number, page in enumerate(pages, start=1):
-        lines = [line.strip() for line in page.splitlines() if line.strip()]
-        if lines and lines[0].startswith(heading):
-            return number
-    raise SystemExit(f"no printed page starts with the title of sheet {sheet!r} ({heading!r})")
+        lines = [line for line in page.splitlines() if line.strip()]
+        match = _FOOTER.match(lines[-1]) if lines else None
+        if match and match.group(1) == sheet:
+            found += 1
+            if found == nth:
+                return number
+    raise SystemExit(f"sheet {sheet!r} prints {found} page(s), not {nth}")
 
 
 def _trim(png: Path, margin: int = 12) -> None:
@@ -69,17 +77,16 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="cxroi-shots-") as tmp:
         folder = Path(tmp)
-        templates = sorted({template for template, _, _ in SHOTS})
-        books, sources = {}, []
+        templates = sorted({template for template, _, _, _ in SHOTS})
+        sources = []
         for template in templates:
-            books[template] = build.BUILDERS[template]()
             source = folder / f"{template}.xlsx"
             source.write_bytes(build.template_bytes(template, mode="values"))
             sources.append(source)
         pdfs = dict(zip(templates, _convert(sources, folder / "pdf", "pdf", 300)))
         texts = {template: _page_texts(pdf) for template, pdf in pdfs.items()}
-        for template, sheet, name in SHOTS:
-            page = _first_page(books[template], texts[template], sheet)
+        for template, sheet, nth, name in SHOTS:
+            page = _page_of(texts[template], sheet, nth)
             prefix = folder / name.removesuffix(".png")
             subprocess.run(["pdftoppm", "-png", "-r", str(args.dpi), "-f", str(page), "-l", str(page), "-singlefile", str(pdfs[template]), str(prefix)], check=True)
             target = args.out / name

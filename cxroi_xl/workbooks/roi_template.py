@@ -381,6 +381,10 @@ def _write_summary(ws: Worksheet, currency: str) -> None:
         ws.row_dimensions[r].height = 13 * wrapped_lines(text, SUMMARY_WIDTH, size=9) + 3
     rule = SUMMARY_FIRST_ROW + FIGURE_LABELS.index("Data rule")
     ws.row_dimensions[rule].height = 13 * wrapped_lines(FIGURE_RULE_TEXT, 36) + 3
+    ws.cell(rule, 2).alignment = Alignment(vertical="top")  # beside the first line of the rule
+    ws.merge_cells("A2:C2")  # the subtitle wraps within the page
+    ws["A2"].alignment = Alignment(wrap_text=True, vertical="top")
+    ws.row_dimensions[2].height = 30
     set_widths(ws, {"A": 2, "B": 38, "C": 36})  # portrait: the page a reviewer reads first
     ws.freeze_panes = "A4"
     page_setup(ws, one_page=True)  # the page a reviewer reads first
