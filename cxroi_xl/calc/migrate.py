@@ -32,7 +32,6 @@ import datetime as dt
 import functools
 import math
 import os
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -43,7 +42,7 @@ from .. import __version__
 from ..engine.tracker import KPI_COLUMNS, PROXY_COLUMNS, TrackerInput
 from ..errors import CXError
 from ..workbooks.cache import FormulaValues
-from ..workbooks.common import CURRENCY_SYMBOLS, currency_format, put_text, workbook_bytes
+from ..workbooks.common import CURRENCY_SYMBOLS, currency_format, put_text, workbook_bytes, write_atomic
 from ..workbooks.values import finish
 from .safety import Limits, WorkbookError, macro_parts, open_workbook
 from .workbook import complete_values
@@ -952,12 +951,7 @@ def migrate_file(
     for prop_name, value in ((TEMPLATE_PROPERTY, spec.name), (MODE_PROPERTY, mode), (VERSION_PROPERTY, __version__)):
         wb.custom_doc_props.append(StringProperty(name=prop_name, value=value))
     data = workbook_bytes(wb, None, wb.formula_values)
-    partial = folder / f".{output.stem}.{secrets.token_hex(4)}.partial.xlsx"
-    try:
-        partial.write_bytes(data)
-        os.replace(partial, output)
-    finally:
-        partial.unlink(missing_ok=True)
+    write_atomic(output, data)  # a temporary file in the same folder, then a rename
     report = MigrationReport(source, output, spec.name, layout.label, mode, recalculated=recalculated)
     report.tables = [(name, len(rows)) for name, rows in read.rows.items()]
     report.inputs = list(read.inputs)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import secrets
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from openpyxl.worksheet.formula import ArrayFormula
 
 from ..excel.error_values import ExcelError
 from ..workbooks.cache import FormulaValues
-from ..workbooks.common import workbook_bytes
+from ..workbooks.common import workbook_bytes, write_atomic
 from ..workbooks.values import ValueCell, _array_ref, _attach_note, _block_of, _formula_of, _note, _write, formula_text
 from .evaluator import Evaluator
 from .limits import Budget
@@ -268,12 +267,7 @@ def calc_file(source: str | os.PathLike, output: str | os.PathLike, limits: Limi
         workbook.vba_archive.close()
     if macros:
         check_macros_kept(source, data, macros)
-    partial = folder / f".{output.stem}.{secrets.token_hex(4)}.partial.xlsx"
-    try:
-        partial.write_bytes(data)
-        os.replace(partial, output)
-    finally:
-        partial.unlink(missing_ok=True)
+    write_atomic(output, data)  # a temporary file in the same folder, then a rename
     return CalcReport(source, output, replaced, checks, saved.kept, saved.missing)
 
 def refuse_own_input(source: Path, output: Path) -> None:

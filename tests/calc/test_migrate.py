@@ -13,6 +13,8 @@ Oracles:
 """
 from __future__ import annotations
 
+import os
+
 import datetime as dt
 import hashlib
 import math
@@ -521,12 +523,10 @@ def test_nothing_is_written_when_writing_fails(tmp_path, monkeypatch):
     target = tmp_path / "new.xlsx"
     target.write_bytes(b"an earlier result")
 
-    def broken_write(self, data):
-        with open(self, "wb") as handle:
-            handle.write(b"PK half a workbook")
+    def broken_sync(fd):  # half a workbook is in the temporary file when the disk fills
         raise OSError("disk full")
 
-    monkeypatch.setattr(Path, "write_bytes", broken_write)
+    monkeypatch.setattr(os, "fsync", broken_sync)
     result = runner.invoke(app, ["migrate", str(old), "-o", str(target)])
     assert result.exit_code == 1 and "disk full" in result.output
     monkeypatch.undo()
