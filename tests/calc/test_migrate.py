@@ -13,11 +13,10 @@ Oracles:
 """
 from __future__ import annotations
 
-import os
-
 import datetime as dt
 import hashlib
 import math
+import os
 import shutil
 from pathlib import Path
 
