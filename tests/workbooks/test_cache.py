@@ -334,9 +334,10 @@ def test_native_cached_values_equal_libreoffice_recalculation(tmp_path):
                     compared += 1
                     native_errors[source.name] = native_errors.get(source.name, 0) + isinstance(mine, ExcelError)
         assert compared > (10 if source.name.startswith("failing-") else 20), source.name  # no channel rows: 12 native formulas
-    # the failing clients' errors did reach native formulas (the payback and the three prediction
-    # totals; the seven models' totals and the value per conversion), and LibreOffice agreed
-    assert native_errors["failing-customer_value.xlsx"] >= 4 and native_errors["failing-attribution.xlsx"] >= 8, native_errors
+    # the failing clients' errors did reach native formulas (the three prediction totals, the
+    # payback asking for the acquisition spend in words; the seven models' totals and the value
+    # per conversion), and LibreOffice agreed
+    assert native_errors["failing-customer_value.xlsx"] >= 3 and native_errors["failing-attribution.xlsx"] >= 8, native_errors
 
 
 def test_libreoffice_reads_the_dynamic_array_live_workbook(tmp_path):

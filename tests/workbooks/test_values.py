@@ -13,6 +13,7 @@ from pathlib import Path
 
 import datetime as dt
 import math
+import os
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -194,12 +195,10 @@ def test_calc_writes_whole_or_not_at_all(tmp_path, monkeypatch):
     out = tmp_path / "out.xlsx"
     out.write_bytes(b"previous result")
 
-    def broken_write(self, data):
-        with open(self, "wb") as handle:
-            handle.write(b"PK half a workbook")
+    def broken_sync(fd):  # half a workbook is in the temporary file when the disk fills
         raise OSError("disk full")
 
-    monkeypatch.setattr(Path, "write_bytes", broken_write)
+    monkeypatch.setattr(os, "fsync", broken_sync)
     result = CliRunner().invoke(app, ["calc", str(live), "-o", str(out)])
     assert result.exit_code == 1 and "disk full" in result.output and "out.xlsx" in result.output
     assert out.read_bytes() == b"previous result"
