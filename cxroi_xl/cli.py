@@ -448,9 +448,10 @@ def calc_command(
 ) -> None:
     """Replace add-in formulas with their values (formula kept in a cell note) so BOOK opens without the add-in.
 
-    Exit code 0: every add-in cell has a value; 1: some cells end in an
-    error (listed: sheet, cell, error, reason; the workbook is still
-    written); 2: unusable input (missing, not an .xlsx, encrypted, oversized).
+    Exit code 0: every formula cell has a value that is not an error; 1:
+    some formula cells (add-in or Excel's own) end in an error (listed:
+    sheet, cell, error, reason; the workbook is still written); 2: unusable
+    input (missing, not an .xlsx, encrypted, oversized).
     Data checks (text or blank cells in the number columns of a tracker's
     Baseline and Post-automation tables, which its SUMs skip as Excel's do)
     are listed as warnings and do not change the exit code.
@@ -481,13 +482,15 @@ def calc_command(
         err_console.print(f"[yellow]data check:[/yellow] {escape(f'{sheet}!{cell}: {found} in a number column (skipped by the sums)')}", highlight=False)
     if report.checks:
         err_console.print(escape(f"{len(report.checks)} data check warning(s): text or blank cells in number columns"), highlight=False)
-    errors = report.errors
+    # the add-in's errors (explained in the cells' notes), then those of Excel's own formulas
+    errors = report.errors + report.formula_errors
     for sheet, cell, formula, error, reason in errors:
         shown = formula if len(formula) <= 60 else formula[:57] + "..."
-        line = f"{sheet}!{cell} {error}: {reason} (formula {shown})".replace("\n", " ")
-        err_console.print(f"[red]cell error:[/red] {escape(line)}", highlight=False)
+        line = f"{sheet}!{cell} {error}" + (f": {reason}" if reason else "") + f" (formula {shown})"
+        err_console.print(f"[red]cell error:[/red] {escape(line.replace(chr(10), ' '))}", highlight=False)
     if errors:
-        err_console.print(escape(f"{len(errors)} cell(s) ended in an error; see the notes in {report.output}"), highlight=False)
+        noted = f"; see the notes in {report.output}" if report.errors else ""
+        err_console.print(escape(f"{len(errors)} cell(s) ended in an error{noted}"), highlight=False)
         raise typer.Exit(1)
 
 

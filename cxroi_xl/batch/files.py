@@ -33,9 +33,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["InputError", "TableFile", "find_table", "CONTROL_CHARACTERS", "MAX_INPUT_BYTES", "CHUNK_ROWS"]
+__all__ = ["InputError", "TableFile", "find_table", "strip_text", "CONTROL_CHARACTERS", "MAX_INPUT_BYTES", "CHUNK_ROWS"]
 
 MAX_INPUT_BYTES = 512 * 1024 * 1024
 CHUNK_ROWS = 100_000
@@ -136,9 +137,25 @@ _DECIMAL_POINT = r"[+-]?\d*\.\d+(?:\.\d+)*"
 _THOUSANDS_DOTS = r"[+-]?\d{1,3}(?:\.\d{3})+"
 
 
+def strip_text(values: pd.Series, other=None, keep_other: bool = False) -> pd.Series:
+    """Text cells without the whitespace around them, as objects; blanks
+    (None) and cells that are not text become ``other`` (None, or "" for
+    ids), or stay as they are with ``keep_other``. Vectorised: one pass of
+    pandas' string methods (no lambda per cell) when the cells are all
+    text, as the readers give them.
+
+    >>> strip_text(pd.Series([" a ", None, "b"]), other="").tolist()
+    ['a', '', 'b']
+    """
+    cells = values.astype(object)
+    if pd.api.types.infer_dtype(cells, skipna=True) in ("string", "empty"):
+        return cells.str.strip().astype(object).where(cells.notna(), other)
+    # numbers or dates among the text: cell by cell (no reader gives these)
+    return pd.Series([v.strip() if isinstance(v, str) else (v if keep_other and v is not None else other) for v in cells], index=cells.index, dtype=object)
+
+
 def _first_match(values: pd.Series, pattern: str) -> int | None:
-    stripped = values.astype(object).map(lambda v: v.strip() if isinstance(v, str) else None)
-    hit = stripped.str.fullmatch(pattern).fillna(False).to_numpy(bool)
+    hit = strip_text(values).str.fullmatch(pattern).fillna(False).to_numpy(bool)
     return int(hit.argmax()) if hit.any() else None
 
 
@@ -164,7 +181,7 @@ def decimal_points(values: pd.Series) -> pd.Series:
     ['47.2', '-1234.56', '1.234', '12', None, 'a,b']
     """
     text = values.astype(object)
-    stripped = text.map(lambda v: v.strip() if isinstance(v, str) else None)
+    stripped = strip_text(text)
     comma = stripped.str.fullmatch(_DECIMAL_COMMA).fillna(False).to_numpy(bool)
     if not comma.any():
         return values
@@ -291,7 +308,7 @@ class TableFile:
                 reader = pd.read_csv(
                     clean,
                     sep=self.delimiter,
-                    dtype=str,
+                    dtype=object,  # Python strings: no Arrow strings (and their 1 GB allocator) to convert back
                     keep_default_na=False,
                     na_values=[],
                     skip_blank_lines=False,
@@ -384,7 +401,10 @@ class TableFile:
         frame = frame.replace({"": None})
         if nul:
             for column in frame.columns:
-                frame[column] = frame[column].map(lambda v: v.replace(_NUL_STAND_IN, "\x00") if isinstance(v, str) else v)
+                cells = frame[column]
+                # kept as objects with None for blanks: a string dtype would
+                # turn the blanks into NaN, which reads as a value
+                frame[column] = cells.str.replace(_NUL_STAND_IN, "\x00", regex=False).astype(object).where(cells.notna(), None)
         if len(frame.columns):
             frame = frame[~_all_blank(frame).to_numpy()]
         return frame
@@ -404,11 +424,16 @@ def _refuse_duplicate_columns(label: str, names: list[str]) -> None:
 
 
 def _all_blank(frame: pd.DataFrame) -> pd.Series:
-    blank = pd.Series(True, index=frame.index)
+    """Rows whose every cell is empty or spaces. Each column looks only at
+    the rows still blank so far: after the first column, which is rarely
+    empty, there is almost nothing left to look at."""
+    blank = np.ones(len(frame), dtype=bool)
     for column in frame.columns:
-        values = frame[column]
-        blank &= values.isna() | values.astype(str).str.strip().eq("")
-    return blank
+        rows = np.flatnonzero(blank)
+        if len(rows) == 0:
+            break
+        blank[rows] = strip_text(frame[column].iloc[rows], other="", keep_other=True).eq("").to_numpy(dtype=bool)
+    return pd.Series(blank, index=frame.index)
 
 
 def _cell_text(value) -> str | None:

@@ -225,6 +225,9 @@ def summary_row(data: TrackerInput, streams=None, template: str = ROI_TEMPLATE) 
 # ---- totals by currency and conversion -----------------------------------------
 
 
+_RATE_BOUNDS = (1e-9, 1e9)  # an exchange rate's plausible range (read_fx)
+
+
 def read_fx(data_dir: Path, report_currency: str = "USD") -> dict[str, float] | None:
     """Exchange rates from ``fx.csv`` (or ``fx.xlsx``) in ``data_dir``, or
     None when there is none.
@@ -258,8 +261,11 @@ def read_fx(data_dir: Path, report_currency: str = "USD") -> dict[str, float] | 
             value = float(str(rate).strip())
         except ValueError:
             raise InputError(path.name, f"row {row}, column rate: expected a number, got {rate!r}") from None
-        if not math.isfinite(value) or value <= 0:
-            raise InputError(path.name, f"row {row}, column rate: expected a positive number (units of {report_currency} per {code}), got {rate!r}")
+        # No two currencies in use are 10^9 apart (an Iranian rial is about
+        # 10^-6 euro): a rate beyond that is a slip (1e308 overflowed the
+        # converted totals to nothing), as are 0, negatives, inf and NaN.
+        if not (_RATE_BOUNDS[0] <= value <= _RATE_BOUNDS[1]):
+            raise InputError(path.name, f"row {row}, column rate: expected a positive number from {_RATE_BOUNDS[0]:g} to {_RATE_BOUNDS[1]:g} (units of {report_currency} per {code}), got {rate!r}")
         if code == report_currency.upper() and value != 1:
             raise InputError(path.name, f"row {row}, column rate: {code} is the reporting currency, so its rate is 1, not {rate}")
         rates[code] = value

@@ -28,7 +28,7 @@ from .limits import Budget
 from .operands import NotComputed
 from .safety import Limits, WorkbookError, check_archive, check_macros_kept, macro_parts, open_workbook
 
-__all__ = ["DataCheck", "data_checks", "CalcReport", "to_values", "complete_values", "calc_file", "refuse_own_input"]
+__all__ = ["DataCheck", "data_checks", "CalcReport", "formula_errors", "to_values", "complete_values", "calc_file", "refuse_own_input"]
 
 class DataCheck(NamedTuple):
     """A cell in a number column of a tracker's data table that holds text
@@ -79,10 +79,13 @@ class CalcReport:
     kept: list[tuple[str, str]] = field(default_factory=list)
     # ... and those for which the file saved nothing: #NAME? until Excel recalculates
     not_computed: list[tuple[str, str]] = field(default_factory=list)
+    # (sheet, cell, formula, error, reason) of Excel's own formulas that end in an error
+    formula_errors: list[tuple[str, str, str, str, str]] = field(default_factory=list)
 
     @property
     def errors(self) -> list[tuple[str, str, str, str, str]]:
-        """(sheet, cell, formula, error, reason) for every error value written."""
+        """(sheet, cell, formula, error, reason) for every error value an
+        add-in formula gave (the cell is the formula's anchor)."""
         found = []
         for item in self.replaced:
             block = item.value if isinstance(item.value, list) else [[item.value]]
@@ -91,6 +94,37 @@ class CalcReport:
                     if isinstance(value, ExcelError):
                         found.append((item.sheet, item.cell, item.formula, str(value), value.reason))
         return found
+
+def formula_errors(workbook: Any, values: FormulaValues) -> list[tuple[str, str, str, str, str]]:
+    """(sheet, cell, formula, error, reason) for every cell of an Excel
+    formula (each cell of an array formula's range) whose value in
+    ``values`` is an error, sheet by sheet, row by row.
+
+    What counts: an error a formula gives, computed here (circular names,
+    ``#REF!`` of a range too large, ``#DIV/0!``...) or saved in the file for
+    a function this calculation does not know. What does not: an error
+    value typed in as a constant (the user's data, not a formula's
+    failure), and the ``#NAME?`` standing in for a formula this calculation
+    cannot compute and the file saved no value for (listed apart, as not
+    computed). An add-in's deliberate answer to bad input is an error too,
+    listed by :attr:`CalcReport.errors`.
+    """
+    found = []
+    for sheet in workbook.worksheets:
+        for row, col in sorted(sheet._cells):
+            cell = sheet._cells[(row, col)]
+            if isinstance(cell.value, ArrayFormula):
+                text, block = cell.value.text or "", _block_of(values, sheet, cell)
+            elif cell.data_type == "f":
+                text, block = cell.value, [[values.get(sheet.title, row, col)]]
+            else:
+                continue
+            for i, line in enumerate(block):
+                for j, value in enumerate(line):
+                    if isinstance(value, ExcelError) and not isinstance(value, NotComputed):
+                        found.append((sheet.title, f"{get_column_letter(col + j)}{row + i}", text, str(value), value.reason))
+    return found
+
 
 def to_values(workbook: Any, budget: Budget | None = None) -> list[ValueCell]:
     """Replace add-in formulas by their values, in place.
@@ -262,13 +296,14 @@ def calc_file(source: str | os.PathLike, output: str | os.PathLike, limits: Limi
                 for j, value in enumerate(row):
                     if (i, j) != (0, 0):
                         _write(sheet.cell(cell.row + i, cell.column + j), value)
+    errors = formula_errors(workbook, values)
     data = workbook_bytes(workbook, values=values, strict=False, ours=False)
     if workbook.vba_archive is not None:
         workbook.vba_archive.close()
     if macros:
         check_macros_kept(source, data, macros)
     write_atomic(output, data)  # a temporary file in the same folder, then a rename
-    return CalcReport(source, output, replaced, checks, saved.kept, saved.missing)
+    return CalcReport(source, output, replaced, checks, saved.kept, saved.missing, errors)
 
 def refuse_own_input(source: Path, output: Path) -> None:
     """``calc`` never writes over its input: the output may not be the input

@@ -196,3 +196,108 @@ def test_a_binary_tail_after_the_first_megabyte_is_refused_naming_its_offset(tmp
     output = " ".join((done.stdout + done.stderr).split())
     assert done.returncode == 2, output
     assert f"surveys.csv: from byte {size:,} on, the file is not text in utf-8" in output
+
+
+# -- messages that name the rule broken, text a cell can hold ----------------------------
+# Found by the second review: an id over 64 characters and an id with "é"
+# were both told "letters, digits, - and _ only"; a 40,000-character proxy
+# name was cut to 32,767 (all a cell holds) without a word.
+def errors_of(out):
+    import csv
+
+    with open(out / "errors.csv", newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _with_client(data, client_id: str) -> None:
+    """ledgerly's rows again under another id."""
+    for name in ("clients", "kpis", "costs", "surveys"):
+        frame = pd.read_csv(data / f"{name}.csv", dtype=str, keep_default_na=False)
+        copy = frame[frame["client_id"] == "ledgerly"].copy()
+        copy["client_id"] = client_id
+        pd.concat([frame, copy]).to_csv(data / f"{name}.csv", index=False)
+
+
+@pytest.mark.parametrize(
+    ("client_id", "message"),
+    [
+        ("x" * 70, "longer than 64 characters (70)"),
+        ("café-1", "contains 'é' (character 4); ids use ASCII letters, digits, - and _ only"),
+        ("two words", "contains ' ' (a space) (character 4); ids use ASCII letters, digits, - and _ only"),
+        ("é" * 65, "longer than 64 characters (65), and contains 'é' (character 1); ids use ASCII letters, digits, - and _ only"),
+    ],
+)
+def test_an_id_message_names_the_rule_it_breaks(tmp_path, client_id, message):
+    data = subset(tmp_path, ["rose-bakery", "ledgerly"])
+    _with_client(data, client_id)
+    out = tmp_path / "out"
+    result = run(data, out)
+    assert result.exit_code == 1, result.output
+    [problem] = [p for p in errors_of(out) if p["client_id"] == client_id]
+    assert (problem["file"], problem["row"], problem["column"], problem["message"]) == ("clients.csv", "4", "client_id", message)
+    assert (out / "ledgerly.xlsx").exists()  # the others are built
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "text"),
+    [
+        ("proxies", "name", "Goodwill " + "x" * 39_991),  # 40,000 characters
+        ("proxies", "name", "😀" * 16_384),  # 16,384 characters, 32,768 UTF-16 units as Excel counts them
+        ("journeys", "path", ">".join(["email"] * 7_000)),
+    ],
+)
+def test_text_longer_than_a_cell_holds_is_refused_with_row_and_column(tmp_path, table, column, text):
+    from cxroi_xl.workbooks.sample_data import write_sample_orders_and_journeys
+
+    data = subset(tmp_path, ["rose-bakery", "pixel-agency"])
+    if table == "proxies":
+        rows = [["rose-bakery", "Brand", "100", "2025-01", "", "0.5"], ["pixel-agency", text, "100", "2025-01", "", "0.5"]]
+        pd.DataFrame(rows, columns=["client_id", "name", "monthly_value", "first_month", "last_month", "confidence"]).to_csv(data / "proxies.csv", index=False)
+        row = 3
+    else:
+        write_sample_orders_and_journeys(data)
+        for name in ("journeys", "transactions"):
+            frame = pd.read_csv(data / f"{name}.csv", dtype=str, keep_default_na=False)
+            frame[frame["client_id"].isin(["rose-bakery", "pixel-agency"])].to_csv(data / f"{name}.csv", index=False)
+        journeys = pd.read_csv(data / "journeys.csv", dtype=str, keep_default_na=False)
+        row = int(journeys.index[journeys["client_id"] == "pixel-agency"][0]) + 2
+        journeys.loc[row - 2, "path"] = text
+        journeys.to_csv(data / "journeys.csv", index=False)
+    out = tmp_path / "out"
+    result = run(data, out)
+    assert result.exit_code == 1, result.output
+    units = len(text.encode("utf-16-le")) // 2
+    [problem] = [p for p in errors_of(out) if p["client_id"] == "pixel-agency"]
+    assert (problem["file"], problem["row"], problem["column"]) == (f"{table}.csv", str(row), column)
+    assert problem["message"] == f"is {units:,} characters long; a cell holds at most 32,767: shorten it"
+    assert not (out / "pixel-agency.xlsx").exists() and (out / "rose-bakery.xlsx").exists()
+
+
+def test_text_of_exactly_a_cell_is_read_whole(tmp_path):
+    data = subset(tmp_path, ["ledgerly"])
+    name = "Goodwill " + "x" * (32_767 - 9)
+    pd.DataFrame([["ledgerly", name, "100", "2025-01", "", "0.5"]], columns=["client_id", "name", "monthly_value", "first_month", "last_month", "confidence"]).to_csv(data / "proxies.csv", index=False)
+    from cxroi_xl.batch.read import read_batch
+
+    batch = read_batch(data)
+    assert batch.problems == []
+    assert batch.tracker_input("ledgerly").proxies["name"].tolist() == [name]
+
+
+def test_a_control_character_in_one_row_leaves_the_blank_cells_of_others_blank(tmp_path):
+    # found while vectorising: once a file held a control character, its
+    # blank cells were read as NaN, which every other client's blank
+    # optional cell then failed on ("Input should be less than or equal to 1")
+    data = subset(tmp_path, ["rose-bakery", "ledgerly"])
+    clients = pd.read_csv(data / "clients.csv", dtype=str, keep_default_na=False)
+    clients.loc[clients["client_id"] == "ledgerly", "client_name"] = "Ledgerly\x01"
+    clients.loc[clients["client_id"] == "rose-bakery", "discount_rate"] = ""  # blank: the default, 0.10
+    clients.to_csv(data / "clients.csv", index=False)
+    out = tmp_path / "out"
+    result = run(data, out)
+    assert result.exit_code == 1, result.output
+    assert [(p["client_id"], p["column"]) for p in errors_of(out)] == [("ledgerly", "client_name")]
+    assert errors_of(out)[0]["message"] == "contains the control character U+0001, which a workbook cannot hold; remove it"
+    from cxroi_xl.batch.read import read_batch
+
+    assert read_batch(data).clients["rose-bakery"].discount_rate == 0.10

@@ -243,3 +243,26 @@ def test_a_stopped_run_leaves_summary_portfolio_and_manifest_describing_out(tmp_
     fresh = runner.invoke(app, ["generate", str(data), "--out", str(tmp_path / "fresh"), "--jobs", "2"])
     assert fresh.exit_code == 0
     assert read_summary(out) == read_summary(tmp_path / "fresh")
+
+
+# -- absurd exchange rates are refused ---------------------------------------------------
+# Found by the second review: a rate of 1e308 in fx.csv blanked the
+# converted totals (they overflowed) with exit 0. A rate is units of the
+# reporting currency for one unit of the client's, so it is positive and
+# finite, and no pair of currencies in use is 10^9 apart (an Iranian rial
+# is about 10^-6 euro): a rate outside [1e-9, 1e9] is a typing slip.
+@pytest.mark.parametrize("rate", ["1e308", "1e10", "1e-10", "0", "-1.27", "inf", "nan", "-inf"])
+def test_an_absurd_exchange_rate_is_refused_with_file_row_and_column(tmp_path, rate):
+    data, out = subset(tmp_path, THREE), tmp_path / "out"
+    (data / "fx.csv").write_text(f"currency,rate\nEUR,1.08\nGBP,{rate}\nUSD,1\n", encoding="utf-8")
+    result = run(data, out)
+    assert result.exit_code == 2, result.output
+    assert f"fx.csv: row 3, column rate: expected a positive number from 1e-09 to 1e+09 (units of USD per GBP), got '{rate}'" in said(result)
+    assert not out.exists()
+
+
+def test_plausible_exchange_rates_far_from_one_are_read(tmp_path):
+    # the rial and the dollar as they stand: rates near the bounds still convert
+    data, out = subset(tmp_path, THREE), tmp_path / "out"
+    (data / "fx.csv").write_text("currency,rate\nGBP,800000\nUSD,1\n", encoding="utf-8")
+    assert run(data, out).exit_code == 0

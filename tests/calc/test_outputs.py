@@ -138,3 +138,77 @@ def test_macros_the_writer_would_drop_refuse_the_file(tmp_path, monkeypatch):
     result = calc(book, "-o", out)
     assert result.exit_code == 2 and "macros would be lost" in result.output, result.output
     assert not out.exists()
+
+
+# -- errors of Excel's own formulas are listed, exit 1 ------------------------------------
+# Found by the second review: circular defined names and {=SUM(A:XFD*1)}
+# gave #REF! with exit 0 and no listing. Now every formula cell (an
+# add-in's or Excel's own, each cell of an array formula's range) whose
+# value is an error is listed with its sheet, cell, error and reason, and
+# calc exits 1; error values typed in as constants are the user's data, not
+# a formula's failure, and are not listed.
+def _erring_book(path):
+    from openpyxl.workbook.defined_name import DefinedName
+    from openpyxl.worksheet.formula import ArrayFormula
+
+    book = _book()
+    sheet = book["Sheet1"]
+    book.defined_names["Loop1"] = DefinedName("Loop1", attr_text="Loop2")
+    book.defined_names["Loop2"] = DefinedName("Loop2", attr_text="Loop1")
+    sheet["B1"] = "=Loop1"  # a name defined by a name defined by it
+    sheet["B2"] = "=1/0"
+    sheet["C1"] = "#N/A"  # an error value typed in: the user's, not a formula's
+    sheet["D1"] = ArrayFormula("D1", "=SUM(A1:B1*1)")  # the sum meets B1's #REF!
+    book.save(path)
+
+
+def test_errors_of_excels_own_formulas_are_listed_and_exit_1(tmp_path):
+    book, out = tmp_path / "p.xlsx", tmp_path / "values.xlsx"
+    _erring_book(book)
+    result = runner.invoke(app, ["calc", str(book), "-o", str(out)], terminal_width=300)
+    assert result.exit_code == 1, result.output
+    text = " ".join(result.output.split())
+    assert "Sheet1!B1 #REF!: the name Loop1 refers to itself (formula =Loop1)" in text
+    assert "Sheet1!B2 #DIV/0!: division by zero (formula =1/0)" in text
+    assert "Sheet1!D1 #REF!: the name Loop1 refers to itself (formula =SUM(A1:B1*1))" in text
+    assert "Sheet1!C1" not in text  # typed in, not computed
+    assert "3 cell(s) ended in an error" in text
+    values = load_workbook(out, data_only=True)["Sheet1"]  # written all the same
+    assert (values["A1"].value, values["A2"].value, values["B1"].value, values["B2"].value) == (pytest.approx(2.6), pytest.approx(5.2), "#REF!", "#DIV/0!")
+
+
+def test_a_whole_sheet_array_formula_lists_its_error(tmp_path):
+    from openpyxl.worksheet.formula import ArrayFormula
+
+    book, out = tmp_path / "p.xlsx", tmp_path / "values.xlsx"
+    workbook = _book()
+    workbook["Sheet1"]["C1"] = ArrayFormula("C1", "=SUM(A:XFD*1)")  # the review's case: it reads itself
+    workbook.save(book)
+    result = runner.invoke(app, ["calc", str(book), "-o", str(out)], terminal_width=300)
+    assert result.exit_code == 1, result.output
+    assert "Sheet1!C1 #REF!" in " ".join(result.output.split()) and "1 cell(s) ended in an error" in " ".join(result.output.split())
+
+
+def test_an_add_in_error_and_a_native_error_are_both_counted(tmp_path):
+    book, out = tmp_path / "p.xlsx", tmp_path / "values.xlsx"
+    workbook = _book()
+    workbook["Sheet1"]["B1"] = "=CXPAYBACK({-100,1})"  # never pays back: the add-in's #N/A on purpose
+    workbook["Sheet1"]["B2"] = "=B1+1"  # Excel's own formula meets it
+    workbook.save(book)
+    result = runner.invoke(app, ["calc", str(book), "-o", str(out)], terminal_width=300)
+    text = " ".join(result.output.split())
+    assert result.exit_code == 1
+    assert "Sheet1!B1 #N/A: the cumulative cash flow never reaches zero" in text
+    assert "Sheet1!B2 #N/A: Sheet1!B1 holds #N/A (formula =B1+1)" in text  # pointing at where it came from
+    assert "2 cell(s) ended in an error" in text
+
+
+def test_a_workbook_without_errors_still_exits_0(tmp_path):
+    book, out = tmp_path / "p.xlsx", tmp_path / "values.xlsx"
+    workbook = _book()
+    workbook["Sheet1"]["C1"] = "#N/A"  # typed in
+    workbook["Sheet1"]["C2"] = "=IFERROR(1/0, 7)"  # an error caught is no error
+    workbook.save(book)
+    result = calc(book, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "ended in an error" not in result.output
