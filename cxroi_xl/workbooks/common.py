@@ -197,14 +197,28 @@ def _advance(ch: str, bold: bool) -> int:
     return _OTHER
 
 
-@functools.lru_cache(maxsize=65536)  # the same labels and guide lines recur in every client's workbook
 def text_width(text: str, bold: bool = False, size: float = 11) -> float:
     """Width of ``text`` in column-width units (digits of 11 pt Calibri as
     LibreOffice draws it), for text in any script (see :func:`_advance`)."""
-    bold = bool(bold)
+    if len(text) <= _CACHED_LABEL:
+        return _label_width(text, bool(bold), size)
+    return _units(text, bool(bold)) / _DIGIT * size / 11
+
+
+# The same labels and headers recur in every client's workbook; the cache
+# keeps short texts only, so it holds at most about 1 MiB.
+_CACHED_LABEL = 100
+
+
+@functools.lru_cache(maxsize=4096)
+def _label_width(text: str, bold: bool, size: float) -> float:
+    return _units(text, bold) / _DIGIT * size / 11
+
+
+def _units(text: str, bold: bool) -> int:
+    """Width of ``text`` in DejaVu's font units: a sum over its characters."""
     table = _ADVANCE[bold]
-    units = sum(table[ord(ch) - 32] if 32 <= ord(ch) < 127 else _advance(ch, bold) for ch in text)
-    return units / _DIGIT * size / 11
+    return sum(table[ord(ch) - 32] if 32 <= ord(ch) < 127 else _advance(ch, bold) for ch in text)
 
 
 def _font_of(cell) -> tuple[bool, float]:
@@ -212,16 +226,37 @@ def _font_of(cell) -> tuple[bool, float]:
     return bool(font is not None and font.b), float(font.sz) if font is not None and font.sz else 11.0
 
 
-@functools.lru_cache(maxsize=65536)
 def wrapped_lines(text: str, width: float, bold: bool = False, size: float = 11) -> int:
     """Lines ``text`` takes in a column ``width`` wide, wrapped at spaces."""
-    lines, current = 1, ""
+    if len(text) <= _CACHED_PARAGRAPH:
+        return _cached_wrapped_lines(text, width, bool(bold), size)
+    return _wrapped_lines(text, width, bool(bold), size)
+
+
+# The guide's paragraphs recur in every client's workbook, a client's own
+# sentences do not: at most 256 texts of at most 1,000 characters are kept
+# (under 0.5 MiB), the least recently used making room.
+_CACHED_PARAGRAPH = 1000
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_wrapped_lines(text: str, width: float, bold: bool, size: float) -> int:
+    return _wrapped_lines(text, width, bold, size)
+
+
+def _wrapped_lines(text: str, width: float, bold: bool, size: float) -> int:
+    # a line's width is the sum of its words' and spaces' (text_width is a
+    # sum over characters), so each word is measured once, not every
+    # candidate line
+    space = _units(" ", bold)
+    lines, current, started = 1, 0, False  # the line so far: its units, whether it has any text
     for word in text.split(" "):
-        candidate = f"{current} {word}" if current else word
-        if current and text_width(candidate, bold, size) + CELL_PADDING > width:
-            lines, current = lines + 1, word
+        units = _units(word, bold)
+        candidate = current + space + units if started else units
+        if started and candidate / _DIGIT * size / 11 + CELL_PADDING > width:
+            lines, current, started = lines + 1, units, word != ""
         else:
-            current = candidate
+            current, started = candidate, started or word != ""
     return lines
 
 
@@ -763,9 +798,7 @@ class _InMemoryWriter(ExcelWriter):
             notes = CommentSheet.from_comments(ws._comments)
             notes._id = sheet_id
             parts = (tostring(notes.to_tree()), notes.write_shapes(None))
-            if len(_NOTE_PARTS) >= 64:
-                _NOTE_PARTS.clear()
-            _NOTE_PARTS[key] = parts
+            _NOTE_PARTS.put(key, parts, sum(map(len, parts)) + sum(len(c.text.t) + 100 for c in ws._comments))
         notes = CommentSheet(authors=AuthorList(), commentList=[])  # names the part for the manifest and the relationship
         notes._id = sheet_id
         self._comments.append(notes)
@@ -777,7 +810,44 @@ class _InMemoryWriter(ExcelWriter):
         ws._rels.append(Relationship(Id="comments", type=notes._rel_type, Target=notes.path))
 
 
-_NOTE_PARTS: dict[tuple, tuple[bytes, Any]] = {}
+class _BoundedCache:
+    """A memo of at most ``max_bytes`` (each entry's size as the caller
+    counts it), the least recently used entries forgotten first: memory
+    stays flat however many distinct entries a batch makes."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.nbytes = 0
+        self._entries: dict[Any, tuple[Any, int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: Any) -> Any:
+        found = self._entries.pop(key, None)
+        if found is None:
+            return None
+        self._entries[key] = found  # the most recently used last
+        return found[0]
+
+    def put(self, key: Any, value: Any, nbytes: int) -> None:
+        if nbytes > self.max_bytes or key in self._entries:
+            return
+        while self._entries and self.nbytes + nbytes > self.max_bytes:
+            self.nbytes -= self._entries.pop(next(iter(self._entries)))[1]
+        self._entries[key] = (value, nbytes)
+        self.nbytes += nbytes
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self.nbytes = 0
+
+
+# (sheet number, notes) -> the two parts of those notes. The sheets of the
+# client's data carry the same notes client after client; a values form's
+# results carry the client's own, so the entries churn: 512 KiB keeps the
+# first kind and about two dozen of the second (some 20 KiB each).
+_NOTE_PARTS = _BoundedCache(512 * 1024)
 
 
 def workbook_parts(wb: Workbook, stream: RowStream | None = None, values: FormulaValues | None = None, strict: bool = True, ours: bool = True, unfilled: Iterable[str] = (), sheets_only: bool = False) -> _FinishedParts:

@@ -24,12 +24,19 @@ cell a live spill covers (their values), and the inputs the engine supplies
 the shared sheets' builders write comes from the shape alone, by
 construction: :func:`~cxroi_xl.workbooks.roi_template.build_shared_sheets`
 is given nothing but the shape.
+
+A frame holds plain data only (bytes, strings, tuples; its style tables
+frozen into tuples), never an openpyxl object, so no client's workbook
+outlives its build; the frames of a process hold at most
+:data:`MAX_FRAME_BYTES` together, the oldest forgotten first.
 """
 from __future__ import annotations
 
 import io
 import posixpath
 import re
+import sys
+from array import array
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +60,13 @@ _STYLE = re.compile(r' s="\d+"')
 _TARGET = re.compile(r'<Relationship\b[^>]*?\bTarget="([^"]*)"([^>]*)')
 
 MAX_FRAMES = 16  # shapes kept per process: a batch's clients mostly share a few
+# What the frames of a process may hold together, as :func:`frames_nbytes`
+# counts it (about 1 MiB a frame of a 36 to 60 month horizon, 0.6 to 0.8 MiB
+# of it really held): memory stays flat however many shapes a batch has, the
+# oldest frame making room for the newest. Reached before MAX_FRAMES, so that
+# the frames' memory varies by at most one frame once a mixed batch has
+# filled it.
+MAX_FRAME_BYTES = 12 * 2**20
 
 
 class _DoesNotFit(Exception):
@@ -75,9 +89,9 @@ class _AddinBlock:
 class _Frame:
     """A whole build's package, kept to give later clients of its shape theirs."""
 
-    def __init__(self, mode: str, parts: dict[str, bytes], client_parts: frozenset[str], sheets: dict[str, tuple[str, list]], styles: tuple, registered: tuple):
+    def __init__(self, mode: str, parts: dict[str, bytes], client_parts: frozenset[str], sheets: dict[str, tuple[str, list]], styles: tuple, registered: tuple, nbytes: int):
         self.mode = mode
-        self.parts = parts  # every part but the client sheets', in archive order (None: the client's)
+        self.parts = parts  # every part, in archive order (None: made per client, the client's and the shared sheets)
         self.client_parts = client_parts
         self.sheets = sheets  # part name -> (sheet title, compiled XML)
         # the style tables after the client's sheets were built, and the
@@ -86,6 +100,7 @@ class _Frame:
         # part hold the frame client's indices
         self.styles = styles
         self.registered = registered
+        self.nbytes = nbytes  # what it holds, about (see _keep)
 
     def workbook_bytes(self, wb: Workbook, stream: RowStream) -> bytes:
         """The package of ``wb`` (its client sheets built, the shared ones
@@ -114,14 +129,17 @@ class _Frame:
 
 
 # (mode, shape, notes) -> frame, None when the shape's sheets cannot be
-# compiled; (mode, shape) -> the add-in formulas of its shared sheets
+# compiled, oldest first, and the bytes each holds; (mode, shape) -> the
+# add-in formulas of its shared sheets
 _FRAMES: dict[tuple, _Frame | None] = {}
+_SIZES: dict[tuple, int] = {}
 _BLOCKS: dict[tuple, tuple[_AddinBlock, ...]] = {}
 
 
 def clear() -> None:
     """Forget every frame of this process."""
     _FRAMES.clear()
+    _SIZES.clear()
     _BLOCKS.clear()
 
 
@@ -158,10 +176,46 @@ def roi_workbook_bytes(data, mode: str, model, label) -> bytes:
         _BLOCKS.setdefault((mode, shape), blocks)
         key = (mode, shape, _notes(blocks, values, mode))
         if key not in _FRAMES:
-            if len(_FRAMES) >= MAX_FRAMES:
-                del _FRAMES[next(iter(_FRAMES))]
-            _FRAMES[key] = _capture(wb, mode, made, values, styles, blocks)
+            _keep(key, _capture(wb, mode, made, values, styles, blocks))
     return zip_parts(made.parts)
+
+
+def _keep(key: tuple, frame: _Frame | None) -> None:
+    """Keep ``frame`` under ``key``, the oldest frames forgotten to stay
+    within :data:`MAX_FRAMES` and :data:`MAX_FRAME_BYTES`."""
+    size = _footprint(key) + (frame.nbytes if frame is not None else 0)
+    if size > MAX_FRAME_BYTES:
+        return
+    while _FRAMES and (len(_FRAMES) >= MAX_FRAMES or size + frames_nbytes() > MAX_FRAME_BYTES):
+        oldest = next(iter(_FRAMES))
+        del _FRAMES[oldest]
+        _SIZES.pop(oldest, None)
+    _FRAMES[key] = frame
+    _SIZES[key] = size
+
+
+def frames_nbytes() -> int:
+    """About how many bytes this process's frames hold (never less than
+    they do: a test weighs them with tracemalloc)."""
+    return sum(_SIZES.get(key, 0) for key in _FRAMES)
+
+
+# What a piece of a compiled sheet holds beside its text, at most: a
+# string's header, or a cell's tuple, position and strings' headers (about
+# 120 bytes measured).
+_PIECE_BYTES = 200
+
+
+def _footprint(value: Any) -> int:
+    """Bytes ``value`` holds, with everything it contains (strings, bytes,
+    tuples, lists, dicts of them; an object of another kind counts by its
+    own size)."""
+    size = sys.getsizeof(value)
+    if isinstance(value, (tuple, list, frozenset, set)):
+        size += sum(_footprint(item) for item in value)
+    elif isinstance(value, dict):
+        size += sum(_footprint(k) + _footprint(v) for k, v in value.items())
+    return size
 
 
 def _capture(wb: Workbook, mode: str, made, values: FormulaValues, styles: tuple, blocks: tuple[_AddinBlock, ...]) -> _Frame | None:
@@ -169,6 +223,7 @@ def _capture(wb: Workbook, mode: str, made, values: FormulaValues, styles: tuple
     compiled (a cell to render is missing from the XML)."""
     client_parts = _owned_parts(made.parts, _client_sheet_parts(wb))
     sheets = {}
+    nbytes = 0
     positions = {ws.title: i for i, ws in enumerate(wb.worksheets, 1)}
     if sorted(positions[t] for t in roi_template.SHARED_SHEETS) != list(range(len(positions) - len(roi_template.SHARED_SHEETS) + 1, len(positions) + 1)):
         return None  # the client's sheets register their styles first: the shared ones must come last
@@ -177,28 +232,56 @@ def _capture(wb: Workbook, mode: str, made, values: FormulaValues, styles: tuple
     try:
         for title in roi_template.SHARED_SHEETS:
             name = f"xl/worksheets/sheet{positions[title]}.xml"
-            sheets[name] = (title, _compile(made.unfilled[name], _slots(title, blocks, values, mode), values.dynamic.get(title, {})))
+            xml = made.unfilled[name]
+            sheets[name] = (title, _compile(xml, _slots(title, blocks, values, mode), values.dynamic.get(title, {})))
+            # the pieces' text is part of the sheet's XML; counting them
+            # one by one would cost a tenth of the build
+            nbytes += sys.getsizeof(xml) + _PIECE_BYTES * len(sheets[name][1])
     except _DoesNotFit:
         return None
-    parts = {name: (None if name in client_parts else data) for name, data in made.parts.items()}
-    return _Frame(mode, parts, client_parts, sheets, styles, registered)
+    # the client's parts and the shared sheets are made per client: only their names are kept
+    parts = {name: (None if name in client_parts or name in sheets else data) for name, data in made.parts.items()}
+    nbytes += _footprint((parts, client_parts, styles, registered))
+    return _Frame(mode, parts, client_parts, sheets, styles, registered, nbytes)
 
 
 # ---- what a frame compares -------------------------------------------------
 
 
 def _style_tables(wb: Workbook) -> tuple:
-    """The workbook's style tables: a cell's style is an index into them."""
-    return (
-        list(wb._fonts), list(wb._fills), list(wb._borders), list(wb._number_formats), list(wb._alignments),
-        list(wb._protections), [tuple(s) for s in wb._cell_styles], list(wb._named_styles), list(wb._differential_styles.styles),
-    )
+    """The workbook's style tables (a cell's style is an index into them),
+    frozen: a frame keeps them and must not keep the workbook."""
+    return _frozen((
+        wb._fonts, wb._fills, wb._borders, wb._number_formats, wb._alignments,
+        wb._protections, wb._cell_styles, wb._named_styles, wb._differential_styles.styles,
+    ))
 
 
 def _registered(wb: Workbook, cells: int | None = None, differential: int | None = None) -> tuple:
     """The cell styles and differential styles registered so far (the
-    first ``cells`` and ``differential`` of them)."""
-    return [tuple(s) for s in wb._cell_styles][:cells], list(wb._differential_styles.styles)[:differential]
+    first ``cells`` and ``differential`` of them), frozen."""
+    return _frozen((list(wb._cell_styles)[:cells], list(wb._differential_styles.styles)[:differential]))
+
+
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _frozen(value: Any) -> Any:
+    """``value`` as nested tuples of plain values, equal where the openpyxl
+    objects hold equal values (every field compared, so never equal where
+    openpyxl's own comparison would differ).
+
+    A frame keeps its style tables to compare later clients' with them; the
+    objects themselves would keep whole workbooks alive: a named style
+    points at the workbook it is bound to, and through it at every cell."""
+    if isinstance(value, _PLAIN):
+        return value
+    if isinstance(value, (list, tuple, array)):  # a style array is an array
+        return tuple(_frozen(item) for item in value)
+    fields = getattr(value, "__dict__", None)  # openpyxl's descriptors keep their values here
+    if fields is None:
+        return (type(value).__name__, repr(value))
+    return (type(value).__name__, *((name, _frozen(field)) for name, field in sorted(fields.items()) if name != "_wb"))
 
 
 def _addin_blocks(wb: Workbook) -> tuple[_AddinBlock, ...]:

@@ -229,14 +229,16 @@ def write_horizon(ws: Worksheet, lay: HorizonLayout, tracked: int, currency: str
 
 def _shade(series, name: str, tracked: int, rows: int) -> None:
     series.graphicalProperties = GraphicalProperties(solidFill=_COLOURS[name][0])
-    series.dPt = list(_light_points(name, tracked, rows))
+    series.dPt = [_light_point(name, i) for i in range(tracked, rows)]
 
 
-@functools.lru_cache(maxsize=64)
-def _light_points(name: str, tracked: int, rows: int) -> tuple[DataPoint, ...]:
-    """The projected months' data points, lighter; made once per shape (a
-    batch's clients mostly share one) and only read when the file is written."""
-    return tuple(DataPoint(idx=i, spPr=GraphicalProperties(solidFill=_COLOURS[name][1])) for i in range(tracked, rows))
+@functools.lru_cache(maxsize=1024)
+def _light_point(name: str, idx: int) -> DataPoint:
+    """The data point of projected month ``idx`` of a stream, lighter; made
+    once per process (clients of every shape share them: only read when a
+    file is written). One entry is about 1 KiB, so the cache holds at most
+    about 1 MiB however many shapes a batch has."""
+    return DataPoint(idx=idx, spPr=GraphicalProperties(solidFill=_COLOURS[name][1]))
 
 
 def _finish_chart(chart: BarChart, categories: Reference, currency: str) -> None:
