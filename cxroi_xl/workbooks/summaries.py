@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from copy import copy
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -30,6 +31,7 @@ __all__ = ["SummaryLine", "SummaryBlock"]
 
 PRINT_NOTE = "Printed: this summary. To print every row: Page Layout > Print Area > Clear Print Area."
 LABEL_WIDTH, VALUE_WIDTH = 34, 16
+_RIGHT = Alignment(horizontal="right")
 
 
 @dataclass(frozen=True)
@@ -61,18 +63,14 @@ class SummaryLine:
         if self.function == "COUNTIF":
             wanted = str(self.criterion).casefold()
             return sum(1 for v in column if isinstance(v, str) and v.casefold() == wanted)
-        numbers = []
-        for v in column:
-            if isinstance(v, ExcelError):
-                if self.function == "COUNT":
-                    continue  # COUNT skips errors; the others show the first
-                return v
-            if isinstance(v, bool) or v is None or isinstance(v, str):
-                continue
-            if isinstance(v, (dt.datetime, dt.date)):
-                numbers.append(v)  # MIN and MAX of dates: the date itself
-            elif isinstance(v, (int, float, np.integer, np.floating)) and not math.isnan(float(v)):
-                numbers.append(float(v))
+        if _PLAIN_NUMBERS.issuperset(map(type, column)):
+            # the common case, a column of numbers (NaN: a blank cell): no
+            # per-value type tests
+            numbers = [float(v) for v in column if v == v]
+        else:
+            numbers = _excel_numbers(column, self.function)
+            if isinstance(numbers, ExcelError):
+                return numbers
         if self.function == "COUNT":
             return len(numbers)
         if self.function == "SUM":
@@ -82,6 +80,30 @@ class SummaryLine:
         if self.function == "AVERAGE":
             return float(np.mean(numbers))
         return (min if self.function == "MIN" else max)(numbers)
+
+
+# The types of a column that holds numbers only (bool is not among them:
+# Excel's functions skip a TRUE in a range).
+_PLAIN_NUMBERS = frozenset({float, int, np.float64, np.int64})
+
+
+def _excel_numbers(column: Sequence[Any], function: str) -> list | ExcelError:
+    """The values ``function`` counts, as Excel reads a range: text, blanks
+    and booleans skipped, dates kept (MIN and MAX of dates is the date), the
+    first error returned (COUNT skips errors)."""
+    numbers: list = []
+    for v in column:
+        if isinstance(v, ExcelError):
+            if function == "COUNT":
+                continue
+            return v
+        if isinstance(v, bool) or v is None or isinstance(v, str):
+            continue
+        if isinstance(v, (dt.datetime, dt.date)):
+            numbers.append(v)
+        elif isinstance(v, (int, float, np.integer, np.floating)) and not math.isnan(float(v)):
+            numbers.append(float(v))
+    return numbers
 
 
 @dataclass(frozen=True)
@@ -116,13 +138,18 @@ class SummaryBlock:
         for col, text in ((label_col, "Summary"), (value_col, "Value")):
             cell = ws.cell(self.FIRST_LINE - 1, col, text)
             cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+        label_style = value_style = None
         for i, line in enumerate(self.lines):
             r = self.FIRST_LINE + i
             label = ws.cell(r, label_col, line.label)
-            label.font, label.border = LABEL_FONT, BOX
             value = ws.cell(r, value_col, line.formula(self.table))
-            value.number_format, value.border = line.number_format, BOX
-            value.alignment = Alignment(horizontal="right")
+            if label_style is None:  # the first line styled, the others copy it
+                label.font, label.border = LABEL_FONT, BOX
+                value.border, value.alignment = BOX, _RIGHT
+                label_style, value_style = label._style, value._style
+            else:
+                label._style, value._style = copy(label_style), copy(value_style)
+            value.number_format = line.number_format
         ws.column_dimensions[get_column_letter(label_col)].width = LABEL_WIDTH
         ws.column_dimensions[get_column_letter(value_col)].width = VALUE_WIDTH
         setup = ws.page_setup
