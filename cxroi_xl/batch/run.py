@@ -605,6 +605,11 @@ def _build_all(
         else:
             todo.append(client_id)
 
+    from ..workbooks.roi_template import TEMPLATE_NAME as MAIN_TEMPLATE  # loaded already, by the builders
+
+    if template == MAIN_TEMPLATE:
+        todo = batch.in_shape_order(todo)  # clients of one shape share their frame
+
     def record_failure(client_id: str, exc: BaseException) -> None:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         result.problems.append(Problem(client_id, clients_label, batch.client_rows.get(client_id), "", message))

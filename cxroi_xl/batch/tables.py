@@ -372,6 +372,44 @@ class BatchInput:
                 digest.update(store.client_digest(code))
         return digest.hexdigest()
 
+    def in_shape_order(self, client_ids: list[str]) -> list[str]:
+        """``client_ids`` grouped by the shape of the main template's shared
+        sheets (currency, months from go-live on, horizon), the groups in
+        the order of their first client, file order kept within a group.
+
+        A process keeps the shared sheets of only a few shapes
+        (:mod:`~cxroi_xl.workbooks.frames`); built one after another, the
+        clients of a shape reuse its frame however many shapes a portfolio
+        has. Which workbook a client gets does not depend on the order, only
+        how fast it is built. Reads whole columns, no client's rows."""
+        if len(client_ids) < 3 or "kpis" not in self.stores:
+            return list(client_ids)
+        codes = np.fromiter((self.codes[c] for c in client_ids), dtype=np.int64, count=len(client_ids))
+        clients = self.clients
+        if isinstance(clients, ClientTable):
+            go_live = clients.go_live_months()
+            rows = codes if clients.source is None else clients.source[codes]
+            currency = clients.columns["currency"]
+            currency = currency.objects() if isinstance(currency, _Texts) else np.asarray(currency, dtype=object)
+            currency = currency[rows]
+            horizon = clients.columns.get("horizon_months")
+            horizon = np.full(len(codes), np.nan) if horizon is None else np.asarray(horizon, dtype=float)[rows]
+        else:
+            records = list(clients.values())
+            go_live = np.array([-1 if r is None else r.go_live.year * 12 + r.go_live.month - 1 for r in records], dtype=np.int64)
+            chosen = [records[code] for code in codes]
+            currency = [r.currency for r in chosen]
+            horizon = [r.horizon_months for r in chosen]
+        kpis = self.stores["kpis"]
+        row_codes = kpis.internal("_code").astype(np.int64)
+        months = kpis.column("month").astype("datetime64[M]").astype(np.int64) + 1970 * 12
+        known = row_codes >= 0
+        post = known & (months >= np.where(known, go_live[np.maximum(row_codes, 0)], 0))
+        tracked = np.bincount(row_codes[post], minlength=len(go_live))[codes]
+        first: dict[tuple, int] = {}
+        keys = [first.setdefault(key, i) for i, key in enumerate(zip(currency, tracked.tolist(), horizon))]
+        return [client_ids[i] for i in sorted(range(len(client_ids)), key=keys.__getitem__)]
+
     def close(self) -> None:
         """Remove the on-disk store (also done when the object is collected)."""
         if self._finalizer is not None:
