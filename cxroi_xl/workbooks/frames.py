@@ -25,6 +25,14 @@ the shared sheets' builders write comes from the shape alone, by
 construction: :func:`~cxroi_xl.workbooks.roi_template.build_shared_sheets`
 is given nothing but the shape.
 
+One frame serves every currency. It is built in a placeholder currency
+(:data:`PLACEHOLDER_CURRENCY`): the frame-owned parts of two clients in
+different currencies differ only in the currency's code (a chart's axis
+title, "NPV up to (EUR)") and its number formats (in the styles part), so a
+client's parts are the frame's with those swapped. The first client of a
+shape therefore costs a second build, in the placeholder currency, and
+every client of that shape after it, in any currency, reuses the frame.
+
 A frame holds plain data only (bytes, strings, tuples; its style tables
 frozen into tuples), never an openpyxl object, so no client's workbook
 outlives its build; the frames of a process hold at most
@@ -37,8 +45,9 @@ import posixpath
 import re
 import sys
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+from xml.sax.saxutils import escape
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
@@ -48,7 +57,7 @@ from openpyxl.worksheet.formula import ArrayFormula
 from ..excel.dispatch import ExcelError
 from . import roi_template
 from .cache import FormulaValues, MissingValueError, formula_cell_xml
-from .common import RowStream, _FastWorksheetWriter, workbook_parts, zip_parts
+from .common import RowStream, _FastWorksheetWriter, currency_format, workbook_parts, zip_parts
 from .values import _formula_of, _note, _write, addin_cells, finish
 
 __all__ = ["roi_workbook_bytes", "clear"]
@@ -67,6 +76,54 @@ MAX_FRAMES = 16  # shapes kept per process: a batch's clients mostly share a few
 # the frames' memory varies by at most one frame once a mixed batch has
 # filled it.
 MAX_FRAME_BYTES = 12 * 2**20
+
+
+# The currency a frame is built in: ISO 4217's code reserved for testing,
+# so never a word of the builders' own text, which a swap must not touch.
+PLACEHOLDER_CURRENCY = "XTS"
+_CURRENCY_CODE = re.compile(r"[A-Z]{3}")  # what a batch accepts as a currency
+_CURRENCY_DECIMALS = (0, 1, 2)  # the decimals of the currency formats the sheets may use
+
+
+class _CurrencySwap:
+    """The placeholder currency's code and number formats, as the XML of a
+    part writes them, replaced by a client's currency's."""
+
+    def __init__(self, currency: str):
+        self.currency = currency
+        # formats first: they hold the code (no symbol for the placeholder)
+        self.pairs = [(_xml_attribute(currency_format(PLACEHOLDER_CURRENCY, d)), _xml_attribute(currency_format(currency, d))) for d in _CURRENCY_DECIMALS]
+        self.pairs.append((PLACEHOLDER_CURRENCY, escape(currency)))
+        self.formats = {currency_format(currency, d): currency_format(PLACEHOLDER_CURRENCY, d) for d in _CURRENCY_DECIMALS}
+
+    def text(self, xml: str) -> str:
+        for placeholder, shown in self.pairs:
+            xml = xml.replace(placeholder, shown)
+        return xml
+
+    def part(self, data: bytes) -> bytes:
+        return self.text(data.decode("utf-8")).encode("utf-8") if PLACEHOLDER_CURRENCY.encode() in data else data
+
+    def placeheld(self, value: Any) -> Any:
+        """Frozen style tables (:func:`_style_tables`) with the currency's
+        number formats written as the placeholder's."""
+        if isinstance(value, str):
+            return self.formats.get(value, value)
+        if isinstance(value, tuple):
+            return tuple(self.placeheld(item) for item in value)
+        return value
+
+
+def _xml_attribute(text: str) -> str:
+    return escape(text, {'"': "&quot;"})
+
+
+def _swap_for(currency: str) -> _CurrencySwap | None:
+    """The swap from the placeholder to ``currency``, None when ``currency``
+    is not a three-letter code (its frames are its own) or is the placeholder."""
+    if currency == PLACEHOLDER_CURRENCY or not _CURRENCY_CODE.fullmatch(currency):
+        return None
+    return _CurrencySwap(currency)
 
 
 class _DoesNotFit(Exception):
@@ -102,13 +159,15 @@ class _Frame:
         self.registered = registered
         self.nbytes = nbytes  # what it holds, about (see _keep)
 
-    def workbook_bytes(self, wb: Workbook, stream: RowStream) -> bytes:
+    def workbook_bytes(self, wb: Workbook, stream: RowStream, swap: _CurrencySwap | None = None) -> bytes:
         """The package of ``wb`` (its client sheets built, the shared ones
-        empty) with the frame's shared sheets; :class:`_DoesNotFit` when
-        the frame cannot give it."""
+        empty) with the frame's shared sheets, in ``swap``'s currency when
+        the frame is in the placeholder's; :class:`_DoesNotFit` when the
+        frame cannot give it."""
 
         values: FormulaValues = wb.formula_values
-        if _style_tables(wb) != self.styles:
+        styles = _style_tables(wb)
+        if (styles if swap is None else swap.placeheld(styles)) != self.styles:
             raise _DoesNotFit("the client's sheets use other styles")
         finish(wb, self.mode)
         made = workbook_parts(wb, stream, values, sheets_only=True)  # the rest is the frame's
@@ -122,9 +181,9 @@ class _Frame:
                 parts[name] = made.parts[name]
             elif name in self.sheets:
                 title, pieces = self.sheets[name]
-                parts[name] = _render(pieces, values, title).encode("utf-8")
+                parts[name] = _render(pieces, values, title, swap).encode("utf-8")
             else:
-                parts[name] = data
+                parts[name] = data if swap is None else swap.part(data)
         return zip_parts(parts)
 
 
@@ -151,33 +210,54 @@ def roi_workbook_bytes(data, mode: str, model, label) -> bytes:
     stream = RowStream()
     wb, shape = roi_template.build_client_sheets(data, stream, model=model)
     label(wb)
-    blocks = _BLOCKS.get((mode, shape))
+    swap = _swap_for(shape.currency)
+    frame_shape = shape if swap is None else replace(shape, currency=PLACEHOLDER_CURRENCY)
+    blocks = _BLOCKS.get((mode, frame_shape))
     # a values form notes each add-in result, its reason when it is an
     # error or "not reached": clients with the same notes share a frame
-    key = None if blocks is None else (mode, shape, _notes(blocks, wb.formula_values, mode))
+    key = None if blocks is None else (mode, frame_shape, _notes(blocks, wb.formula_values, mode))
     frame = _FRAMES.get(key) if key is not None else None
+    if swap is not None and frame is None and (key is None or key not in _FRAMES):
+        # the shape's first client: its frame is built in the placeholder
+        # currency (the notes follow the values, the same in any currency)
+        placeheld = RowStream()
+        frame_book, _ = roi_template.build_client_sheets(data, placeheld, model=model, currency=PLACEHOLDER_CURRENCY)
+        label(frame_book)
+        frame = _whole_build(frame_book, placeheld, frame_shape, mode, capture=True)[1]
+        del frame_book
     if frame is not None:
         try:
-            return frame.workbook_bytes(wb, stream)
+            return frame.workbook_bytes(wb, stream, swap)
         except _DoesNotFit:  # built whole, from the start: the frame may have changed wb
             stream = RowStream()
             wb, shape = roi_template.build_client_sheets(data, stream, model=model)
             label(wb)
-            key = False  # and the frames stay as they are
+            return _whole_build(wb, stream, shape, mode, capture=False)[0]
+    # a currency with frames of its own, or a shape whose frame could not be compiled
+    return _whole_build(wb, stream, shape, mode, capture=swap is None)[0]
+
+
+def _whole_build(wb: Workbook, stream: RowStream, shape, mode: str, capture: bool) -> tuple[bytes, _Frame | None]:
+    """The package of ``wb`` (its client sheets built) with its shared
+    sheets, of ``shape``, built by openpyxl; with ``capture``, kept as the
+    frame of ``shape`` unless there is one, and returned too (None when
+    the sheets cannot be compiled)."""
     styles = _style_tables(wb)
     roi_template.build_shared_sheets(wb, shape)
     blocks = _addin_blocks(wb)
     finish(wb, mode)
     values: FormulaValues = wb.formula_values
     made = workbook_parts(wb, stream, values, unfilled=roi_template.SHARED_SHEETS)
-    if key is not False:
+    frame = None
+    if capture:
         if len(_BLOCKS) >= 4 * MAX_FRAMES:
             del _BLOCKS[next(iter(_BLOCKS))]
         _BLOCKS.setdefault((mode, shape), blocks)
         key = (mode, shape, _notes(blocks, values, mode))
         if key not in _FRAMES:
             _keep(key, _capture(wb, mode, made, values, styles, blocks))
-    return zip_parts(made.parts)
+        frame = _FRAMES.get(key)
+    return zip_parts(made.parts), frame
 
 
 def _keep(key: tuple, frame: _Frame | None) -> None:
@@ -425,14 +505,15 @@ _SCRATCH_HEAD = '<c r="A1"'
 _scratch: _Scratch | None = None
 
 
-def _render(pieces: list, values: FormulaValues, sheet: str) -> str:
+def _render(pieces: list, values: FormulaValues, sheet: str, swap: _CurrencySwap | None = None) -> str:
     global _scratch
     _scratch = _scratch or _Scratch()
     inputs = values.inputs.get(sheet, {})
     out = []
     for piece in pieces:
         if piece.__class__ is str:
-            out.append(piece)
+            # the builders' text only: a client's values are never swapped
+            out.append(piece if swap is None or PLACEHOLDER_CURRENCY not in piece else swap.text(piece))
             continue
         kind, key, coordinate = piece[0], piece[1], piece[2]
         if kind == "f":

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from copy import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import jinja2
 import numpy as np
@@ -809,11 +809,15 @@ def build(data: TrackerInput | None = None, stream: RowStream | None = None, val
     return wb
 
 
-def build_client_sheets(data: TrackerInput | None = None, stream: RowStream | None = None, values: FormulaValues | None = None, model=None) -> tuple[Workbook, SharedShape]:
+def build_client_sheets(data: TrackerInput | None = None, stream: RowStream | None = None, values: FormulaValues | None = None, model=None, currency: str | None = None) -> tuple[Workbook, SharedShape]:
     """The first part of :func:`build`: every sheet but the shared ones
     (left empty, in their places), and the values of every formula, the
-    shared sheets' included. Returns the shape the shared sheets need."""
+    shared sheets' included. Returns the shape the shared sheets need.
+    ``currency``: the one the sheets show, instead of the client's (the
+    frames' placeholder currency, :mod:`~cxroi_xl.workbooks.frames`); no
+    value depends on it."""
     data = data or example_input()
+    currency = currency or data.currency
     from ..engine.tracker import split_phases
 
     baseline, post = split_phases(data.kpis, data.go_live)
@@ -827,20 +831,20 @@ def build_client_sheets(data: TrackerInput | None = None, stream: RowStream | No
     projected = max(int(data.horizon_months), tracked) if tracked >= 6 else tracked
     horizon = horizon_layout(len(post), streams.horizon_months if streams is not None else projected)
     _write_start_here(start, data.client_name)
-    _write_inputs(sheets["Inputs"], data)
-    blocks = summary_blocks(data.currency)
-    baseline_spec, post_spec = TableSpec(BASELINE, _kpi_columns(data.currency), HEADER_ROW), TableSpec(POST, _post_columns(data.currency), HEADER_ROW)
+    _write_inputs(sheets["Inputs"], data if currency == data.currency else replace(data, currency=currency))
+    blocks = summary_blocks(currency)
+    baseline_spec, post_spec = TableSpec(BASELINE, _kpi_columns(currency), HEADER_ROW), TableSpec(POST, _post_columns(currency), HEADER_ROW)
     _write_kpi_sheet(sheets["Baseline"], baseline_spec, baseline, "Baseline: before automation", "One row per month before go-live.", stream, blocks["Baseline"])
     post_rows = _write_kpi_sheet(sheets["Post-automation"], post_spec, post, "Post-automation: from go-live on", "One row per month from the go-live month on, in order. Grey columns are calculated.", stream, blocks["Post-automation"])
-    _write_costs(sheets["Costs"], TableSpec(COSTS, [("date", FORMATS["date"], None), ("category", FORMATS["text"], None), ("amount", currency_format(data.currency), None)], HEADER_ROW), data.costs, stream)
+    _write_costs(sheets["Costs"], TableSpec(COSTS, [("date", FORMATS["date"], None), ("category", FORMATS["text"], None), ("amount", currency_format(currency), None)], HEADER_ROW), data.costs, stream)
     surveys_spec = TableSpec(SURVEYS, _survey_columns(), HEADER_ROW)
     _write_surveys(sheets["Surveys"], surveys_spec, data.surveys, stream, blocks["Surveys"])
-    proxy_spec = proxies_table(data.currency, HEADER_ROW)
+    proxy_spec = proxies_table(currency, HEADER_ROW)
     write_proxies(sheets["Proxies"], proxy_spec, _proxy_rows(data.proxies))
     _write_controls(sheets["Controls"], TableSpec(CONTROLS, [("month", FORMATS["month"], None), ("name", FORMATS["text"], None), ("value", FORMATS["dec2"], None)], HEADER_ROW), data.controls)
-    _write_summary(sheets["Summary"], data.currency)
+    _write_summary(sheets["Summary"], currency)
     wb.active = sheets["Summary"]
-    shape = SharedShape(data.currency, post_rows, horizon, tracked)
+    shape = SharedShape(currency, post_rows, horizon, tracked)
     model = model if model is not None else engine_model(data)
     if model is not None:
         layout = {

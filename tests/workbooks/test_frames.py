@@ -138,3 +138,44 @@ def test_client_sheets_with_other_styles_do_not_take_a_frame_s_styles(whole_buil
         assert through_frames(data, "live", tmp_path) == whole(data, "live"), data.client_id
         whole_builds_for_it = len(whole_builds) - built - 1  # less the oracle's own build
         assert whole_builds_for_it == (0 if data.client_id == "again" else 1), data.client_id
+
+
+@pytest.mark.parametrize("mode", ["live", "values"])
+def test_one_frame_serves_every_currency(whole_builds, tmp_path, mode):
+    # symbols and codes; SEK has no symbol (its code shows); IRR is also a
+    # word of the sheets' own text ("IRR per month"), which must stay; XTS
+    # is the frames' placeholder itself
+    currencies = ["EUR", "USD", "GBP", "JPY", "CHF", "CAD", "AUD", "INR", "SEK", "IRR", "XTS"]
+    for i, currency in enumerate(currencies):
+        data = dataclasses.replace(client(3, client_id=f"c{i}"), currency=currency)
+        made = through_frames(data, mode, tmp_path)
+        built = len(whole_builds)
+        expected = whole(data, mode)
+        del whole_builds[built:]
+        assert made == expected, f"{currency}: {differing_parts(made, expected)}"
+    # one build of the shared sheets, the frame's, in the placeholder
+    # currency: every client took it, the placeholder's own too
+    assert [shape.currency for shape in whole_builds] == ["XTS"]
+    with zipfile.ZipFile(io.BytesIO(made)) as archive:
+        assert "IRR per month" in archive.read("xl/worksheets/sheet10.xml").decode()
+
+
+@pytest.mark.parametrize("mode", ["live", "values"])
+def test_a_mixed_portfolio_is_the_whole_build_byte_for_byte(whole_builds, tmp_path, mode):
+    # clients of many shapes (months tracked, currency, leads, proxies,
+    # surveys), some sharing a shape in other currencies
+    from benchmarks.mixed_portfolio import mixed_client
+
+    clients = []
+    for i, currency in enumerate(["GBP", "CHF", "USD", "EUR", "AUD", "CAD"] + [None] * 8):
+        data = mixed_client(i, seed=5).tracker_input()
+        clients.append(data)
+        if currency is not None:  # its shape again, in another currency
+            clients.append(dataclasses.replace(data, client_id=f"{data.client_id}-{currency}", currency=currency if currency != data.currency else "JPY"))
+    for data in clients:
+        made = through_frames(data, mode, tmp_path)
+        built = len(whole_builds)
+        expected = whole(data, mode)
+        del whole_builds[built:]
+        assert made == expected, f"{data.client_id}: {differing_parts(made, expected)}"
+    assert len(whole_builds) <= 14, "clients of a shape in another currency did not reuse its frame"
