@@ -135,8 +135,8 @@ def _exchange_rates(batch: BatchInput, report_currency: str) -> dict[str, float]
     """fx.csv's rates, checked to cover every client's currency."""
     rates = read_fx(batch.data_dir, report_currency)
     if rates is not None:
-        for client_id in batch.valid_client_ids():
-            currency = batch.clients[client_id].currency
+        client_ids = batch.valid_client_ids()
+        for client_id, currency in zip(client_ids, batch.client_values("currency", client_ids)):
             if currency not in rates:
                 raise InputError("fx.csv", f"no rate for {currency} (client {client_id}); add a row {currency},<units of {report_currency} per {currency}>")
     return rates

@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -372,6 +373,26 @@ class BatchInput:
                 digest.update(store.client_digest(code))
         return digest.hexdigest()
 
+    def _client_codes(self, client_ids: list[str]) -> np.ndarray:
+        return np.fromiter((self.codes[c] for c in client_ids), dtype=np.int64, count=len(client_ids))
+
+    def client_values(self, field_name: str, client_ids: list[str]) -> list:
+        """One field of the clients' records (``currency``, ...), for each
+        of ``client_ids`` (valid clients), read from the packed column
+        without building a record per client; the record's default where
+        the column is absent or blank."""
+        clients = self.clients
+        if not isinstance(clients, ClientTable):
+            return [getattr(clients[c], field_name) for c in client_ids]
+        codes = self._client_codes(client_ids)
+        rows = codes if clients.source is None else clients.source[codes]
+        column = clients.columns.get(field_name)
+        default = ClientRecord.model_fields[field_name].default
+        if column is None:
+            return [default] * len(client_ids)
+        values = column.objects()[rows] if isinstance(column, _Texts) else np.asarray(column)[rows]
+        return [default if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in values.tolist()]
+
     def in_shape_order(self, client_ids: list[str]) -> list[str]:
         """``client_ids`` grouped by the shape of the main template's shared
         sheets (currency, months from go-live on, horizon), the groups in
@@ -384,22 +405,14 @@ class BatchInput:
         how fast it is built. Reads whole columns, no client's rows."""
         if len(client_ids) < 3 or "kpis" not in self.stores:
             return list(client_ids)
-        codes = np.fromiter((self.codes[c] for c in client_ids), dtype=np.int64, count=len(client_ids))
+        codes = self._client_codes(client_ids)
         clients = self.clients
         if isinstance(clients, ClientTable):
             go_live = clients.go_live_months()
-            rows = codes if clients.source is None else clients.source[codes]
-            currency = clients.columns["currency"]
-            currency = currency.objects() if isinstance(currency, _Texts) else np.asarray(currency, dtype=object)
-            currency = currency[rows]
-            horizon = clients.columns.get("horizon_months")
-            horizon = np.full(len(codes), np.nan) if horizon is None else np.asarray(horizon, dtype=float)[rows]
         else:
-            records = list(clients.values())
-            go_live = np.array([-1 if r is None else r.go_live.year * 12 + r.go_live.month - 1 for r in records], dtype=np.int64)
-            chosen = [records[code] for code in codes]
-            currency = [r.currency for r in chosen]
-            horizon = [r.horizon_months for r in chosen]
+            go_live = np.array([-1 if r is None else r.go_live.year * 12 + r.go_live.month - 1 for r in clients.values()], dtype=np.int64)
+        currency = self.client_values("currency", client_ids)
+        horizon = self.client_values("horizon_months", client_ids)
         kpis = self.stores["kpis"]
         row_codes = kpis.internal("_code").astype(np.int64)
         months = kpis.column("month").astype("datetime64[M]").astype(np.int64) + 1970 * 12

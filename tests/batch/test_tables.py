@@ -296,3 +296,25 @@ def test_reserved_and_colliding_ids_are_refused(tmp_path, client_id):
     assert problems and problems[0]["column"] == "client_id" and "reserve" in problems[0]["message"]
     assert (out / "rose-bakery.xlsx").exists()
     assert not [p for p in out.iterdir() if p.stem.lower() == client_id.lower() and p.suffix == ".xlsx"]
+
+
+def test_client_values_are_the_records_fields(tmp_path):
+    # read from the packed columns without a record per client: the same
+    # values validation gives the records (case and spaces normalised, a
+    # blank or absent field at its default)
+    from benchmarks.mixed_portfolio import write_mixed_portfolio
+    from cxroi_xl.batch.read import read_batch
+
+    folder = write_mixed_portfolio(tmp_path / "data", 6, seed=2)
+    clients = pd.read_csv(folder / "clients.csv")
+    clients.loc[0, "currency"], clients.loc[1, "currency"], clients.loc[2, "currency"] = "eur", " gbp ", None
+    clients.drop(columns=["horizon_months"]).to_csv(folder / "clients.csv", index=False)
+    batch = read_batch(folder)
+    try:
+        ids = batch.valid_client_ids()
+        assert len(ids) == 6
+        for name in ("currency", "horizon_months", "discount_rate", "client_name"):
+            assert batch.client_values(name, ids) == [getattr(batch.clients[i], name) for i in ids], name
+        assert batch.client_values("currency", ids)[:3] == ["EUR", "GBP", "USD"]
+    finally:
+        batch.close()
