@@ -395,8 +395,9 @@ class BatchInput:
 
     def in_shape_order(self, client_ids: list[str]) -> list[str]:
         """``client_ids`` grouped by the shape of the main template's shared
-        sheets (currency, months from go-live on, horizon), the groups in
-        the order of their first client, file order kept within a group.
+        sheets (months from go-live on, horizon: a frame serves every
+        currency), the groups in the order of their first client, file
+        order kept within a group.
 
         A process keeps the shared sheets of only a few shapes
         (:mod:`~cxroi_xl.workbooks.frames`); built one after another, the
@@ -411,7 +412,6 @@ class BatchInput:
             go_live = clients.go_live_months()
         else:
             go_live = np.array([-1 if r is None else r.go_live.year * 12 + r.go_live.month - 1 for r in clients.values()], dtype=np.int64)
-        currency = self.client_values("currency", client_ids)
         horizon = self.client_values("horizon_months", client_ids)
         kpis = self.stores["kpis"]
         row_codes = kpis.internal("_code").astype(np.int64)
@@ -420,7 +420,7 @@ class BatchInput:
         post = known & (months >= np.where(known, go_live[np.maximum(row_codes, 0)], 0))
         tracked = np.bincount(row_codes[post], minlength=len(go_live))[codes]
         first: dict[tuple, int] = {}
-        keys = [first.setdefault(key, i) for i, key in enumerate(zip(currency, tracked.tolist(), horizon))]
+        keys = [first.setdefault(key, i) for i, key in enumerate(zip(tracked.tolist(), horizon))]
         return [client_ids[i] for i in sorted(range(len(client_ids)), key=keys.__getitem__)]
 
     def close(self) -> None:

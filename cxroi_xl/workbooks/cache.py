@@ -145,6 +145,14 @@ class FormulaValues:
         """The formula at (top, left) is a dynamic array spilling over ``ref``."""
         self.dynamic.setdefault(sheet, {})[(top, left)] = ref
 
+    def copy(self) -> "FormulaValues":
+        """A copy with its own tables (the values themselves are shared:
+        none is changed in place)."""
+        made = FormulaValues()
+        for name in ("cells", "columns", "dynamic", "inputs"):
+            setattr(made, name, {sheet: dict(table) for sheet, table in getattr(self, name).items()})
+        return made
+
     _NONE = object()
 
     def _lookup(self, sheet: str, row: int, col: int) -> Any:

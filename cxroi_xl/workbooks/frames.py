@@ -57,7 +57,7 @@ from openpyxl.worksheet.formula import ArrayFormula
 from ..excel.dispatch import ExcelError
 from . import roi_template
 from .cache import FormulaValues, MissingValueError, formula_cell_xml
-from .common import RowStream, _FastWorksheetWriter, currency_format, workbook_parts, zip_parts
+from .common import CURRENCY_SYMBOLS, RowStream, _FastWorksheetWriter, currency_format, workbook_parts, zip_parts
 from .values import _formula_of, _note, _write, addin_cells, finish
 
 __all__ = ["roi_workbook_bytes", "clear"]
@@ -104,6 +104,16 @@ class _CurrencySwap:
     def part(self, data: bytes) -> bytes:
         return self.text(data.decode("utf-8")).encode("utf-8") if PLACEHOLDER_CURRENCY.encode() in data else data
 
+    def reverse_text(self, xml: str) -> str:
+        """``xml`` of a build in this currency as the placeholder's build
+        writes it (only for :data:`_REVERSIBLE` currencies)."""
+        for placeholder, shown in self.pairs:
+            xml = xml.replace(shown, placeholder)
+        return xml
+
+    def reverse_part(self, data: bytes) -> bytes:
+        return self.reverse_text(data.decode("utf-8")).encode("utf-8")
+
     def placeheld(self, value: Any) -> Any:
         """Frozen style tables (:func:`_style_tables`) with the currency's
         number formats written as the placeholder's."""
@@ -112,6 +122,15 @@ class _CurrencySwap:
         if isinstance(value, tuple):
             return tuple(self.placeheld(item) for item in value)
         return value
+
+
+# Currencies whose code and formats are no text of the sheets' own (a test
+# builds a first client of a shape in each and compares every later client,
+# in other currencies, with its whole build): the frame of a shape's first
+# client in one of them is its own build with the currency swapped back to
+# the placeholder. For any other code the frame is built anew in the
+# placeholder currency ("IRR" is a currency and a word of the ROI sheet).
+_REVERSIBLE = frozenset(CURRENCY_SYMBOLS)
 
 
 def _xml_attribute(text: str) -> str:
@@ -218,10 +237,13 @@ def roi_workbook_bytes(data, mode: str, model, label) -> bytes:
     key = None if blocks is None else (mode, frame_shape, _notes(blocks, wb.formula_values, mode))
     frame = _FRAMES.get(key) if key is not None else None
     if swap is not None and frame is None and (key is None or key not in _FRAMES):
-        # the shape's first client: its frame is built in the placeholder
-        # currency (the notes follow the values, the same in any currency)
+        # the shape's first client: the frame is its own build in the
+        # placeholder currency (the notes follow the values, the same in any
+        # currency), swapped back or built anew
+        if shape.currency in _REVERSIBLE:
+            return _whole_build(wb, stream, shape, mode, capture=True, frame_shape=frame_shape, unswap=swap)[0]
         placeheld = RowStream()
-        frame_book, _ = roi_template.build_client_sheets(data, placeheld, model=model, currency=PLACEHOLDER_CURRENCY)
+        frame_book, _ = roi_template.build_client_sheets(data, placeheld, model=model, currency=PLACEHOLDER_CURRENCY, computed=wb.formula_values)
         label(frame_book)
         frame = _whole_build(frame_book, placeheld, frame_shape, mode, capture=True)[1]
         del frame_book
@@ -237,11 +259,13 @@ def roi_workbook_bytes(data, mode: str, model, label) -> bytes:
     return _whole_build(wb, stream, shape, mode, capture=swap is None)[0]
 
 
-def _whole_build(wb: Workbook, stream: RowStream, shape, mode: str, capture: bool) -> tuple[bytes, _Frame | None]:
+def _whole_build(wb: Workbook, stream: RowStream, shape, mode: str, capture: bool, frame_shape=None, unswap: _CurrencySwap | None = None) -> tuple[bytes, _Frame | None]:
     """The package of ``wb`` (its client sheets built) with its shared
     sheets, of ``shape``, built by openpyxl; with ``capture``, kept as the
-    frame of ``shape`` unless there is one, and returned too (None when
-    the sheets cannot be compiled)."""
+    frame of ``frame_shape`` (default ``shape``) unless there is one, its
+    currency written as the placeholder's with ``unswap``, and returned too
+    (None when the sheets cannot be compiled)."""
+    frame_shape = frame_shape or shape
     styles = _style_tables(wb)
     roi_template.build_shared_sheets(wb, shape)
     blocks = _addin_blocks(wb)
@@ -252,10 +276,10 @@ def _whole_build(wb: Workbook, stream: RowStream, shape, mode: str, capture: boo
     if capture:
         if len(_BLOCKS) >= 4 * MAX_FRAMES:
             del _BLOCKS[next(iter(_BLOCKS))]
-        _BLOCKS.setdefault((mode, shape), blocks)
-        key = (mode, shape, _notes(blocks, values, mode))
+        _BLOCKS.setdefault((mode, frame_shape), blocks)
+        key = (mode, frame_shape, _notes(blocks, values, mode))
         if key not in _FRAMES:
-            _keep(key, _capture(wb, mode, made, values, styles, blocks))
+            _keep(key, _capture(wb, mode, made, values, styles, blocks, unswap))
         frame = _FRAMES.get(key)
     return zip_parts(made.parts), frame
 
@@ -298,9 +322,10 @@ def _footprint(value: Any) -> int:
     return size
 
 
-def _capture(wb: Workbook, mode: str, made, values: FormulaValues, styles: tuple, blocks: tuple[_AddinBlock, ...]) -> _Frame | None:
+def _capture(wb: Workbook, mode: str, made, values: FormulaValues, styles: tuple, blocks: tuple[_AddinBlock, ...], unswap: _CurrencySwap | None = None) -> _Frame | None:
     """The frame of a whole build, or None when its shared sheets cannot be
-    compiled (a cell to render is missing from the XML)."""
+    compiled (a cell to render is missing from the XML); in the
+    placeholder currency with ``unswap``, the build's currency's swap."""
     client_parts = _owned_parts(made.parts, _client_sheet_parts(wb))
     sheets = {}
     nbytes = 0
@@ -312,7 +337,7 @@ def _capture(wb: Workbook, mode: str, made, values: FormulaValues, styles: tuple
     try:
         for title in roi_template.SHARED_SHEETS:
             name = f"xl/worksheets/sheet{positions[title]}.xml"
-            xml = made.unfilled[name]
+            xml = made.unfilled[name] if unswap is None else unswap.reverse_text(made.unfilled[name])
             sheets[name] = (title, _compile(xml, _slots(title, blocks, values, mode), values.dynamic.get(title, {})))
             # the pieces' text is part of the sheet's XML; counting them
             # one by one would cost a tenth of the build
@@ -320,7 +345,8 @@ def _capture(wb: Workbook, mode: str, made, values: FormulaValues, styles: tuple
     except _DoesNotFit:
         return None
     # the client's parts and the shared sheets are made per client: only their names are kept
-    parts = {name: (None if name in client_parts or name in sheets else data) for name, data in made.parts.items()}
+    parts = {name: (None if name in client_parts or name in sheets else data if unswap is None else unswap.reverse_part(data)) for name, data in made.parts.items()}
+    styles = styles if unswap is None else unswap.placeheld(styles)
     nbytes += _footprint((parts, client_parts, styles, registered))
     return _Frame(mode, parts, client_parts, sheets, styles, registered, nbytes)
 

@@ -809,13 +809,14 @@ def build(data: TrackerInput | None = None, stream: RowStream | None = None, val
     return wb
 
 
-def build_client_sheets(data: TrackerInput | None = None, stream: RowStream | None = None, values: FormulaValues | None = None, model=None, currency: str | None = None) -> tuple[Workbook, SharedShape]:
+def build_client_sheets(data: TrackerInput | None = None, stream: RowStream | None = None, values: FormulaValues | None = None, model=None, currency: str | None = None, computed: FormulaValues | None = None) -> tuple[Workbook, SharedShape]:
     """The first part of :func:`build`: every sheet but the shared ones
     (left empty, in their places), and the values of every formula, the
     shared sheets' included. Returns the shape the shared sheets need.
     ``currency``: the one the sheets show, instead of the client's (the
     frames' placeholder currency, :mod:`~cxroi_xl.workbooks.frames`); no
-    value depends on it."""
+    value depends on it, so ``computed``, the values of a build of the same
+    client and model in another currency, are copied, not computed again."""
     data = data or example_input()
     currency = currency or data.currency
     from ..engine.tracker import split_phases
@@ -846,7 +847,9 @@ def build_client_sheets(data: TrackerInput | None = None, stream: RowStream | No
     wb.active = sheets["Summary"]
     shape = SharedShape(currency, post_rows, horizon, tracked)
     model = model if model is not None else engine_model(data)
-    if model is not None:
+    if computed is not None:
+        values = computed.copy()
+    elif model is not None:
         layout = {
             "header_row": HEADER_ROW,
             "baseline": baseline_spec,
