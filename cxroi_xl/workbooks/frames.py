@@ -29,9 +29,11 @@ One frame serves every currency. It is built in a placeholder currency
 (:data:`PLACEHOLDER_CURRENCY`): the frame-owned parts of two clients in
 different currencies differ only in the currency's code (a chart's axis
 title, "NPV up to (EUR)") and its number formats (in the styles part), so a
-client's parts are the frame's with those swapped. The first client of a
-shape therefore costs a second build, in the placeholder currency, and
-every client of that shape after it, in any currency, reuses the frame.
+client's parts are the frame's with those swapped. The frame of a
+shape's first client is its own build with its currency swapped back to
+the placeholder when its code is known to be no word of the sheets' own
+text (:data:`_REVERSIBLE`), else a second build in the placeholder
+currency; every client of that shape after it, in any currency, reuses it.
 
 A frame holds plain data only (bytes, strings, tuples; its style tables
 frozen into tuples), never an openpyxl object, so no client's workbook
