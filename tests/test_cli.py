@@ -269,3 +269,20 @@ def test_generate_into_a_pipe_is_not_silent(tmp_path):
     assert PROGRESS_LINE.match(lines[0]) and lines[0].startswith("rose-bakery built (1/2, eta ")
     assert lines[1] == "ledgerly built (2/2)"
     assert lines[2].startswith("2 built, 0 up to date, 0 failed")
+
+
+def test_the_command_runs_numpy_on_one_thread_unless_told_otherwise():
+    # set before numpy is imported, so that the command and its pool's
+    # workers run their small matrices without a spinning thread pool
+    import os
+    import subprocess
+    import sys
+
+    probe = "import cxroi_xl.cli, os; print(os.environ['OPENBLAS_NUM_THREADS'], os.environ['OMP_NUM_THREADS'], os.environ['MKL_NUM_THREADS'])"
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    assert subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True).stdout.split() == ["1", "1", "1"]
+    env["OPENBLAS_NUM_THREADS"] = "3"
+    assert subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True).stdout.split() == ["3", "1", "1"]
+    # numpy is not imported before the setting takes effect
+    first = "import sys, cxroi_xl; print('numpy' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", first], env=env, capture_output=True, text=True, check=True).stdout.strip() == "False"

@@ -12,6 +12,9 @@ How it works:
   ``-``, ``%``, ``^``, ``* /``, ``+ -``, ``&``, comparisons; so ``-2^2`` is 4).
 * Cells are evaluated lazily, each at most once (memoised); a cell met again
   while it is being evaluated is a circular reference and gives ``#REF!``.
+  ``calc`` evaluates twice (add-in formulas, then the rest once those hold
+  values); the second pass takes over the first's results that no add-in
+  formula fed (``Evaluator(..., before=first)``).
 * Add-in functions (every name in :func:`cxroi_xl.excel.registry.functions`) are
   evaluated by :func:`cxroi_xl.excel.dispatch.call`, with ranges passed as 2-D lists
   of cell values (blanks ``None``, dates ``datetime``), as xlwings would.
@@ -49,6 +52,7 @@ store (``Table1[[#This Row],[col]]``, ``Table1[col]``, ``Table1[#Data]``,
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import sys
@@ -69,6 +73,11 @@ from .operands import _BINARY, MISSING, Array, NotComputed, Ref, _elementwise, _
 from .parser import _CALLED, _COLUMNS, _ROWS, FormulaSyntaxError, FormulaTooComplex, _cell_position, _function_name, _parse, _split_sheet, _structured_parts, _walk_calls, function_names
 
 logger = logging.getLogger("cxroi_xl")
+
+_TEXT_CACHE_SIZE = 100_000  # formula texts whose add-in use is kept, per evaluator
+_UNSURE_CELLS = 10_000  # cells read under a spill being computed, recorded before giving up on taking results over
+
+_A1_CACHE_SIZE = 100_000  # reference texts kept resolved per evaluator; a workbook has far fewer distinct ones
 
 
 @dataclass
@@ -111,9 +120,14 @@ class Evaluator:
     The workbook must be loaded with formulas (``data_only=False``) or built
     in memory. The evaluator only reads it; :mod:`cxroi_xl.workbooks.values`
     writes results back.
+
+    ``before``: an evaluator of the same workbook taken before its add-in
+    formulas were replaced by the values it gave them (``calc``'s second
+    pass). Its results that no add-in formula fed are taken over instead of
+    computed again (see :meth:`_take_over`).
     """
 
-    def __init__(self, workbook: Any, budget: Budget | None = None):
+    def __init__(self, workbook: Any, budget: Budget | None = None, before: Evaluator | None = None):
         self.workbook = workbook
         self.budget = budget or Budget()
         self._deadline = time.monotonic() + self.budget.seconds
@@ -134,19 +148,49 @@ class Evaluator:
         }
         self._addins = frozenset(registry.functions())
         self._structured_cache: dict[str, Ref | tuple] = {}
+        # A1 reference texts resolved, per (text, sheet of the formula): a
+        # range's bounds do not change while the workbook is evaluated
+        self._a1_cache: dict[tuple[str, str], Ref | tuple] = {}
+        # an array formula's saved range, parsed once: one entry per anchor
+        self._fixed_bounds: dict[tuple[str, int, int], tuple[Any, Any, tuple[int, int, int, int] | None]] = {}
         self._addin_formulas: dict[str, bool] = {}
+        self._addin_texts: dict[str, bool] = {}
         self._results: dict[tuple[str, int, int], Any] = {}
+        # What an add-in formula fed, for calc's second pass (_take_over).
+        # Reading an add-in formula's value (its cell, its spill, its saved
+        # range), a value in any array formula's saved range, or a formula or
+        # range read already fed counts in _taints; a formula or range read
+        # during which the count grew is fed too. Only what was not fed
+        # outlives the replacement of the add-in formulas by their values.
+        self._taints = 0
+        self._tainted: set[tuple[str, int, int]] = set()
+        self._tainted_grids: set[Ref] = set()
+        self._unsure: list[tuple[tuple[str, int, int], int, int]] | None = []  # cells read while a spill that may cover them was being computed; None: cannot tell
+        self._stopped = False  # a workbook-wide limit (time, cells) or the machine's (memory, stack) was reached
+        self._read_headers = False  # a table's headers were read from its cells
         self._active: set[Any] = set()
         # Formulas that may spill, per sheet: column -> rows, so a cell is
         # checked only against anchors above and to the left of it. Anchors
         # found not to spill are dropped (copy on write: a caller up the
         # stack may be iterating the old lists).
         self._anchors: dict[str, dict[int, list[int]]] = {}
+        # The saved ranges of add-in array formulas, per sheet: replacing the
+        # formula blanks them, so what is read there was fed by the add-in.
+        self._replaced: dict[str, list[tuple[int, int, int, int]]] = {}
         for ws in workbook.worksheets:
             columns: dict[int, list[int]] = {}
             for row, col in sorted((row, col) for (row, col), cell in ws._cells.items() if self._may_spill(cell)):
                 columns.setdefault(col, []).append(row)
+                formula = ws._cells[(row, col)].value
+                if isinstance(formula, ArrayFormula) and self.uses_addin(ws._cells[(row, col)]):
+                    try:
+                        self._replaced.setdefault(ws.title, []).append(table_bounds(formula.ref))
+                    except ValueError:
+                        if _cell_position(str(formula.ref)) is None:  # not its own cell alone: cannot tell what is blanked
+                            self._unsure = None
             self._anchors[ws.title] = columns
+        if before is not None:
+            self._take_over(before)
 
     # ---- public ------------------------------------------------------------
 
@@ -163,7 +207,7 @@ class Evaluator:
         result = self._settled(lambda: self._formula_result(ref.sheet, ref.min_row, ref.min_col)) if self._is_formula(ref) else None
         if isinstance(result, _Spill):
             return [[None if v is MISSING else v for v in row] for row in result.values]
-        return [[self.value(sheet, coordinate)]]
+        return [[self._settled(lambda: self._cell(ref.sheet, ref.min_row, ref.min_col))]]  # as value() does
 
     def spill_range(self, sheet: str, coordinate: str) -> Ref:
         """The cells a formula's result occupies (the cell itself if it does not spill)."""
@@ -184,12 +228,60 @@ class Evaluator:
         text = formula_text(cell)
         if text is None:
             return False
-        try:
-            return not function_names(text).isdisjoint(self._addins)
-        except FormulaSyntaxError:
-            # unreadable or over Excel's limits: if it names an add-in function
-            # it is ours to answer, with an error saying why
-            return not {_function_name(name) for name in _CALLED.findall(text)}.isdisjoint(self._addins)
+        known = self._addin_texts.get(text)
+        if known is None:
+            if len(self._addin_texts) >= _TEXT_CACHE_SIZE:
+                self._addin_texts.clear()
+            try:
+                known = not function_names(text).isdisjoint(self._addins)
+            except FormulaSyntaxError:
+                # unreadable or over Excel's limits: if it names an add-in function
+                # it is ours to answer, with an error saying why
+                known = not {_function_name(name) for name in _CALLED.findall(text)}.isdisjoint(self._addins)
+            self._addin_texts[text] = known
+        return known
+
+    def _take_over(self, before: Evaluator) -> None:
+        """Start from the results of ``before`` that no add-in formula fed.
+
+        Such a formula read only cells that replacing the add-in formulas by
+        their values leaves as they were, so computing it again would give
+        the same. Nothing is taken over where the outcome could depend on the
+        order of evaluation or on what was replaced: a circular reference, a
+        spill that may cover a cell read while it was being computed, a
+        workbook-wide limit reached, headers read from cells, another used
+        area, other limits, or a formula read before that is no longer one. The cells ``before`` read count against this
+        evaluator's workbook budget: computing everything again would read
+        at most these and this evaluator's own, so if this one stays within
+        the budget, so would that (if not, this one stops sooner).
+        """
+        same_limits = dataclasses.replace(before.budget, seconds=0) == dataclasses.replace(self.budget, seconds=0)
+        if (
+            before.workbook is not self.workbook or before._used != self._used or not same_limits
+            or before._circular or before._stopped or before._read_headers or before._spilled_while_read()
+        ):
+            return
+        results = {key: result for key, result in before._results.items() if key not in before._tainted}
+        for title, row, col in results:
+            if formula_text(self._sheets[title.lower()]._cells.get((row, col))) is None:
+                return  # a formula read before is gone: it stood in an add-in array formula's saved range
+        self._results = results
+        self._grids = {ref: grid for ref, grid in before._grids.items() if ref not in before._tainted_grids}
+        self._cells_read = before._cells_read
+
+    def _spilled_while_read(self) -> bool:
+        """Whether a cell read while a formula that may spill was being
+        computed (and so read as not covered) turned out to be covered, or
+        whether that cannot be told."""
+        if self._unsure is None:
+            return True
+        for anchor, row, col in self._unsure:
+            if anchor not in self._results:
+                return True
+            result = self._results[anchor]
+            if isinstance(result, _Spill) and result.covers(row, col):
+                return True
+        return False
 
     # ---- cells -------------------------------------------------------------
 
@@ -236,6 +328,8 @@ class Evaluator:
     def _may_spill(self, cell: Any) -> bool:
         if isinstance(cell.value, ArrayFormula):
             return True
+        if cell.data_type != "f":
+            return False
         text = formula_text(cell)
         return text is not None and "CX" in text.upper() and self.uses_addin(cell)
 
@@ -244,15 +338,24 @@ class Evaluator:
         ws = self._sheets[title.lower()]
         cell = ws._cells.get((row, col))
         raw = None if cell is None else cell.value
-        if formula_text(cell) is not None:
-            result = self._formula_result(ws.title, row, col)
+        # formula_text only for what may be a formula: most cells read are data
+        if raw is not None and (cell.data_type == "f" or isinstance(raw, ArrayFormula)) and formula_text(cell) is not None:
+            key = (ws.title, row, col)
+            result = self._formula_result(*key)
+            if key in self._tainted:
+                self._taints += 1
             if isinstance(result, _Spill):
                 return result.at(row, col)
             if isinstance(result, NotComputed):  # what reads it is not computed either
                 raise _NotComputedHere(result)
             return result
+        replaced = self._replaced.get(ws.title)
+        if replaced and any(min_row <= row <= max_row and min_col <= col <= max_col for min_col, min_row, max_col, max_row in replaced):
+            self._taints += 1
         spill = self._spill_over(ws.title, row, col, raw is None)
         if spill is not None:
+            if spill.anchor in self._tainted:
+                self._taints += 1
             return spill.at(row, col)
         if raw is None:
             return None
@@ -266,12 +369,21 @@ class Evaluator:
         """Whether the array formula at (top, left), if it is one, states a
         range holding (row, col)."""
         cell = self._sheets[title.lower()]._cells.get((top, left))
-        if cell is None or not isinstance(cell.value, ArrayFormula):
+        formula = None if cell is None else cell.value
+        if not isinstance(formula, ArrayFormula):
             return False
-        try:
-            min_col, min_row, max_col, max_row = table_bounds(cell.value.ref)
-        except ValueError:
+        # asked for every value cell read below and right of the formula: its
+        # range is read once, and again only if the cell gets another formula
+        known = self._fixed_bounds.get((title, top, left))
+        if known is None or known[0] is not formula or known[1] != formula.ref:
+            try:
+                bounds = table_bounds(formula.ref)
+            except ValueError:
+                bounds = None
+            known = self._fixed_bounds[(title, top, left)] = (formula, formula.ref, bounds)
+        if known[2] is None:
             return False
+        min_col, min_row, max_col, max_row = known[2]
         return min_row <= row <= max_row and min_col <= col <= max_col
 
     def _spill_over(self, title: str, row: int, col: int, empty: bool) -> _Spill | None:
@@ -288,13 +400,22 @@ class Evaluator:
             for top in tops:
                 if top > row:
                     break
-                if (top, left) == (row, col) or (title, top, left) in self._active:
+                if (top, left) == (row, col):
                     continue
-                if not empty and not self._fixed_covers(title, top, left, row, col):
-                    # a cell holding a value is taken over only by an array
-                    # formula's saved range, which the file states: no need
-                    # to compute (and depend on) formulas that cannot cover it
+                if (title, top, left) in self._active:
+                    if self._unsure is not None:
+                        self._unsure.append(((title, top, left), row, col))
+                        if len(self._unsure) > _UNSURE_CELLS:
+                            self._unsure = None
                     continue
+                if not empty:
+                    if not self._fixed_covers(title, top, left, row, col):
+                        # a cell holding a value is taken over only by an array
+                        # formula's saved range, which the file states: no need
+                        # to compute (and depend on) formulas that cannot cover it
+                        continue
+                    # calc's second pass may shrink that range to the result before this is read again
+                    self._taints += 1
                 result = self._formula_result(title, top, left)
                 if not isinstance(result, _Spill):
                     settled.append((top, left))  # memoised: it will never spill
@@ -321,6 +442,7 @@ class Evaluator:
         self._active.add(key)
         self._spending.append(_Spend())
         reached = None
+        taints = self._taints
         try:
             result = self._evaluate_cell_formula(title, row, col)
         except _TooDeep:
@@ -328,8 +450,10 @@ class Evaluator:
         except _LimitReached as limit:
             result, reached = limit.error, limit
         except RecursionError:
+            self._stopped = True  # how deep is too deep depends on where the evaluation started
             result = _error("#NUM!", f"the formulas feeding {title}!{get_column_letter(col)}{row} nest too deeply")
         except MemoryError:
+            self._stopped = True
             result = _error("#NUM!", "not enough memory to compute this formula")
         except Exception as exc:  # a cell shows an error value and a one-line reason, never a traceback
             logger.debug("evaluating %s!%s%s failed", title, get_column_letter(col), row, exc_info=True)
@@ -342,6 +466,8 @@ class Evaluator:
                 self._spend_workbook(len(result.values) * len(result.values[0]) if result.values else 0)
             except _LimitReached as limit:
                 result, reached = limit.error, limit
+        if self._taints != taints or self.uses_addin(self._sheets[title.lower()]._cells.get((row, col))):
+            self._tainted.add(key)
         self._results[key] = result
         if reached is not None and reached.workbook:
             raise reached  # the formulas waiting on this one cannot finish either
@@ -351,11 +477,11 @@ class Evaluator:
 
     def _check_time(self) -> None:
         if time.monotonic() > self._deadline:
+            self._stopped = True
             raise _LimitReached("#VALUE!", f"not computed: the workbook's time limit of {self.budget.seconds:g} s ran out", workbook=True)
 
-    def _spend_cells(self, ref: Ref, fresh: bool) -> None:
-        """Count a range read against the formula's and the workbook's caps, before reading it."""
-        count = ref.rows * ref.cols
+    def _spend_cells(self, ref: Ref, fresh: bool, count: int) -> None:
+        """Count a range read (``ref``, of ``count`` cells) against the formula's and the workbook's caps, before reading it."""
         if self._spending:
             spend = self._spending[-1]
             spend.cells += count
@@ -367,6 +493,7 @@ class Evaluator:
     def _spend_workbook(self, count: int) -> None:
         self._cells_read += count
         if self._cells_read > self.budget.cells_per_workbook:
+            self._stopped = True
             raise _LimitReached("#NUM!", f"not computed: the workbook's formulas read or hold more than {self.budget.cells_per_workbook:,} cells in all", workbook=True)
 
     def _spend_text(self, chars: int) -> None:
@@ -492,18 +619,22 @@ class Evaluator:
     def _grid(self, ref: Ref) -> list[list[Any]]:
         """The values of a range, row by row. Read once per workbook and
         shared: cells are memoised, so a second read would find the same."""
-        if ref.rows * ref.cols > LARGE_RANGE_CELLS:
+        count = (ref.max_row - ref.min_row + 1) * (ref.max_col - ref.min_col + 1)
+        if count > LARGE_RANGE_CELLS:
             # A large range (A1:XFD1048576) is read as far as the sheet is
             # used: beyond that every cell is blank, and building billions of
             # blanks would exhaust memory on a file of a few kilobytes.
             rows, cols = self._used[self._sheet(ref.sheet).title]
             ref = Ref(ref.sheet, ref.min_row, ref.min_col, min(ref.max_row, max(rows, ref.min_row)), min(ref.max_col, max(cols, ref.min_col)))
+            count = ref.rows * ref.cols
         grid = self._grids.get(ref)
-        self._spend_cells(ref, fresh=grid is None)
+        self._spend_cells(ref, grid is None, count)
         if grid is not None:
+            if self._tainted_grids and ref in self._tainted_grids:
+                self._taints += 1
             return grid
         self._check_time()
-        circular = self._circular
+        circular, taints = self._circular, self._taints
         grid = []
         for row in range(ref.min_row, ref.max_row + 1):
             grid.append([self._cell(ref.sheet, row, col) for col in range(ref.min_col, ref.max_col + 1)])
@@ -511,6 +642,8 @@ class Evaluator:
                 self._check_time()
         if self._circular == circular:  # a value read through a circle depends on where the read started
             self._grids[ref] = grid
+            if self._taints != taints:
+                self._tainted_grids.add(ref)
         return grid
 
     def _operator(self, op: str, left_node: tuple, right_node: tuple, context: tuple[str, int, int]) -> Any:
@@ -536,10 +669,23 @@ class Evaluator:
             raise _Failure("#REF!", f"{text}: links to other workbooks are not followed")
         if "[" in text:
             return self._structured(text, context)
+        resolved = self._a1_cache.get((text, context[0]))
+        if resolved is None:
+            if len(self._a1_cache) >= _A1_CACHE_SIZE:
+                self._a1_cache.clear()
+            resolved = self._a1_cache[(text, context[0])] = self._resolve_a1(text, context[0])
+        if isinstance(resolved, Ref):
+            return resolved
+        _, address, qualified, title = resolved
+        return self._name(address, qualified, title, context)
+
+    def _resolve_a1(self, text: str, here: str) -> Ref | tuple[str, str, bool, str]:
+        """An A1 reference written on sheet ``here`` as a Ref, or a defined
+        name as ("name", name, qualified, sheet), evaluated where it is used."""
         sheet_name, address = _split_sheet(text)
         if sheet_name is not None and ":" in sheet_name:
             raise _Failure("#REF!", f"{text}: references across several sheets are not supported")
-        title = self._sheet(sheet_name).title if sheet_name is not None else context[0]
+        title = self._sheet(sheet_name).title if sheet_name is not None else here
         ws = self._sheets[title.lower()]
         if address.upper() == "#REF!":
             raise _Failure("#REF!", f"{text} refers to a deleted range")
@@ -558,7 +704,7 @@ class Evaluator:
         if match := _ROWS.match(address):
             a, b = (int(g) for g in match.groups())
             return Ref(title, min(a, b), 1, max(a, b), self._used[ws.title][1])
-        return self._name(address, sheet_name is not None, title, context)
+        return ("name", address, sheet_name is not None, title)
 
     def _name(self, name: str, qualified: bool, title: str, context: tuple[str, int, int]) -> Any:
         key = name.lower()
@@ -645,6 +791,7 @@ class Evaluator:
             return [str(column.name).lower() for column in table.tableColumns]
         if header_rows == 0:
             return []
+        self._read_headers = True  # a header cell may be a formula the add-in answers
         return ["" if (cell := ws._cells.get((row, col))) is None or cell.value is None else str(cell.value).lower() for col in range(min_col, max_col + 1)]
 
     # ---- functions -----------------------------------------------------------

@@ -203,8 +203,17 @@ def _safely(function: Callable[..., Any], *args: Any) -> Any:
 
 def _elementwise(function: Callable[..., Any], *args: Any) -> Any:
     """Apply a scalar function, element by element when an argument is an array."""
-    if not any(isinstance(a, list) for a in args):
-        return function(*args)
+    arrays = False
+    for a in args:
+        if isinstance(a, list):
+            arrays = True
+            if len(a) != 1 or len(a[0]) != 1:
+                break
+    else:
+        if not arrays:
+            return function(*args)
+        # single cells (a table row's [#This Row] reads one): what the loop below gives, without it
+        return Array([[_safely(function, *[a[0][0] if isinstance(a, list) else a for a in args])]])
     grids = [a if isinstance(a, list) else [[a]] for a in args]
     rows = max(_grid_shape(g)[0] for g in grids)
     cols = max(_grid_shape(g)[1] for g in grids)

@@ -8,6 +8,7 @@ left without a value the value the evaluator finds.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 import re
 import time
@@ -142,6 +143,10 @@ def to_values(workbook: Any, budget: Budget | None = None) -> list[ValueCell]:
     >>> sheet["A1"].value, sheet["A2"].value, sheet["A1"].comment.author
     (2.6, '=A1*2', 'cxroi-xl')
     """
+    return _to_values(workbook, budget)[0]
+
+def _to_values(workbook: Any, budget: Budget | None) -> tuple[list[ValueCell], Evaluator]:
+    """:func:`to_values`, and the evaluator that computed the values."""
     evaluator = Evaluator(workbook, budget)
     plan = []
     for sheet in workbook.worksheets:
@@ -170,9 +175,9 @@ def to_values(workbook: Any, budget: Budget | None = None) -> list[ValueCell]:
         anchor = sheet.cell(top, left).coordinate
         shown = block if len(block) > 1 or len(block[0]) > 1 else block[0][0]
         replaced.append(ValueCell(sheet.title, anchor, formula, shown))
-    return replaced
+    return replaced, evaluator
 
-def complete_values(workbook: Any, values: FormulaValues, budget: Budget | None = None, saved: Callable[[str, int, int, Any], Any] | None = None) -> int:
+def complete_values(workbook: Any, values: FormulaValues, budget: Budget | None = None, saved: Callable[[str, int, int, Any], Any] | None = None, before: Evaluator | None = None) -> int:
     """Give every formula the builder left without a value the value the
     headless interpreter finds; returns how many formulas it evaluated.
 
@@ -182,7 +187,9 @@ def complete_values(workbook: Any, values: FormulaValues, budget: Budget | None 
     its array formula to it. ``saved(sheet, row, column, default)``: the
     value the file saved for a cell, for the formulas the interpreter
     cannot compute (:class:`~cxroi_xl.calc.formula.NotComputed`; an
-    array formula then keeps its range)."""
+    array formula then keeps its range). ``before``: the evaluator that
+    replaced the add-in formulas (:func:`to_values`); the results no add-in
+    formula fed are taken from it instead of computed again."""
     evaluator = None
     evaluated = 0
     for sheet in workbook.worksheets:
@@ -192,7 +199,7 @@ def complete_values(workbook: Any, values: FormulaValues, budget: Budget | None 
                 continue
             if formula_text(cell) is None:
                 continue
-            evaluator = evaluator or Evaluator(workbook, budget)
+            evaluator = evaluator or Evaluator(workbook, budget, before)
             evaluated += 1
             if isinstance(cell.value, ArrayFormula):
                 block = evaluator.spill(sheet.title, cell.coordinate)
@@ -258,6 +265,19 @@ def calc_file(source: str | os.PathLike, output: str | os.PathLike, limits: Limi
     temporary file beside ``output`` and moved into place in one step, so
     ``output`` is either the complete new workbook or untouched.
     """
+    if gc.get_freeze_count():  # someone else keeps objects apart from the collector: leave it to them
+        return _calc_file(source, output, limits, budget)
+    # The cyclic collector's passes would go through every module and, once
+    # loaded, every cell of the workbook again and again (some 4% of a run's
+    # processor time on the shipped templates), though these live to the end:
+    # it skips them until then.
+    gc.freeze()
+    try:
+        return _calc_file(source, output, limits, budget, freeze=True)
+    finally:
+        gc.unfreeze()
+
+def _calc_file(source: str | os.PathLike, output: str | os.PathLike, limits: Limits, budget: Budget | None, freeze: bool = False) -> CalcReport:
     source, output = Path(source), Path(output)
     budget = budget or Budget()
     started = time.monotonic()
@@ -270,8 +290,10 @@ def calc_file(source: str | os.PathLike, output: str | os.PathLike, limits: Limi
     if not macros and output.suffix.lower() == ".xlsm":
         raise WorkbookError(output, f"ends in .xlsm but {source.name} holds no macros: Excel refuses an .xlsx saved under that name; choose -o {output.stem}.xlsx")
     workbook = open_workbook(source, limits, keep_vba=bool(macros), deadline=deadline)
+    if freeze:
+        gc.freeze()
     checks = data_checks(workbook)
-    replaced = to_values(workbook, budget)
+    replaced, evaluated = _to_values(workbook, budget)
     # the native formulas get what is left of the workbook's time
     budget = dataclasses.replace(budget, seconds=max(budget.seconds - (time.monotonic() - started), 0.001))
     folder = output.parent
@@ -289,7 +311,7 @@ def calc_file(source: str | os.PathLike, output: str | os.PathLike, limits: Limi
             if isinstance(cell.value, ArrayFormula):
                 values.mark_dynamic(title, cell.row, cell.column, cell.value.ref)
     saved = _SavedValues(source, limits)
-    complete_values(workbook, values, budget, saved)
+    complete_values(workbook, values, budget, saved, before=evaluated)
     for sheet in workbook.worksheets:  # the rest of each array formula's range holds its values, as Excel saves it
         for cell in [c for c in sheet._cells.values() if isinstance(c.value, ArrayFormula)]:
             for i, row in enumerate(_block_of(values, sheet, cell)):
