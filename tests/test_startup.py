@@ -46,7 +46,7 @@ with open(report, "w", encoding="utf-8") as handle:
 """
 
 
-def _loaded(tmp_path, arguments, watched) -> list[str]:
+def loaded_by(tmp_path, arguments, watched) -> list[str]:
     report = tmp_path / "loaded.json"
     done = subprocess.run(
         [sys.executable, "-c", CHILD, json.dumps(list(watched)), json.dumps(arguments), str(report)],
@@ -58,16 +58,16 @@ def _loaded(tmp_path, arguments, watched) -> list[str]:
 
 @pytest.mark.parametrize("arguments", [None, ["--help"], ["generate", "--help"], ["eval", "--help"]], ids=["import", "help", "generate-help", "eval-help"])
 def test_help_loads_no_heavy_library(tmp_path, arguments):
-    assert _loaded(tmp_path, arguments, NEVER_FOR_HELP) == []
+    assert loaded_by(tmp_path, arguments, NEVER_FOR_HELP) == []
 
 
 def test_eval_of_a_finance_function_loads_no_statistics_library(tmp_path):
-    assert _loaded(tmp_path, ["eval", "CXNPV", "0.08", "-40000,8000,9200"], NEVER_FOR_EVAL_OR_DRY_RUN) == []
+    assert loaded_by(tmp_path, ["eval", "CXNPV", "0.08", "-40000,8000,9200"], NEVER_FOR_EVAL_OR_DRY_RUN) == []
 
 
 def test_generate_dry_run_loads_no_statistics_library(tmp_path):
     arguments = ["generate", str(ROOT / "examples" / "sample_clients"), "--out", str(tmp_path / "out"), "--dry-run"]
-    assert _loaded(tmp_path, arguments, NEVER_FOR_EVAL_OR_DRY_RUN) == []
+    assert loaded_by(tmp_path, arguments, NEVER_FOR_EVAL_OR_DRY_RUN) == []
     assert not (tmp_path / "out").exists()
 
 
