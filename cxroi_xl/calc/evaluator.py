@@ -250,10 +250,11 @@ class Evaluator:
         order of evaluation or on what was replaced: a circular reference, a
         spill that may cover a cell read while it was being computed, a
         workbook-wide limit reached, headers read from cells, another used
-        area, other limits, or a formula read before that is no longer one. The cells ``before`` read count against this
-        evaluator's workbook budget: computing everything again would read
-        at most these and this evaluator's own, so if this one stays within
-        the budget, so would that (if not, this one stops sooner).
+        area, other limits, or a formula read before that is no longer one.
+        The cells ``before`` read count against this evaluator's workbook
+        budget: computing everything again would read at most these and
+        this evaluator's own, so if this one stays within the budget, so
+        would that (if not, this one stops sooner).
         """
         same_limits = dataclasses.replace(before.budget, seconds=0) == dataclasses.replace(self.budget, seconds=0)
         if (
