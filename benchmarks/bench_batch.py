@@ -4,7 +4,8 @@ Measured in the same run, interleaved round by round (medians reported):
 * naive: openpyxl loads the shipped template, fills the client's rows into
   Baseline, Post-automation, Costs and Surveys, saves: one process;
 * cxroi-xl: `generate --mode values|live --jobs 1|2` (built from code, every
-  formula's cached value from the engine, no template re-parsing).
+  formula's cached value from the engine, no template re-parsing), called
+  in this process with the command's settings.
 
 Targets: values --jobs 1 at least 5x naive (stretch 10x); live --jobs 1 at
 least the same. Prints workbooks per second, the ratios and peak memory;
@@ -24,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import cxroi_xl.cli  # noqa: F401  (first: the command's settings, one BLAS thread a process, before numpy loads)
 import openpyxl
 import pandas as pd
 
