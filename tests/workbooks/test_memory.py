@@ -52,8 +52,8 @@ def test_no_workbook_of_a_finished_client_stays_reachable(fresh_frames, monkeypa
     for data in (first, mixed_client(2).tracker_input(), first, mixed_client(3).tracker_input()):
         for mode in ("values", "live"):
             build_one(data, tmp_path, mode)
-    # 8 clients' workbooks, and those a frame is built from (in the placeholder currency)
-    assert len(made) > 8 and any(frame is not None for frame in frames._FRAMES.values())
+    # 8 clients' workbooks, and any a frame was built from in the placeholder currency
+    assert len(made) >= 8 and any(frame is not None for frame in frames._FRAMES.values())
     gc.collect()
     alive = [ref() for ref in made if ref() is not None]
     assert alive == [], f"{len(alive)} client workbooks still reachable: {[gc.get_referrers(wb)[:3] for wb in alive[:1]]}"
