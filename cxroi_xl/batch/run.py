@@ -642,8 +642,14 @@ def _build_all(
 
             def submit_next() -> bool:
                 for client_id in queue:
+                    data = batch.tracker_input(client_id)
                     try:
-                        future = pool.submit(_build_client, batch.tracker_input(client_id), template, mode, folder.run_dir / f"{client_id}.xlsx")
+                        # submitted and tracked as one step: a stop waits for
+                        # every build a worker may be running, and none writes
+                        # into the run's folder once it is gone
+                        with stop.critical():
+                            future = pool.submit(_build_client, data, template, mode, folder.run_dir / f"{client_id}.xlsx")
+                            pending[future] = client_id
                     except BrokenProcessPool as exc:
                         # a worker died (killed, out of memory): the clients it
                         # cannot take are reported, the others are kept
@@ -651,7 +657,6 @@ def _build_all(
                         if on_progress:
                             on_progress(client_id, "failed")
                         continue
-                    pending[future] = client_id
                     return True
                 return False
 
