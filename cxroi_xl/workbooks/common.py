@@ -792,13 +792,7 @@ class _InMemoryWriter(ExcelWriter):
         if self.workbook.vba_archive is not None:
             return super()._write_comment(ws)
         sheet_id = len(self._comments) + 1
-        key = (sheet_id, tuple((c.ref, c.author, c.text.t, c.height, c.width) for c in ws._comments))
-        parts = _NOTE_PARTS.get(key)
-        if parts is None:
-            notes = CommentSheet.from_comments(ws._comments)
-            notes._id = sheet_id
-            parts = (tostring(notes.to_tree()), notes.write_shapes(None))
-            _NOTE_PARTS.put(key, parts, sum(map(len, parts)) + sum(len(c.text.t) + 100 for c in ws._comments))
+        parts = note_parts(sheet_id, ws._comments)
         notes = CommentSheet(authors=AuthorList(), commentList=[])  # names the part for the manifest and the relationship
         notes._id = sheet_id
         self._comments.append(notes)
@@ -808,6 +802,20 @@ class _InMemoryWriter(ExcelWriter):
         self._archive.writestr(ws.legacy_drawing, parts[1])
         self.vba_modified.add(ws.legacy_drawing)
         ws._rels.append(Relationship(Id="comments", type=notes._rel_type, Target=notes.path))
+
+
+def note_parts(sheet_id: int, records: list[CommentRecord]) -> tuple[bytes, str]:
+    """The comments part and the VML drawing openpyxl writes for the notes
+    ``records`` (in the order of their cells) of the ``sheet_id``-th sheet
+    with notes, made once per process for the same notes."""
+    key = (sheet_id, tuple((c.ref, c.author, c.text.t, c.height, c.width) for c in records))
+    parts = _NOTE_PARTS.get(key)
+    if parts is None:
+        notes = CommentSheet.from_comments(records)
+        notes._id = sheet_id
+        parts = (tostring(notes.to_tree()), notes.write_shapes(None))
+        _NOTE_PARTS.put(key, parts, sum(map(len, parts)) + sum(len(c.text.t) + 100 for c in records))
+    return parts
 
 
 class _BoundedCache:

@@ -13,9 +13,10 @@ other part of the package (styles, charts, notes, workbook) is the frame's.
 The result is the file building the client whole gives, byte for byte (a
 test compares the two for every sample client in both modes). In the values
 form the notes of the shared sheets follow the values (an error's reason,
-"not reached"), so clients with other notes get a frame of their own. A
-client the frame does not fit (its own sheets register other styles or
-write other parts) is built whole.
+"not reached"): their two parts (comments and VML drawing) are made per
+client, by openpyxl's own writer, and clients whose notes sit on other cells
+get a frame of their own. A client the frame does not fit (its own sheets
+register other styles or write other parts) is built whole.
 
 Which cells of a shared sheet carry the client: every formula (its cached
 value), every cell of an add-in result the values form replaces and every
@@ -59,8 +60,10 @@ from openpyxl.worksheet.formula import ArrayFormula
 from ..excel.dispatch import ExcelError
 from . import roi_template
 from .cache import FormulaValues, MissingValueError, formula_cell_xml
-from .common import CURRENCY_SYMBOLS, RowStream, _FastWorksheetWriter, currency_format, workbook_parts, zip_parts
-from .values import _formula_of, _note, _write, addin_cells, finish
+from openpyxl.comments.comment_sheet import CommentRecord
+
+from .common import CURRENCY_SYMBOLS, RowStream, _FastWorksheetWriter, currency_format, note_parts, workbook_parts, zip_parts
+from .values import COMMENT_AUTHOR, _formula_of, _note, _write, addin_cells, finish, note_size
 
 __all__ = ["roi_workbook_bytes", "clear"]
 
@@ -167,7 +170,7 @@ class _AddinBlock:
 class _Frame:
     """A whole build's package, kept to give later clients of its shape theirs."""
 
-    def __init__(self, mode: str, parts: dict[str, bytes], client_parts: frozenset[str], sheets: dict[str, tuple[str, list]], styles: tuple, registered: tuple, nbytes: int):
+    def __init__(self, mode: str, parts: dict[str, bytes], client_parts: frozenset[str], sheets: dict[str, tuple[str, list]], styles: tuple, registered: tuple, nbytes: int, notes: dict[str, tuple[int, str, str]]):
         self.mode = mode
         self.parts = parts  # every part, in archive order (None: made per client, the client's and the shared sheets)
         self.client_parts = client_parts
@@ -179,8 +182,11 @@ class _Frame:
         self.styles = styles
         self.registered = registered
         self.nbytes = nbytes  # what it holds, about (see _keep)
+        # sheet title -> (its number among the sheets with notes, its
+        # comments part, its VML part): made per client from its notes
+        self.notes = notes
 
-    def workbook_bytes(self, wb: Workbook, stream: RowStream, swap: _CurrencySwap | None = None) -> bytes:
+    def workbook_bytes(self, wb: Workbook, stream: RowStream, notes: tuple = (), swap: _CurrencySwap | None = None) -> bytes:
         """The package of ``wb`` (its client sheets built, the shared ones
         empty) with the frame's shared sheets, in ``swap``'s currency when
         the frame is in the placeholder's; :class:`_DoesNotFit` when the
@@ -197,8 +203,13 @@ class _Frame:
         if _registered(wb) != self.registered:
             raise _DoesNotFit("the client's sheets registered other cell styles")
         parts = {}
+        for sheet, (sheet_id, comments, drawing) in self.notes.items():
+            parts[comments], vml = note_parts(sheet_id, _note_records(notes, sheet))
+            parts[drawing] = vml.encode("utf-8") if isinstance(vml, str) else vml
         for name, data in self.parts.items():
-            if name in self.client_parts:
+            if name in parts:
+                parts[name] = parts.pop(name)  # in the archive's order
+            elif name in self.client_parts:
                 parts[name] = made.parts[name]
             elif name in self.sheets:
                 title, pieces = self.sheets[name]
@@ -235,8 +246,9 @@ def roi_workbook_bytes(data, mode: str, model, label) -> bytes:
     frame_shape = shape if swap is None else replace(shape, currency=PLACEHOLDER_CURRENCY)
     blocks = _BLOCKS.get((mode, frame_shape))
     # a values form notes each add-in result, its reason when it is an
-    # error or "not reached": clients with the same notes share a frame
-    key = None if blocks is None else (mode, frame_shape, _notes(blocks, wb.formula_values, mode))
+    # error or "not reached": clients with notes on the same cells share a frame
+    notes = () if blocks is None else _notes(blocks, wb.formula_values, mode)
+    key = None if blocks is None else (mode, frame_shape, _noted(notes))
     frame = _FRAMES.get(key) if key is not None else None
     if swap is not None and frame is None and (key is None or key not in _FRAMES):
         # the shape's first client: the frame is its own build in the
@@ -249,9 +261,10 @@ def roi_workbook_bytes(data, mode: str, model, label) -> bytes:
         label(frame_book)
         frame = _whole_build(frame_book, placeheld, frame_shape, mode, capture=True)[1]
         del frame_book
+        notes = _notes(_BLOCKS[(mode, frame_shape)], wb.formula_values, mode)
     if frame is not None:
         try:
-            return frame.workbook_bytes(wb, stream, swap)
+            return frame.workbook_bytes(wb, stream, notes, swap)
         except _DoesNotFit:  # built whole, from the start: the frame may have changed wb
             stream = RowStream()
             wb, shape = roi_template.build_client_sheets(data, stream, model=model)
@@ -279,9 +292,10 @@ def _whole_build(wb: Workbook, stream: RowStream, shape, mode: str, capture: boo
         if len(_BLOCKS) >= 4 * MAX_FRAMES:
             del _BLOCKS[next(iter(_BLOCKS))]
         _BLOCKS.setdefault((mode, frame_shape), blocks)
-        key = (mode, frame_shape, _notes(blocks, values, mode))
+        notes = _notes(blocks, values, mode)
+        key = (mode, frame_shape, _noted(notes))
         if key not in _FRAMES:
-            _keep(key, _capture(wb, mode, made, values, styles, blocks, unswap))
+            _keep(key, _capture(wb, mode, made, values, styles, blocks, notes, unswap))
         frame = _FRAMES.get(key)
     return zip_parts(made.parts), frame
 
@@ -324,11 +338,18 @@ def _footprint(value: Any) -> int:
     return size
 
 
-def _capture(wb: Workbook, mode: str, made, values: FormulaValues, styles: tuple, blocks: tuple[_AddinBlock, ...], unswap: _CurrencySwap | None = None) -> _Frame | None:
+def _capture(wb: Workbook, mode: str, made, values: FormulaValues, styles: tuple, blocks: tuple[_AddinBlock, ...], notes: tuple, unswap: _CurrencySwap | None = None) -> _Frame | None:
     """The frame of a whole build, or None when its shared sheets cannot be
-    compiled (a cell to render is missing from the XML); in the
-    placeholder currency with ``unswap``, the build's currency's swap."""
+    compiled (a cell to render is missing from the XML, their notes are not
+    all the values form's); in the placeholder currency with ``unswap``,
+    the build's currency's swap."""
     client_parts = _owned_parts(made.parts, _client_sheet_parts(wb))
+    note_parts_of = _shared_note_parts(wb, made.parts)
+    for sheet, (sheet_id, comments, drawing) in note_parts_of.items():
+        # the parts made from the notes alone must be the build's own
+        xml, vml = note_parts(sheet_id, _note_records(notes, sheet))
+        if (xml, vml.encode("utf-8") if isinstance(vml, str) else vml) != (made.parts[comments], made.parts[drawing]):
+            return None
     sheets = {}
     nbytes = 0
     positions = {ws.title: i for i, ws in enumerate(wb.worksheets, 1)}
@@ -347,10 +368,11 @@ def _capture(wb: Workbook, mode: str, made, values: FormulaValues, styles: tuple
     except _DoesNotFit:
         return None
     # the client's parts and the shared sheets are made per client: only their names are kept
-    parts = {name: (None if name in client_parts or name in sheets else data if unswap is None else unswap.reverse_part(data)) for name, data in made.parts.items()}
+    made_per_client = client_parts | set(sheets) | {name for _, *names in note_parts_of.values() for name in names}
+    parts = {name: (None if name in made_per_client else data if unswap is None else unswap.reverse_part(data)) for name, data in made.parts.items()}
     styles = styles if unswap is None else unswap.placeheld(styles)
-    nbytes += _footprint((parts, client_parts, styles, registered))
-    return _Frame(mode, parts, client_parts, sheets, styles, registered, nbytes)
+    nbytes += _footprint((parts, client_parts, styles, registered, note_parts_of))
+    return _Frame(mode, parts, client_parts, sheets, styles, registered, nbytes, note_parts_of)
 
 
 # ---- what a frame compares -------------------------------------------------
@@ -427,6 +449,49 @@ def _notes(blocks: tuple[_AddinBlock, ...], values: FormulaValues, mode: str) ->
                 elif isinstance(value, ExcelError):
                     notes.append((block.sheet, row, col, _note(f"{block.formula} (in {anchor})", value)))
     return tuple(notes)
+
+
+def _noted(notes: tuple) -> tuple:
+    """The cells :func:`_notes` puts notes on: what a frame's sheets depend on
+    (a blank cell with a note is written, one without is not)."""
+    return tuple(note[:3] for note in notes)
+
+
+def _note_records(notes: tuple, sheet: str) -> list[CommentRecord]:
+    """The notes of ``sheet`` as openpyxl's writer collects a sheet's notes:
+    in the order of their cells, row by row."""
+    records = []
+    for _, row, col, text in sorted(note for note in notes if note[0] == sheet):
+        record = CommentRecord(ref=f"{get_column_letter(col)}{row}", author=COMMENT_AUTHOR)
+        record.text.t = text
+        record.width, record.height = note_size(text)
+        records.append(record)
+    return records
+
+
+_COMMENTS_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/comments"
+_VML_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/vmlDrawing"
+_COMMENT_PART = re.compile(r"xl/comments/comment(\d+)\.xml")
+
+
+def _shared_note_parts(wb: Workbook, parts: dict[str, bytes]) -> dict[str, tuple[int, str, str]]:
+    """Sheet title -> (its number among the sheets with notes, its comments
+    part, its VML part) for every shared sheet with notes."""
+    found = {}
+    for i, ws in enumerate(wb.worksheets, 1):
+        rels = parts.get(f"xl/worksheets/_rels/sheet{i}.xml.rels")
+        if ws.title not in roi_template.SHARED_SHEETS or rels is None:
+            continue
+        targets = {}
+        for relationship in re.findall(r"<Relationship\b[^>]*>", rels.decode("utf-8")):
+            kind, target = re.search(r'Type="([^"]*)"', relationship), re.search(r'Target="([^"]*)"', relationship)
+            if kind and target:
+                targets[kind.group(1)] = target.group(1).lstrip("/")
+        if _COMMENTS_TYPE in targets and _VML_TYPE in targets:
+            number = _COMMENT_PART.fullmatch(targets[_COMMENTS_TYPE])
+            if number is not None:
+                found[ws.title] = (int(number.group(1)), targets[_COMMENTS_TYPE], targets[_VML_TYPE])
+    return found
 
 
 def _client_sheet_parts(wb: Workbook) -> list[str]:

@@ -28,7 +28,7 @@ from ..excel import registry
 from ..excel.error_values import ExcelError
 from .cache import FormulaValues
 
-__all__ = ["ValueCell", "COMMENT_AUTHOR", "addin_cells", "called_functions", "finish", "formula_text", "make_dynamic", "values_from_cache"]
+__all__ = ["ValueCell", "COMMENT_AUTHOR", "note_size", "addin_cells", "called_functions", "finish", "formula_text", "make_dynamic", "values_from_cache"]
 
 COMMENT_AUTHOR = "cxroi-xl"
 
@@ -100,10 +100,16 @@ def _attach_note(cell: Any, text: str) -> None:
     """Add our note, keeping a note the user wrote; replace an older one of ours."""
     if cell.comment is not None and cell.comment.author != COMMENT_AUTHOR:
         text = f"{cell.comment.text}\n\n{text}"
-    lines = sum(1 + len(line) // 48 for line in text.splitlines())
     comment = Comment(text, COMMENT_AUTHOR)
-    comment.width, comment.height = 320, max(80, 15 * lines + 10)
+    comment.width, comment.height = note_size(text)
     cell.comment = comment
+
+
+def note_size(text: str) -> tuple[int, int]:
+    """(width, height) in points of a note of ours holding ``text``: tall
+    enough for its lines wrapped at about 48 characters."""
+    lines = sum(1 + len(line) // 48 for line in text.splitlines())
+    return 320, max(80, 15 * lines + 10)
 
 def _array_ref(cell: Any) -> tuple[int, int, int, int]:
     """(top, left, bottom, right) of the block a formula cell fills."""

@@ -81,11 +81,15 @@ def test_every_sample_client_is_the_whole_build_byte_for_byte(sample_clients, wh
 
 def test_values_form_notes_follow_each_client(whole_builds, tmp_path):
     # same shape; one pays back, the other never does ("not reached", with
-    # the engine's reason in the note of the payback cells)
+    # the engine's reason in the note of the payback cells). The notes sit
+    # on the same cells, so the second takes the first one's frame, its
+    # notes' parts made from its own notes.
     pays = client(3)
     never = dataclasses.replace(client(3, client_id="never"), costs=client(3).costs.assign(amount=lambda c: c["amount"] * 1000))
     first = through_frames(pays, "values", tmp_path)
+    built = len(whole_builds)
     second = through_frames(never, "values", tmp_path)
+    assert len(whole_builds) == built
     assert first == whole(pays, "values")
     assert second == whole(never, "values")
     with zipfile.ZipFile(io.BytesIO(second)) as archive:
@@ -95,6 +99,17 @@ def test_values_form_notes_follow_each_client(whole_builds, tmp_path):
     built = len(whole_builds)
     assert through_frames(client(3, client_id="again", client_name="Again"), "values", tmp_path) == whole(client(3, client_id="again", client_name="Again"), "values")
     assert len(whole_builds) == built + 1  # the oracle's build only
+
+
+def test_no_frame_when_its_notes_cannot_be_made_from_the_notes_alone(whole_builds, monkeypatch, tmp_path):
+    # a frame makes each client's notes parts from the client's notes; it is
+    # kept only if that gives its own build's parts (here it would not)
+    monkeypatch.setattr(frames, "_note_records", lambda notes, sheet: [])
+    for seed in (3, 4):
+        built = len(whole_builds)
+        assert through_frames(client(seed), "values", tmp_path) == whole(client(seed), "values")
+        assert len(whole_builds) == built + 2  # its own build and the oracle's
+    assert not [f for f in frames._FRAMES.values() if f is not None]
 
 
 def test_a_client_the_frame_does_not_fit_is_built_whole(whole_builds, tmp_path):
