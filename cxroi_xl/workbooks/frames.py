@@ -14,8 +14,7 @@ The result is the file building the client whole gives, byte for byte (a
 test compares the two for every sample client in both modes). In the values
 form the notes of the shared sheets follow the values (an error's reason,
 "not reached"): their two parts (comments and VML drawing) are made per
-client, by openpyxl's own writer, and clients whose notes sit on other cells
-get a frame of their own. A client the frame does not fit (its own sheets
+client, by openpyxl's own writer. A client the frame does not fit (its own sheets
 register other styles or write other parts) is built whole.
 
 Which cells of a shared sheet carry the client: every formula (its cached
@@ -219,7 +218,7 @@ class _Frame:
         return zip_parts(parts)
 
 
-# (mode, shape, notes) -> frame, None when the shape's sheets cannot be
+# (mode, shape, shared sheets with notes) -> frame, None when the shape's sheets cannot be
 # compiled, oldest first, and the bytes each holds; (mode, shape) -> the
 # add-in formulas of its shared sheets
 _FRAMES: dict[tuple, _Frame | None] = {}
@@ -246,7 +245,7 @@ def roi_workbook_bytes(data, mode: str, model, label) -> bytes:
     frame_shape = shape if swap is None else replace(shape, currency=PLACEHOLDER_CURRENCY)
     blocks = _BLOCKS.get((mode, frame_shape))
     # a values form notes each add-in result, its reason when it is an
-    # error or "not reached": clients with notes on the same cells share a frame
+    # error or "not reached": made per client, they do not split frames
     notes = () if blocks is None else _notes(blocks, wb.formula_values, mode)
     key = None if blocks is None else (mode, frame_shape, _noted(notes))
     frame = _FRAMES.get(key) if key is not None else None
@@ -452,9 +451,12 @@ def _notes(blocks: tuple[_AddinBlock, ...], values: FormulaValues, mode: str) ->
 
 
 def _noted(notes: tuple) -> tuple:
-    """The cells :func:`_notes` puts notes on: what a frame's sheets depend on
-    (a blank cell with a note is written, one without is not)."""
-    return tuple(note[:3] for note in notes)
+    """The shared sheets :func:`_notes` puts notes on: what a frame's parts
+    depend on besides the notes' own two parts (a sheet with notes refers
+    to them). Which of their cells have notes does not matter: a cell's XML
+    is the same with or without one, and the cells that could be blank
+    (the results' anchors) always have one (:func:`_slots`)."""
+    return tuple(sorted({note[0] for note in notes}))
 
 
 def _note_records(notes: tuple, sheet: str) -> list[CommentRecord]:

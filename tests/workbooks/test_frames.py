@@ -79,6 +79,11 @@ def test_every_sample_client_is_the_whole_build_byte_for_byte(sample_clients, wh
     assert len(whole_builds) < len(clients) - 5, "the frames were hardly reused"
 
 
+def frames_values(data):
+    wb, _ = roi_template.build_client_sheets(data, build.RowStream())
+    return wb.formula_values
+
+
 def test_values_form_notes_follow_each_client(whole_builds, tmp_path):
     # same shape; one pays back, the other never does ("not reached", with
     # the engine's reason in the note of the payback cells). The notes sit
@@ -95,6 +100,14 @@ def test_values_form_notes_follow_each_client(whole_builds, tmp_path):
     with zipfile.ZipFile(io.BytesIO(second)) as archive:
         notes = "".join(archive.read(n).decode() for n in archive.namelist() if n.startswith("xl/comments/"))
     assert "never pays back" in notes
+    # without surveys, errors fill the survey metrics' blocks, each error
+    # with a note of its own: notes on other cells, still the same frame
+    silent = dataclasses.replace(client(3, client_id="silent"), surveys=client(3).surveys.iloc[0:0])
+    built = len(whole_builds)
+    third = through_frames(silent, "values", tmp_path)
+    assert len(whole_builds) == built
+    assert third == whole(silent, "values")
+    assert len(frames._notes(next(iter(frames._BLOCKS.values())), frames_values(silent), "values")) > len(frames._notes(next(iter(frames._BLOCKS.values())), frames_values(pays), "values"))
     # and a third client like the first reuses the first one's frame
     built = len(whole_builds)
     assert through_frames(client(3, client_id="again", client_name="Again"), "values", tmp_path) == whole(client(3, client_id="again", client_name="Again"), "values")
