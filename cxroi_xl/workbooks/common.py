@@ -375,6 +375,19 @@ _DEFAULT_ROW_PT = 15.0  # Calibri 11's row height
 CHART_SPARE = 0.9  # a chart's page keeps a tenth of its height spare: Excel paginates a little differently
 
 
+def page_scale(row_heights: Sequence[float | None], group_widths: Sequence[Sequence[float | None]], landscape: bool) -> float:
+    """The scale of :func:`manual_pages`: the printed rows' heights (None:
+    the default) and each page's columns' widths (None: the default)."""
+    width_pt = (_A4_LONG_PT if landscape else _A4_SHORT_PT) - 0.8 * 72
+    height_pt = (_A4_SHORT_PT if landscape else _A4_LONG_PT) - 1.2 * 72
+    tall = sum((height or _DEFAULT_ROW_PT) for height in row_heights)
+    scale = min(1.0, CHART_SPARE * height_pt / tall)
+    for widths in group_widths:
+        wide = sum((width or 8.43) for width in widths) * _PT_PER_WIDTH
+        scale = min(scale, width_pt / wide)
+    return scale
+
+
 def manual_pages(ws: Worksheet, column_groups: Sequence[tuple[int, int]], last_row: int, landscape: bool) -> float:
     """Print ``ws`` as fixed pages: one page per group of columns (first,
     last, 1-based), rows 1 to ``last_row``, split by manual column breaks
@@ -387,13 +400,9 @@ def manual_pages(ws: Worksheet, column_groups: Sequence[tuple[int, int]], last_r
     margins.left = margins.right = 0.4
     margins.top = margins.bottom = 0.6
     margins.header = margins.footer = 0.3
-    width_pt = (_A4_LONG_PT if landscape else _A4_SHORT_PT) - 0.8 * 72
-    height_pt = (_A4_SHORT_PT if landscape else _A4_LONG_PT) - 1.2 * 72
-    tall = sum((ws.row_dimensions[r].height or _DEFAULT_ROW_PT) for r in range(1, last_row + 1))
-    scale = min(1.0, CHART_SPARE * height_pt / tall)
-    for first, last in column_groups:
-        wide = sum((ws.column_dimensions[get_column_letter(c)].width or 8.43) for c in range(first, last + 1)) * _PT_PER_WIDTH
-        scale = min(scale, width_pt / wide)
+    heights = [ws.row_dimensions[r].height for r in range(1, last_row + 1)]
+    widths = [[ws.column_dimensions[get_column_letter(c)].width for c in range(first, last + 1)] for first, last in column_groups]
+    scale = page_scale(heights, widths, landscape)
     setup = ws.page_setup
     setup.orientation = "landscape" if landscape else "portrait"
     setup.paperSize = ws.PAPERSIZE_A4

@@ -1,14 +1,16 @@
-"""Frames: the sheets a batch's clients share, built once per shape and process.
+"""Frames: the sheets a batch's clients share, built once per process.
 
 The ROI, Scenarios and CX metrics sheets of the main tracker, with their
 charts, notes and print settings, depend on a client only through the values
 of their cells and a few shape figures (currency, months tracked, horizon:
 :class:`~cxroi_xl.workbooks.roi_template.SharedShape`). The first client of
-a shape in a process is built whole and its package kept as the shape's
-frame. For every later client of that shape openpyxl builds only the
-client's own sheets (inputs and data tables); the shared sheets are the
-frame's XML with the client's values rendered into their cells, and every
-other part of the package (styles, charts, notes, workbook) is the frame's.
+a process is built whole and its package kept as a frame. For every later
+client openpyxl builds only the client's own sheets (inputs and data
+tables); the shared sheets are the frame's XML with the client's values
+rendered into their cells, and every other part of the package (styles,
+charts, workbook) is the frame's. A client of another number of months or
+horizon gets the frame reshaped to its shape (:mod:`.reshape`), kept for
+the next clients of that shape.
 
 The result is the file building the client whole gives, byte for byte (a
 test compares the two for every sample client in both modes). In the values
@@ -53,15 +55,15 @@ from xml.sax.saxutils import escape
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
+from openpyxl.comments.comment_sheet import CommentRecord
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.formula import ArrayFormula
 
 from ..excel.dispatch import ExcelError
 from . import roi_template
 from .cache import FormulaValues, MissingValueError, formula_cell_xml
-from openpyxl.comments.comment_sheet import CommentRecord
-
 from .common import CURRENCY_SYMBOLS, RowStream, _FastWorksheetWriter, currency_format, note_parts, workbook_parts, zip_parts
+from .reshape import ROI_SHEET, CannotReshape, RowMap, can_reshape_from, reshape_chart, reshape_formula, reshape_formulas, reshape_print_area, reshape_roi_sheet
 from .values import COMMENT_AUTHOR, _formula_of, _note, _write, addin_cells, finish, note_size
 
 __all__ = ["roi_workbook_bytes", "clear"]
@@ -169,7 +171,7 @@ class _AddinBlock:
 class _Frame:
     """A whole build's package, kept to give later clients of its shape theirs."""
 
-    def __init__(self, mode: str, parts: dict[str, bytes], client_parts: frozenset[str], sheets: dict[str, tuple[str, list]], styles: tuple, registered: tuple, nbytes: int, notes: dict[str, tuple[int, str, str]]):
+    def __init__(self, mode: str, parts: dict[str, bytes], client_parts: frozenset[str], sheets: dict[str, tuple[str, list]], styles: tuple, registered: tuple, nbytes: int, notes: dict[str, tuple[int, str, str]], shape, blocks: tuple[_AddinBlock, ...], noted: tuple, source: dict[str, tuple[str, str]] | None = None):
         self.mode = mode
         self.parts = parts  # every part, in archive order (None: made per client, the client's and the shared sheets)
         self.client_parts = client_parts
@@ -184,6 +186,11 @@ class _Frame:
         # sheet title -> (its number among the sheets with notes, its
         # comments part, its VML part): made per client from its notes
         self.notes = notes
+        self.shape, self.blocks, self.noted = shape, blocks, noted
+        # part name -> (sheet title, XML with the client's cells blank) of
+        # the shared sheets, which frames of other shapes are made from
+        # (reshape.py); None for a frame itself made so
+        self.source = source
 
     def workbook_bytes(self, wb: Workbook, stream: RowStream, notes: tuple = (), swap: _CurrencySwap | None = None) -> bytes:
         """The package of ``wb`` (its client sheets built, the shared ones
@@ -223,6 +230,9 @@ class _Frame:
 # add-in formulas of its shared sheets
 _FRAMES: dict[tuple, _Frame | None] = {}
 _SIZES: dict[tuple, int] = {}
+# (mode, currency) -> the key of the latest frame built whole that frames of
+# other shapes can be made from: kept while frames come and go
+_SOURCES: dict[tuple, tuple] = {}
 _BLOCKS: dict[tuple, tuple[_AddinBlock, ...]] = {}
 
 
@@ -230,6 +240,7 @@ def clear() -> None:
     """Forget every frame of this process."""
     _FRAMES.clear()
     _SIZES.clear()
+    _SOURCES.clear()
     _BLOCKS.clear()
 
 
@@ -244,6 +255,8 @@ def roi_workbook_bytes(data, mode: str, model, label) -> bytes:
     swap = _swap_for(shape.currency)
     frame_shape = shape if swap is None else replace(shape, currency=PLACEHOLDER_CURRENCY)
     blocks = _BLOCKS.get((mode, frame_shape))
+    if blocks is None and _reshaped(mode, frame_shape, wb.formula_values):
+        blocks = _BLOCKS[(mode, frame_shape)]
     # a values form notes each add-in result, its reason when it is an
     # error or "not reached": made per client, they do not split frames
     notes = () if blocks is None else _notes(blocks, wb.formula_values, mode)
@@ -264,7 +277,7 @@ def roi_workbook_bytes(data, mode: str, model, label) -> bytes:
     if frame is not None:
         try:
             return frame.workbook_bytes(wb, stream, notes, swap)
-        except _DoesNotFit:  # built whole, from the start: the frame may have changed wb
+        except (_DoesNotFit, MissingValueError):  # built whole, from the start: the frame may have changed wb
             stream = RowStream()
             wb, shape = roi_template.build_client_sheets(data, stream, model=model)
             label(wb)
@@ -294,9 +307,59 @@ def _whole_build(wb: Workbook, stream: RowStream, shape, mode: str, capture: boo
         notes = _notes(blocks, values, mode)
         key = (mode, frame_shape, _noted(notes))
         if key not in _FRAMES:
-            _keep(key, _capture(wb, mode, made, values, styles, blocks, notes, unswap))
+            _keep(key, _capture(wb, mode, made, values, styles, blocks, notes, frame_shape, unswap))
         frame = _FRAMES.get(key)
     return zip_parts(made.parts), frame
+
+
+def _reshaped(mode: str, shape, values: FormulaValues) -> bool:
+    """Make the frame of ``shape`` from the latest frame of another shape
+    (same mode and currency) built whole, and keep it; False when there is
+    none or it cannot be reshaped to ``shape`` (reshape.py)."""
+    source = _FRAMES.get(_SOURCES.get((mode, shape.currency)))
+    if source is None:
+        return False
+    try:
+        blocks = tuple(_reshaped_block(block, source.shape, shape) for block in source.blocks)
+        noted = _noted(_notes(blocks, values, mode))
+        if noted != source.noted:
+            return False
+        sheets, nbytes = {}, 0
+        for name, (title, xml) in source.source.items():
+            xml = reshape_roi_sheet(xml, source.shape, shape) if title == ROI_SHEET else reshape_formulas(xml, RowMap(source.shape, shape), own_sheet=False)
+            dynamic = {(block.top, block.left): "" for block in blocks if block.sheet == title} if mode == "live" else {}
+            sheets[name] = (title, _compile(xml, _slots(title, blocks, values, mode), dynamic))
+            nbytes += sys.getsizeof(xml) + _PIECE_BYTES * len(sheets[name][1])
+        parts = dict(source.parts)
+        roi_part = next(name for name, (title, _) in source.source.items() if title == ROI_SHEET)
+        for name in _owned_parts(source.parts, [roi_part]):
+            if _CHART_PART.fullmatch(name):
+                parts[name] = reshape_chart(parts[name].decode("utf-8"), source.shape, shape).encode("utf-8")
+        parts[_WORKBOOK_PART] = reshape_print_area(parts[_WORKBOOK_PART].decode("utf-8"), source.shape, shape).encode("utf-8")
+    except (CannotReshape, _DoesNotFit):
+        return False
+    nbytes += _footprint((parts, blocks)) + source.nbytes // 8  # the parts' names and most of their bytes are the source's
+    frame = _Frame(mode, parts, source.client_parts, sheets, source.styles, source.registered, nbytes, source.notes, shape, blocks, noted)
+    if len(_BLOCKS) >= 4 * MAX_FRAMES:
+        del _BLOCKS[next(iter(_BLOCKS))]
+    _BLOCKS[(mode, shape)] = blocks
+    _keep((mode, shape, noted), frame)
+    return True
+
+
+_CHART_PART = re.compile(r"xl/charts/chart\d+\.xml")
+_WORKBOOK_PART = "xl/workbook.xml"
+
+
+def _reshaped_block(block: _AddinBlock, before, after) -> _AddinBlock:
+    """An add-in formula of a shared sheet of shape ``before`` in shape
+    ``after``'s: on the ROI sheet, below the months, it moves with the
+    horizon table; its formula's references into that table follow it."""
+    rows = RowMap(before, after)
+    formula = reshape_formula(block.formula, rows, own_sheet=block.sheet == ROI_SHEET)
+    if block.sheet != ROI_SHEET:
+        return replace(block, formula=formula)
+    return replace(block, top=rows(block.top), bottom=rows(block.bottom), formula=formula)
 
 
 def _keep(key: tuple, frame: _Frame | None) -> None:
@@ -306,11 +369,16 @@ def _keep(key: tuple, frame: _Frame | None) -> None:
     if size > MAX_FRAME_BYTES:
         return
     while _FRAMES and (len(_FRAMES) >= MAX_FRAMES or size + frames_nbytes() > MAX_FRAME_BYTES):
-        oldest = next(iter(_FRAMES))
+        sources = set(_SOURCES.values())
+        oldest = next((k for k in _FRAMES if k not in sources), next(iter(_FRAMES)))
         del _FRAMES[oldest]
         _SIZES.pop(oldest, None)
+        for which in [which for which, k in _SOURCES.items() if k == oldest]:
+            del _SOURCES[which]
     _FRAMES[key] = frame
     _SIZES[key] = size
+    if frame is not None and frame.source is not None and can_reshape_from(frame.shape):
+        _SOURCES[(frame.mode, frame.shape.currency)] = key
 
 
 def frames_nbytes() -> int:
@@ -337,7 +405,7 @@ def _footprint(value: Any) -> int:
     return size
 
 
-def _capture(wb: Workbook, mode: str, made, values: FormulaValues, styles: tuple, blocks: tuple[_AddinBlock, ...], notes: tuple, unswap: _CurrencySwap | None = None) -> _Frame | None:
+def _capture(wb: Workbook, mode: str, made, values: FormulaValues, styles: tuple, blocks: tuple[_AddinBlock, ...], notes: tuple, shape, unswap: _CurrencySwap | None = None) -> _Frame | None:
     """The frame of a whole build, or None when its shared sheets cannot be
     compiled (a cell to render is missing from the XML, their notes are not
     all the values form's); in the placeholder currency with ``unswap``,
@@ -356,22 +424,25 @@ def _capture(wb: Workbook, mode: str, made, values: FormulaValues, styles: tuple
         return None  # the client's sheets register their styles first: the shared ones must come last
     cells, differential = made.registered_before[roi_template.SHARED_SHEETS[0]]
     registered = _registered(wb, cells, differential)
+    source = {}
     try:
         for title in roi_template.SHARED_SHEETS:
             name = f"xl/worksheets/sheet{positions[title]}.xml"
             xml = made.unfilled[name] if unswap is None else unswap.reverse_text(made.unfilled[name])
-            sheets[name] = (title, _compile(xml, _slots(title, blocks, values, mode), values.dynamic.get(title, {})))
-            # the pieces' text is part of the sheet's XML; counting them
-            # one by one would cost a tenth of the build
-            nbytes += sys.getsizeof(xml) + _PIECE_BYTES * len(sheets[name][1])
+            slots = _slots(title, blocks, values, mode)
+            source[name] = (title, _blank(xml, slots))
+            sheets[name] = (title, _compile(source[name][1], slots, values.dynamic.get(title, {})))
+            # the pieces' text is part of the sheet's XML, and so is the
+            # source; counting them one by one would cost a tenth of the build
+            nbytes += 2 * sys.getsizeof(xml) + _PIECE_BYTES * len(sheets[name][1])
     except _DoesNotFit:
         return None
     # the client's parts and the shared sheets are made per client: only their names are kept
     made_per_client = client_parts | set(sheets) | {name for _, *names in note_parts_of.values() for name in names}
     parts = {name: (None if name in made_per_client else data if unswap is None else unswap.reverse_part(data)) for name, data in made.parts.items()}
     styles = styles if unswap is None else unswap.placeheld(styles)
-    nbytes += _footprint((parts, client_parts, styles, registered, note_parts_of))
-    return _Frame(mode, parts, client_parts, sheets, styles, registered, nbytes, note_parts_of)
+    nbytes += _footprint((parts, client_parts, styles, registered, note_parts_of, blocks))
+    return _Frame(mode, parts, client_parts, sheets, styles, registered, nbytes, note_parts_of, shape, blocks, _noted(notes), source)
 
 
 # ---- what a frame compares -------------------------------------------------
@@ -537,6 +608,20 @@ def _slots(title: str, blocks: tuple[_AddinBlock, ...], values: FormulaValues, m
                 if mode == "values" or not anchor:  # the live anchor is a formula
                     slots[(row, col)] = ("v", mode == "values" and anchor)
     return slots
+
+
+def _blank(xml: str, slots: dict[tuple[int, int], tuple[str, bool]]) -> str:
+    """The sheet's XML with the cells of ``slots`` (the client's) blank but
+    for their style: the same for every client of the shape."""
+
+    def blank(match: re.Match) -> str:
+        letters, row, attrs, _ = match.groups()
+        if (int(row), column_index_from_string(letters)) not in slots:
+            return match.group(0)
+        style = _STYLE.search(attrs)
+        return f'<c r="{letters}{row}"{style.group(0) if style else ""}/>'
+
+    return _CELL.sub(blank, xml)
 
 
 def _compile(xml: str, slots: dict[tuple[int, int], tuple[str, bool]], dynamic: dict) -> list:

@@ -530,6 +530,15 @@ DATA_CHECK_ROW = 19
 
 
 CHART_COLUMNS = ("I", "N")  # the ROI sheet's chart page: two charts across
+MONTHS_HEADER_ROW = 22  # the ROI sheet's month-by-month table: its header, then one row per tracked month
+MONTHS_COLUMNS = (2, 7)  # its first and last columns (B:G)
+ROI_PAGES = ((1, 8), (9, 18))  # printed: the figures and the months (A:H), then the four charts (I:R)
+
+
+def roi_printed_rows(post_rows: int) -> int:
+    """The last printed row of the ROI sheet: the tracked months or the
+    charts beside them (a chart of 8 cm spans about 15 rows), whichever ends lower."""
+    return max(MONTHS_HEADER_ROW + max(post_rows, 1), MONTHS_HEADER_ROW - 1 + 16)
 
 
 def _write_roi(ws: Worksheet, post_rows: int, currency: str, horizon: HorizonLayout | None = None, tracked: int = 0, tables: dict | None = None) -> None:
@@ -585,16 +594,16 @@ def _write_roi(ws: Worksheet, post_rows: int, currency: str, horizon: HorizonLay
     if tables is not None:
         write_data_check(ws, DATA_CHECK_ROW, tables)
 
-    first = 22
+    first = MONTHS_HEADER_ROW
     ws.cell(first - 1, 2, "Month by month").font = SECTION_FONT
     labels = ["Month", "Period", "Benefit", "Cost", "Risk-adjusted net", "Cumulative discounted net"]
     columns = ["month", "period", "benefit", "cost", "net", "cumulative_net"]
     formats = [FORMATS["month"], FORMATS["int"], money0, money0, money0, money0]
-    header_cells(ws, first, 2, labels)
+    header_cells(ws, first, MONTHS_COLUMNS[0], labels)
     ws.row_dimensions[first].height = 30
     for i in range(post_rows):
         for j, (column, fmt) in enumerate(zip(columns, formats)):
-            cell = ws.cell(first + 1 + i, 2 + j, f"=INDEX({POST}[{column}],{i + 1})")
+            cell = ws.cell(first + 1 + i, MONTHS_COLUMNS[0] + j, f"=INDEX({POST}[{column}],{i + 1})")
             cell.number_format = fmt
     last = first + max(post_rows, 1)
 
@@ -628,11 +637,10 @@ def _write_roi(ws: Worksheet, post_rows: int, currency: str, horizon: HorizonLay
     for col in range(9, 22):
         ws.column_dimensions[get_column_letter(col)].width = 15
     ws.freeze_panes = "A4"
-    # Two printed pages: the figures and the months (A:H), then the four
-    # charts (I:R). The horizon table, row by row, stays on screen (Start
-    # here says how to print it); so do the data check's working columns.
-    charts_last_row = first - 1 + 16  # a chart of 8 cm spans about 15 rows
-    manual_pages(ws, [(1, 8), (9, 18)], max(last, charts_last_row), landscape=True)
+    # Two printed pages (ROI_PAGES). The horizon table, row by row, stays
+    # on screen (Start here says how to print it); so do the data check's
+    # working columns.
+    manual_pages(ws, ROI_PAGES, roi_printed_rows(post_rows), landscape=True)
 
 
 # The share metrics' rows of the CX metrics sheet (charted, and named in the

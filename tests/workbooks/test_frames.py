@@ -48,22 +48,6 @@ def sample_clients(tmp_path_factory):
         batch.close()
 
 
-@pytest.fixture
-def whole_builds(monkeypatch):
-    """Counts the clients whose shared sheets openpyxl built."""
-    count = []
-    original = roi_template.build_shared_sheets
-
-    def counting(wb, shape):
-        count.append(shape)
-        return original(wb, shape)
-
-    monkeypatch.setattr(roi_template, "build_shared_sheets", counting)
-    frames.clear()
-    yield count
-    frames.clear()
-
-
 @pytest.mark.parametrize("mode", ["live", "values"])
 def test_every_sample_client_is_the_whole_build_byte_for_byte(sample_clients, whole_builds, tmp_path, mode):
     # the bundled clients differ in currency, months tracked, proxies and

@@ -72,7 +72,11 @@ def test_frames_stay_within_their_byte_budget(fresh_frames, monkeypatch, tmp_pat
         keys.append(next(reversed(frames._FRAMES)))
         assert frames.frames_nbytes() <= frames.MAX_FRAME_BYTES
     assert len(set(keys)) == len(keys), "each client its own shape"
-    assert list(frames._FRAMES) == keys[-len(frames._FRAMES):] and 1 <= len(frames._FRAMES) <= 3
+    # the first, built whole, stays: the others are made from it (reshaped),
+    # first in, first out
+    kept = list(frames._FRAMES)
+    assert list(frames._SOURCES.values()) == [keys[0]]
+    assert kept[0] == keys[0] and kept[1:] == keys[len(keys) - len(kept) + 1 :] and 2 <= len(kept) <= 3
 
 
 def test_the_frame_budget_counts_at_least_what_the_frames_hold(fresh_frames, tmp_path):
