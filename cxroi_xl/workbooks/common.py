@@ -97,6 +97,27 @@ def put_text(cell, text: Any) -> None:
         cell.data_type = "s"
 
 
+class StyledAlike:
+    """Cells styled alike share one style: the first cell of a kind is
+    styled attribute by attribute, the others of that kind copy its style
+    (each attribute set registers a style object, which costs more than
+    writing the cell). Kinds are the caller's keys; one per sheet build."""
+
+    def __init__(self) -> None:
+        self._styles: dict[Any, Any] = {}
+
+    def style(self, cell, kind: Any, **attributes: Any) -> None:
+        """Style ``cell`` (unstyled so far) with ``attributes``, the same
+        for every cell of ``kind``."""
+        style = self._styles.get(kind)
+        if style is not None:
+            cell._style = copy(style)
+            return
+        for name, value in attributes.items():
+            setattr(cell, name, value)
+        self._styles[kind] = cell._style
+
+
 def title(ws: Worksheet, text: str, subtitle: str = "") -> None:
     ws["A1"] = text
     ws["A1"].font = TITLE_FONT
@@ -268,6 +289,7 @@ def fit_headers(ws: Worksheet, rows: Iterable[int], max_lines: int = 2) -> None:
     never wrapped: its column is widened to hold it on one line. A header
     with spaces wraps at word boundaries only: its column holds the longest
     word, and at most ``max_lines`` lines; the row grows to show them."""
+    wrapped: dict[tuple, Any] = {}  # (a cell's style, wrap) -> the style with that wrapping
     for row in rows:
         lines_needed = 1
         for cell in ws[row]:
@@ -289,10 +311,14 @@ def fit_headers(ws: Worksheet, rows: Iterable[int], max_lines: int = 2) -> None:
                 wrap = True
             width = max(current, round(needed + 0.49, 0))
             ws.column_dimensions[letter].width = width
-            if cell.alignment.wrap_text != wrap:
+            key = (tuple(cell._style), wrap)
+            if key in wrapped:
+                cell._style = copy(wrapped[key])
+            elif cell.alignment.wrap_text != wrap:
                 alignment = copy(cell.alignment)
                 alignment.wrap_text = wrap
                 cell.alignment = alignment
+                wrapped[key] = cell._style
             if wrap:
                 lines_needed = max(lines_needed, wrapped_lines(text, width, bold, size))
         height = 15 * lines_needed + 4

@@ -32,6 +32,7 @@ from .summaries import SummaryBlock, SummaryLine
 from ..engine.streams import DEFAULT_HALF_LIVES
 from .common import (
     BOX,
+    StyledAlike,
     CALC_FILL,
     FORMATS,
     HEADER_FILL,
@@ -240,23 +241,24 @@ class _InputRow:
     number_format: str
 
 
-def _named_cell(ws: Worksheet, row: int, name: str, label: str, help_text: str, number_format: str, fill, value, text: bool = False) -> None:
+def _named_cell(ws: Worksheet, row: int, name: str, label: str, help_text: str, number_format: str, fill, value, styles: StyledAlike, text: bool = False) -> None:
     """One row of the Inputs sheet: the label in A, the cell in B (an input
     or a formula; ``text``: written as text, whatever it starts with) named
     ``name`` for the other sheets' formulas, its help in C."""
-    ws.cell(row, 1, label).font = LABEL_FONT
+    styles.style(ws.cell(row, 1, label), "label", font=LABEL_FONT)
     cell = ws.cell(row, 2)
     if text:
         put_text(cell, value)
     else:
         cell.value = value
-    cell.number_format, cell.fill, cell.border = number_format, fill, BOX
-    ws.cell(row, 3, help_text).font = NOTE_FONT
+    styles.style(cell, (number_format, fill is INPUT_FILL), number_format=number_format, fill=fill, border=BOX)
+    styles.style(ws.cell(row, 3, help_text), "help", font=NOTE_FONT)
     define_name(ws.parent, name, ws.title, f"B{row}")
 
 
 def _write_inputs(ws: Worksheet, data: TrackerInput) -> None:
     title(ws, "Inputs", "Yellow cells are yours to change; grey cells are calculated.")
+    styles = StyledAlike()
     rows = [
         (_InputRow("ClientName", "Client name", "As it should appear on reports.", FORMATS["text"]), data.client_name),
         (_InputRow("GoLive", "Go-live month", "Months from this one on count as post-automation.", FORMATS["month"]), data.go_live.to_pydatetime()),
@@ -266,7 +268,7 @@ def _write_inputs(ws: Worksheet, data: TrackerInput) -> None:
         (_InputRow("CostRisk", "Cost risk", "Share by which costs are raised for uncertainty.", FORMATS["pct"]), data.cost_risk),
     ]
     for i, (spec, value) in enumerate(rows):
-        _named_cell(ws, 4 + i, spec.name, spec.label, spec.help, spec.number_format, INPUT_FILL, value, text=spec.name in ("ClientName", "Currency"))
+        _named_cell(ws, 4 + i, spec.name, spec.label, spec.help, spec.number_format, INPUT_FILL, value, styles, text=spec.name in ("ClientName", "Currency"))
 
     derived = [
         ("GoLiveMonth", "First day of the go-live month", "=DATE(YEAR(GoLive),MONTH(GoLive),1)", FORMATS["date"], "Period 0 starts here."),
@@ -281,9 +283,9 @@ def _write_inputs(ws: Worksheet, data: TrackerInput) -> None:
     ]
     ws.cell(11, 1, "Calculated").font = SECTION_FONT
     for i, (name, label, formula, fmt, help_text) in enumerate(derived):
-        _named_cell(ws, 12 + i, name, label, help_text, fmt, CALC_FILL, formula)
+        _named_cell(ws, 12 + i, name, label, help_text, fmt, CALC_FILL, formula, styles)
 
-    _write_holistic_inputs(ws, data)
+    _write_holistic_inputs(ws, data, styles)
     ws.add_data_validation(validation("list", formula1='"' + ",".join(CURRENCIES) + '"', cells="B6", prompt="ISO currency code", allow_blank=False))
     ws.add_data_validation(validation("date", operator="greaterThan", formula1="36526", cells="B5", prompt="Any day of the go-live month"))
     ws.add_data_validation(validation("decimal", operator="between", formula1="0", formula2="1", cells="B7 B8", prompt="A percentage between 0% and 100%"))
@@ -295,7 +297,7 @@ def _write_inputs(ws: Worksheet, data: TrackerInput) -> None:
 
 
 
-def _write_holistic_inputs(ws: Worksheet, data: TrackerInput) -> None:
+def _write_holistic_inputs(ws: Worksheet, data: TrackerInput, styles: StyledAlike) -> None:
     """The inputs of the measured model (the other streams, the horizon,
     the counterfactual method, the projection's half-lives and ramp-up) and
     what is derived: baseline churn and revenue per customer, the months,
@@ -314,7 +316,7 @@ def _write_holistic_inputs(ws: Worksheet, data: TrackerInput) -> None:
         ("RampMonths", "Ramp-up (months)", "Months from go-live until a projected effect has its full size; 0: at once.", FORMATS["int"], data.ramp_months),
     ]
     for i, (name, label, help_text, fmt, value) in enumerate(rows):
-        _named_cell(ws, HOLISTIC_INPUT_ROW + i, name, label, help_text, fmt, INPUT_FILL, value, text=name == "Method")
+        _named_cell(ws, HOLISTIC_INPUT_ROW + i, name, label, help_text, fmt, INPUT_FILL, value, styles, text=name == "Method")
     start_of_month = f"(SUM({BASELINE}[active_customers])-SUM({BASELINE}[new_customers])+SUM({BASELINE}[churned_customers]))"
     derived = [
         ("BaselineChurn", "Baseline churn (monthly)", f"=SUM({BASELINE}[churned_customers])/{start_of_month}", FORMATS["pct2"], "Churned / customers at the month's start over the baseline months."),
@@ -328,7 +330,7 @@ def _write_holistic_inputs(ws: Worksheet, data: TrackerInput) -> None:
     ]
     ws.cell(HOLISTIC_CALC_ROW - 1, 1, "Calculated").font = SECTION_FONT
     for i, (name, label, formula, fmt, help_text) in enumerate(derived):
-        _named_cell(ws, HOLISTIC_CALC_ROW + i, name, label, help_text, fmt, CALC_FILL, formula)
+        _named_cell(ws, HOLISTIC_CALC_ROW + i, name, label, help_text, fmt, CALC_FILL, formula, styles)
     first = HOLISTIC_INPUT_ROW
     ws.add_data_validation(validation("decimal", operator="between", formula1="0", formula2="1", cells=f"B{first}:B{first + 2}", prompt="A percentage between 0% and 100%"))
     ws.add_data_validation(validation("whole", operator="between", formula1="1", formula2="600", cells=f"B{first + 3}", prompt="Months, 1 to 600"))
@@ -355,12 +357,18 @@ def _write_summary(ws: Worksheet, currency: str) -> None:
         ws.cell(SUMMARY_FIRST_ROW - 1, c).fill = HEADER_FILL
     money = currency_format(currency)
     formats = {"money": money, "pct": FORMATS["pct"], "months": FORMATS["dec1"], "count": FORMATS["int"], "text": FORMATS["general"]}
+    styled: dict = {}  # a figure's kind -> its cells' style, set once (registering a style costs more than the cell)
     for i, kind in enumerate(FIGURE_FORMATS):
         cell = ws.cell(SUMMARY_FIRST_ROW + i, 3)
+        label = ws.cell(SUMMARY_FIRST_ROW + i, 2)
+        if kind in styled:
+            cell._style, label._style = copy(styled[kind]), copy(styled["label"])
+            continue
         cell.number_format = formats[kind]
         # numbers to the right, clear of the labels; words from the left, wrapped
         cell.alignment = Alignment(horizontal="left", wrap_text=True, vertical="top") if kind == "text" else Alignment(horizontal="right", vertical="top")
-        ws.cell(SUMMARY_FIRST_ROW + i, 2).font = LABEL_FONT
+        label.font = LABEL_FONT
+        styled[kind], styled["label"] = cell._style, label._style
     define_name(ws.parent, "SummaryLabels", ws.title, f"$B${SUMMARY_FIRST_ROW}:$B${last}")
     define_name(ws.parent, "SummaryValues", ws.title, f"$C${SUMMARY_FIRST_ROW}:$C${last}")
     notes = [
