@@ -338,7 +338,7 @@ def _reshaped(mode: str, shape, values: FormulaValues) -> bool:
         parts[_WORKBOOK_PART] = reshape_print_area(parts[_WORKBOOK_PART].decode("utf-8"), source.shape, shape).encode("utf-8")
     except (CannotReshape, _DoesNotFit):
         return False
-    nbytes += _footprint((parts, blocks)) + source.nbytes // 8  # the parts' names and most of their bytes are the source's
+    nbytes += _footprint((parts, blocks))  # most of the parts' bytes are the source's: counted again, to be safe
     frame = _Frame(mode, parts, source.client_parts, sheets, source.styles, source.registered, nbytes, source.notes, shape, blocks, noted)
     if len(_BLOCKS) >= 4 * MAX_FRAMES:
         del _BLOCKS[next(iter(_BLOCKS))]
