@@ -45,6 +45,7 @@ outlives its build; the frames of a process hold at most
 from __future__ import annotations
 
 import io
+import math
 import posixpath
 import re
 import sys
@@ -665,7 +666,10 @@ class _Scratch:
         self.writer = _FastWorksheetWriter(self.sheet, out=io.BytesIO())
 
     def cell_xml(self, coordinate: str, style: str, value: Any, as_input: bool, noted: bool) -> str:
-
+        kind = value.__class__
+        if kind is int or (kind is float and math.isfinite(value)):
+            # most of a spill: a number, as the fast writer writes one
+            return f'<c r="{coordinate}"{style} t="n"><v>{"%.16g" % value}</v></c>'
         cell = Cell(self.sheet, row=1, column=1)
         if as_input:
             cell.value = value  # written as the builder writes an input
