@@ -198,8 +198,9 @@ def _move(cell: str, row: int, rows: Callable[[int], int]) -> str:
 
 
 def reshape_roi_sheet(xml: str, before: SharedShape, after: SharedShape) -> str:
-    """The ROI sheet's XML (as the frame's build wrote it, values and all)
-    of shape ``before``, made the XML of shape ``after``."""
+    """The ROI sheet's XML of shape ``before`` (as the frame's build wrote
+    it, the client's cells blank but for their style), made the XML of
+    shape ``after``."""
     check_shapes(before, after)
     head, rows, tail = _split_sheet(xml)
     first, (left, right) = MONTHS_HEADER_ROW, MONTHS_COLUMNS
