@@ -325,7 +325,7 @@ class ParquetTable:
             self._places.append((file, int(records[0]) if records[-1] - records[0] + 1 == len(records) else records))
             number += len(frame)
             if not self.saw_control:
-                self.saw_control = any(frame[c].map(lambda v: isinstance(v, str) and CONTROL_CHARACTERS.search(v) is not None).any() for c in frame.columns)
+                self.saw_control = any(_has_control_character(frame[c]) for c in frame.columns)
             if self.wanted is None:
                 self._padded.append((file, _padded_ids(frame, records)))
             yield frame
@@ -369,9 +369,21 @@ class ParquetTable:
 _OTHER_ROW = re.compile(r"also on row (\d+)")
 
 
+def _has_control_character(cells: pd.Series) -> bool:
+    """Whether a text cell of a chunk's column (text or None, :func:`_as_text`)
+    holds a control character: one search over the column's text joined by
+    line feeds (not a control character the check looks for)."""
+    return CONTROL_CHARACTERS.search("\n".join(cells.dropna().tolist())) is not None
+
+
+def _stripped(cells: pd.Series) -> pd.Series:
+    """Each id without surrounding spaces; "" for a blank."""
+    return cells.str.strip().fillna("")
+
+
 def _padded_ids(frame: pd.DataFrame, records: np.ndarray) -> dict[str, tuple[int, int]]:
     raw = frame["client_id"]
-    stripped = raw.map(lambda v: v.strip() if isinstance(v, str) else "")
+    stripped = _stripped(raw)
     padded = (raw.notna() & (raw != stripped)).to_numpy()
     found: dict[str, tuple[int, int]] = {}
     for client_id, where in pd.Series(records[padded]).groupby(stripped[padded].to_numpy(), sort=False):
@@ -453,7 +465,7 @@ def scan_client_ids(location: ParquetLocation, table: str, file: str, known: set
             found["padded"][client_id] = (first[0], first[1] + count)
         if table == "clients":
             continue
-        stripped = frame["client_id"].map(lambda v: v.strip() if isinstance(v, str) else "")
+        stripped = _stripped(frame["client_id"])
         unknown = ~stripped.isin(known).to_numpy()
         for client_id, where in pd.Series(records[unknown]).groupby(stripped[unknown].to_numpy(), sort=False):
             first = found["unknown"].get(client_id, (int(where.iat[0]), 0))

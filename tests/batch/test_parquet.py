@@ -251,6 +251,26 @@ def test_padded_ids_are_named_not_lost(frames, tmp_path):
     assert "c0000" not in batch.valid_client_ids()
 
 
+def test_a_control_character_in_a_parquet_cell_is_named(frames, tmp_path):
+    # the same message the CSV reader gives (test_validation_memory.py)
+    frames = {name: frame.copy() for name, frame in frames.items()}
+    frames["costs"]["category"] = frames["costs"]["category"].astype(object)
+    frames["costs"].loc[3, "category"] = "licence\x07"
+    client = frames["costs"].loc[3, "client_id"]
+    batch = parquet_input.read_parquet_batch(write_parquet(frames, tmp_path / "parquet"))
+    found = [p for p in batch.problems if "control character" in p.message]
+    assert [(p.client_id, p.file, p.row, p.message) for p in found] == [(client, "costs.parquet", 4, "contains the control character U+0007, which a workbook cannot hold; remove it")]
+
+
+def test_id_and_control_checks_of_a_chunk():
+    cells = pd.Series([" a ", None, "b", "\tc", "d\x01"], dtype=object)
+    assert parquet_input._stripped(cells).tolist() == ["a", "", "b", "c", "d\x01"]
+    assert parquet_input._has_control_character(cells)  # U+0001
+    assert not parquet_input._has_control_character(pd.Series(["a\tb", None, "c\r\nd"], dtype=object))  # tab, CR, LF are allowed
+    assert not parquet_input._has_control_character(pd.Series([None, None], dtype=object))
+    assert parquet_input._stripped(pd.Series([None, None], dtype=object)).tolist() == ["", ""]
+
+
 def test_typed_cells_become_what_a_csv_holds():
     column = pa.array([1.5, float("nan"), None, 2.0])
     assert parquet_input._as_text(column).tolist() == ["1.5", None, None, "2"]
