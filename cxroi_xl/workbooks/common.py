@@ -705,6 +705,10 @@ def zip_parts(parts: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
+# A cell element as openpyxl and the fast writer write it: column letters,
+# row, attributes, content (None for an empty element).
+CELL_ELEMENT = re.compile(r'<c r="([A-Z]+)(\d+)"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+
 _ROWS_MARK = "cxroi-xl-rows"
 _TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
 _ATTR_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
@@ -839,7 +843,7 @@ class _InMemoryWriter(ExcelWriter):
         ws._rels.append(Relationship(Id="comments", type=notes._rel_type, Target=notes.path))
 
 
-def note_parts(sheet_id: int, records: list[CommentRecord]) -> tuple[bytes, str]:
+def note_parts(sheet_id: int, records: list[CommentRecord]) -> tuple[bytes, bytes]:
     """The comments part and the VML drawing openpyxl writes for the notes
     ``records`` (in the order of their cells) of the ``sheet_id``-th sheet
     with notes, made once per process for the same notes."""
@@ -848,7 +852,8 @@ def note_parts(sheet_id: int, records: list[CommentRecord]) -> tuple[bytes, str]
     if parts is None:
         notes = CommentSheet.from_comments(records)
         notes._id = sheet_id
-        parts = (tostring(notes.to_tree()), notes.write_shapes(None))
+        vml = notes.write_shapes(None)
+        parts = (tostring(notes.to_tree()), vml.encode("utf-8") if isinstance(vml, str) else vml)
         _NOTE_PARTS.put(key, parts, sum(map(len, parts)) + sum(len(c.text.t) + 100 for c in records))
     return parts
 

@@ -63,14 +63,12 @@ from openpyxl.worksheet.formula import ArrayFormula
 from ..excel.dispatch import ExcelError
 from . import roi_template
 from .cache import FormulaValues, MissingValueError, formula_cell_xml
-from .common import CURRENCY_SYMBOLS, RowStream, _FastWorksheetWriter, currency_format, note_parts, workbook_parts, zip_parts
+from .common import CELL_ELEMENT, CURRENCY_SYMBOLS, RowStream, _FastWorksheetWriter, currency_format, note_parts, workbook_parts, zip_parts
 from .reshape import ROI_SHEET, CannotReshape, RowMap, can_reshape_from, reshape_chart, reshape_formula, reshape_formulas, reshape_print_area, reshape_roi_sheet
 from .values import COMMENT_AUTHOR, _formula_of, _note, _write, addin_cells, finish, note_size
 
 __all__ = ["roi_workbook_bytes", "clear"]
 
-# A cell element as openpyxl and the fast writer write it.
-_CELL = re.compile(r'<c r="([A-Z]+)(\d+)"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
 _FORMULA_CONTENT = re.compile(r'(<f[^>]*>[^<]*</f>|<f[^>]*/>)(?:<v\s*/>|<v>\s*</v>)?')
 _STYLE = re.compile(r' s="\d+"')
 _TARGET = re.compile(r'<Relationship\b[^>]*?\bTarget="([^"]*)"([^>]*)')
@@ -211,8 +209,7 @@ class _Frame:
             raise _DoesNotFit("the client's sheets registered other cell styles")
         parts = {}
         for sheet, (sheet_id, comments, drawing) in self.notes.items():
-            parts[comments], vml = note_parts(sheet_id, _note_records(notes, sheet))
-            parts[drawing] = vml.encode("utf-8") if isinstance(vml, str) else vml
+            parts[comments], parts[drawing] = note_parts(sheet_id, _note_records(notes, sheet))
         for name, data in self.parts.items():
             if name in parts:
                 parts[name] = parts.pop(name)  # in the archive's order
@@ -415,8 +412,7 @@ def _capture(wb: Workbook, mode: str, made, values: FormulaValues, styles: tuple
     note_parts_of = _shared_note_parts(wb, made.parts)
     for sheet, (sheet_id, comments, drawing) in note_parts_of.items():
         # the parts made from the notes alone must be the build's own
-        xml, vml = note_parts(sheet_id, _note_records(notes, sheet))
-        if (xml, vml.encode("utf-8") if isinstance(vml, str) else vml) != (made.parts[comments], made.parts[drawing]):
+        if note_parts(sheet_id, _note_records(notes, sheet)) != (made.parts[comments], made.parts[drawing]):
             return None
     sheets = {}
     nbytes = 0
@@ -622,7 +618,7 @@ def _blank(xml: str, slots: dict[tuple[int, int], tuple[str, bool]]) -> str:
         style = _STYLE.search(attrs)
         return f'<c r="{letters}{row}"{style.group(0) if style else ""}/>'
 
-    return _CELL.sub(blank, xml)
+    return CELL_ELEMENT.sub(blank, xml)
 
 
 def _compile(xml: str, slots: dict[tuple[int, int], tuple[str, bool]], dynamic: dict) -> list:
@@ -632,7 +628,7 @@ def _compile(xml: str, slots: dict[tuple[int, int], tuple[str, bool]], dynamic: 
     pieces: list = []
     found = set()
     position = 0
-    for match in _CELL.finditer(xml):
+    for match in CELL_ELEMENT.finditer(xml):
         letters, row, attrs, content = match.groups()
         key = (int(row), column_index_from_string(letters))
         coordinate = f"{letters}{row}"

@@ -28,7 +28,7 @@ from typing import Callable
 
 from openpyxl.utils import column_index_from_string
 
-from .common import page_scale
+from .common import CELL_ELEMENT, page_scale
 from .roi_template import MONTHS_COLUMNS, MONTHS_HEADER_ROW, ROI_PAGES, SharedShape, roi_printed_rows
 
 __all__ = ["CannotReshape", "RowMap", "can_reshape_from", "reshape_roi_sheet", "reshape_formulas", "reshape_chart", "reshape_print_area", "reshape_formula"]
@@ -123,7 +123,6 @@ def reshape_formulas(xml: str, rows: Callable[[int], int], own_sheet: bool) -> s
 # ---- the ROI sheet ---------------------------------------------------------------
 
 _ROW = re.compile(r'<row r="(\d+)"([^>]*)>(.*?)</row>', re.S)
-_CELL = re.compile(r'<c r="([A-Z]+)(\d+)"[^>]*?(?:/>|>.*?</c>)', re.S)
 _DIMENSION = re.compile(r'<dimension ref="([A-Z]+\d+):([A-Z]+)(\d+)"/>')
 _HEIGHT = re.compile(r' ht="([^"]+)"')
 _COLUMN = re.compile(r'<col\b[^>]*/>')
@@ -148,7 +147,7 @@ def _split_sheet(xml: str) -> tuple[str, list[_Row], str]:
             raise CannotReshape("a sheet's rows are not all plain rows")
         position = match.end()
         cells, inner = [], 0
-        for cell in _CELL.finditer(match.group(3)):
+        for cell in CELL_ELEMENT.finditer(match.group(3)):
             if cell.start() != inner or int(cell.group(2)) != int(match.group(1)):
                 raise CannotReshape(f"row {match.group(1)}: cells not of the row")
             inner = cell.end()

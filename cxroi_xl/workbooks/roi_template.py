@@ -357,18 +357,12 @@ def _write_summary(ws: Worksheet, currency: str) -> None:
         ws.cell(SUMMARY_FIRST_ROW - 1, c).fill = HEADER_FILL
     money = currency_format(currency)
     formats = {"money": money, "pct": FORMATS["pct"], "months": FORMATS["dec1"], "count": FORMATS["int"], "text": FORMATS["general"]}
-    styled: dict = {}  # a figure's kind -> its cells' style, set once (registering a style costs more than the cell)
+    styles = StyledAlike()
     for i, kind in enumerate(FIGURE_FORMATS):
-        cell = ws.cell(SUMMARY_FIRST_ROW + i, 3)
-        label = ws.cell(SUMMARY_FIRST_ROW + i, 2)
-        if kind in styled:
-            cell._style, label._style = copy(styled[kind]), copy(styled["label"])
-            continue
-        cell.number_format = formats[kind]
         # numbers to the right, clear of the labels; words from the left, wrapped
-        cell.alignment = Alignment(horizontal="left", wrap_text=True, vertical="top") if kind == "text" else Alignment(horizontal="right", vertical="top")
-        label.font = LABEL_FONT
-        styled[kind], styled["label"] = cell._style, label._style
+        alignment = Alignment(horizontal="left", wrap_text=True, vertical="top") if kind == "text" else Alignment(horizontal="right", vertical="top")
+        styles.style(ws.cell(SUMMARY_FIRST_ROW + i, 3), kind, number_format=formats[kind], alignment=alignment)
+        styles.style(ws.cell(SUMMARY_FIRST_ROW + i, 2), "label", font=LABEL_FONT)
     define_name(ws.parent, "SummaryLabels", ws.title, f"$B${SUMMARY_FIRST_ROW}:$B${last}")
     define_name(ws.parent, "SummaryValues", ws.title, f"$C${SUMMARY_FIRST_ROW}:$C${last}")
     notes = [
