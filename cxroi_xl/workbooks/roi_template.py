@@ -290,7 +290,7 @@ def _write_inputs(ws: Worksheet, data: TrackerInput) -> None:
     ws.add_data_validation(validation("date", operator="greaterThan", formula1="36526", cells="B5", prompt="Any day of the go-live month"))
     ws.add_data_validation(validation("decimal", operator="between", formula1="0", formula2="1", cells="B7 B8", prompt="A percentage between 0% and 100%"))
     ws.add_data_validation(validation("decimal", operator="between", formula1="0", formula2="5", cells="B9", prompt="A percentage, 0% or more"))
-    set_widths(ws, {"A": 30, "B": 22, "C": 70, "D": 16})
+    set_widths(ws, {"A": 33, "B": 22, "C": 70, "D": 16})  # A: the longest label, "Half-life, retained margin (months)"
     ws.freeze_panes = "A4"
     page_setup(ws)
 

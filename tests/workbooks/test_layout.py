@@ -106,6 +106,17 @@ def test_every_header_fits_its_column_in_the_font_libreoffice_draws(template, bo
     assert checked or template == "cx_automation_roi"
 
 
+def test_every_input_label_fits_beside_its_cell(books, fonts):
+    # a label in A is clipped by the value in B beside it, so it must fit
+    # its column whole ("Half-life, retained margin (months)" did not)
+    ws = books["cx_automation_roi"]["Inputs"]
+    column_px = (ws.column_dimensions["A"].width or 8.43) * fonts["digit_px"] - 3
+    labels = [row[0] for row in ws.iter_rows(min_row=4, max_col=2) if isinstance(row[0].value, str) and row[1].value is not None]
+    assert len(labels) >= 25  # every named input and calculated cell
+    for cell in labels:
+        assert _text_px(fonts, cell.value, bool(cell.font.b), float(cell.font.sz or 11)) <= column_px, f"Inputs!{cell.coordinate} {cell.value!r} is clipped"
+
+
 def test_table_column_names_are_kept_for_formulas_and_the_batch_input(books):
     tables = {t.displayName: [c.name for c in t.tableColumns] for ws in books["cx_automation_roi"] for t in ws.tables.values()}
     assert tables["Baseline"][: 1 + len(KPI_COLUMNS)] == ["month", *KPI_COLUMNS]
